@@ -1,0 +1,1 @@
+"""Dataset parsing shared by the TFDS builders and the TensorFlow-free numpy loader."""

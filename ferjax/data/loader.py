@@ -1,0 +1,70 @@
+"""One place to get a split as numpy arrays, with or without TensorFlow.
+
+Training and evaluation call `load_arrays`; it reads a prepared .npz when one
+is given (no TensorFlow needed) and otherwise goes through the TFDS builders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+
+from ferjax.data import npz
+from ferjax.data.errors import DataError
+
+DATASETS = ("fer2013", "ferplus", "kdef", "jaffe")
+
+
+def _remove_if_no_data(path: str) -> None:
+  """Removes a dataset folder left by a failed prepare if it holds no prepared data.
+
+  TFDS already deletes its incomplete files; what stays behind is empty folders
+  and the builder-config note in `.config/`.
+  """
+  if not os.path.isdir(path):
+    return
+  for root, dirs, files in os.walk(path):
+    dirs[:] = [d for d in dirs if d != ".config"]
+    if files:
+      return
+  shutil.rmtree(path)
+
+
+def load_tfds(name: str, split: str, *, data_dir: str | None = None,
+              manual_dir: str | None = None, config: str | None = None):
+  """Prepares (once) and loads a split with TFDS; returns a `tf.data.Dataset`.
+
+  Errors from bad or missing manual data come back as `DataError`.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import ferjax.datasets  # pylint: disable=g-import-not-at-top,unused-import  # registers builders
+
+  if name not in DATASETS:
+    raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+  full_name = f"{name}/{config}" if config else name
+  download_config = tfds.download.DownloadConfig(
+      manual_dir=os.path.expanduser(manual_dir) if manual_dir else None)
+  builder = tfds.builder(full_name, data_dir=data_dir)
+  dataset_dir = os.path.join(os.fspath(builder.data_dir_root), name)
+  try:
+    builder.download_and_prepare(download_config=download_config)
+  except AssertionError as e:  # TFDS's missing/empty manual dir
+    _remove_if_no_data(dataset_dir)
+    raise DataError(f"{name}: {e}") from None
+  except DataError:
+    _remove_if_no_data(dataset_dir)
+    raise
+  return builder.as_dataset(split=split)
+
+
+def load_arrays(name: str, split: str, *, data_dir: str | None = None,
+                manual_dir: str | None = None, npz_path: str | None = None,
+                config: str | None = None) -> dict[str, np.ndarray]:
+  """A whole split as numpy arrays keyed by feature name (`image`, `label`, ...)."""
+  if npz_path:
+    return npz.load_split(npz_path, split, name)
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  dataset = load_tfds(name, split, data_dir=data_dir, manual_dir=manual_dir, config=config)
+  return tfds.as_numpy(dataset.batch(1 << 30).get_single_element())

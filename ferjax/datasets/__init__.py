@@ -1,0 +1,13 @@
+"""TFDS builders for ferjax's datasets; importing this package registers them.
+
+    import ferjax.datasets  # registers fer2013, ferplus, kdef, jaffe
+    tfds.load("fer2013", split="test", data_dir=...,
+              download_and_prepare_kwargs={"download_config":
+                  tfds.download.DownloadConfig(manual_dir=...)})
+"""
+
+from ferjax.datasets.fer2013 import Fer2013, Ferplus
+from ferjax.datasets.jaffe import Jaffe
+from ferjax.datasets.kdef import Kdef
+
+__all__ = ["Fer2013", "Ferplus", "Jaffe", "Kdef"]

@@ -1,0 +1,67 @@
+"""The builders over the real FER2013 archive, when it is present beside the repo."""
+
+import collections
+import csv
+import io
+import os
+import tarfile
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import ferjax.datasets  # pylint: disable=unused-import  # registers the builders
+from ferjax.data import fer2013, npz
+
+REAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "fer2013")
+pytestmark = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(REAL_DIR, fer2013.ARCHIVE_NAME)),
+    reason=f"real FER2013 archive not found in {os.path.abspath(REAL_DIR)}")
+
+
+def _csv_counts_by_usage():
+  """Class counts per Usage, read straight from the archive with the csv module."""
+  counts = collections.defaultdict(collections.Counter)
+  with tarfile.open(os.path.join(REAL_DIR, fer2013.ARCHIVE_NAME)) as tar:
+    member = tar.getmember("fer2013/fer2013.csv")
+    reader = csv.DictReader(io.TextIOWrapper(tar.extractfile(member), encoding="utf-8"))
+    for row in reader:
+      counts[row["Usage"]][int(row["emotion"])] += 1
+  return counts
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+  return str(tmp_path_factory.mktemp("tfds"))
+
+
+def _load(name, split, data_dir):
+  return tfds.as_numpy(tfds.load(
+      name, split=split, data_dir=data_dir, batch_size=-1,
+      download_and_prepare_kwargs={"download_config": tfds.download.DownloadConfig(
+          manual_dir=REAL_DIR)}))
+
+
+def test_tfds_load_matches_the_csv(data_dir):
+  expected = _csv_counts_by_usage()
+  sizes = {"train": 28709, "validation": 3589, "test": 3589}
+  for usage, split in fer2013.SPLITS.items():
+    data = _load("fer2013", split, data_dir)
+    assert len(data["label"]) == sizes[split]
+    counts = np.bincount(data["label"], minlength=7)
+    assert counts.tolist() == [expected[usage][c] for c in range(7)]
+    assert data["image"].shape == (sizes[split], 48, 48, 1)
+
+
+def test_numpy_loader_matches_tfds(data_dir, tmp_path):
+  path = npz.prepare(REAL_DIR, tmp_path / "fer2013.npz")
+  from_tfds = _load("fer2013", "test", data_dir)
+  from_npz = npz.load_split(path, "test")
+  order = np.argsort(from_tfds["row"])
+  np.testing.assert_array_equal(from_tfds["row"][order], from_npz["row"])
+  np.testing.assert_array_equal(from_tfds["image"][order], from_npz["image"])
+  np.testing.assert_array_equal(from_tfds["label"][order], from_npz["label"])
+  ferplus_tfds = _load("ferplus", "test", data_dir)
+  ferplus_npz = npz.load_split(path, "test", "ferplus")
+  assert 3000 < len(ferplus_tfds["label"]) < 3589  # FER+ drops unclear and non-face rows
+  np.testing.assert_array_equal(np.sort(ferplus_tfds["row"]), ferplus_npz["row"])
