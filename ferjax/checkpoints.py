@@ -1,0 +1,148 @@
+"""Orbax checkpoints of a training run, and `restore_best` for export and inference.
+
+Workdir layout::
+
+    config.json        the run's config (restore needs nothing else)
+    checkpoints/<step> latest `keep` steps: items model, train, info
+    best/<step>        best by validation accuracy: items model, info
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import orbax.checkpoint as ocp
+from flax import nnx
+
+from ferjax import config_lib
+from ferjax import models
+
+CONFIG_FILE = "config.json"
+LATEST_DIR = "checkpoints"
+BEST_DIR = "best"
+
+
+def save_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Writes the config as JSON (only from process 0)."""
+  if jax.process_index() != 0:
+    return
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, CONFIG_FILE), "w", encoding="utf-8") as f:
+    f.write(config.to_json(indent=2))
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config saved by `save_config`."""
+  with open(os.path.join(workdir, CONFIG_FILE), encoding="utf-8") as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def _abstract(tree, sharding=None):
+  """Shapes and dtypes of `tree` (with `sharding`, default: its own) for restoring."""
+  def one(x):
+    return jax.ShapeDtypeStruct(x.shape, x.dtype,
+                                sharding=sharding or getattr(x, "sharding", None))
+  return jax.tree.map(one, tree)
+
+
+class Checkpointer:
+  """The latest `keep` checkpoints plus the single best one by validation accuracy."""
+
+  def __init__(self, workdir: str, keep: int):
+    workdir = os.path.abspath(workdir)
+    self._latest = ocp.CheckpointManager(
+        os.path.join(workdir, LATEST_DIR),
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+    self._best = ocp.CheckpointManager(
+        os.path.join(workdir, BEST_DIR),
+        options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+
+  def latest_step(self) -> int | None:
+    return self._latest.latest_step()
+
+  def best_info(self) -> dict[str, Any] | None:
+    """The info saved with the best checkpoint, or None if there is none yet."""
+    step = self._best.latest_step()
+    if step is None:
+      return None
+    return self._best.restore(step, args=ocp.args.Composite(info=ocp.args.JsonRestore()))["info"]
+
+  def save(self, step: int, state: dict[str, Any], info: dict[str, Any], *,
+           is_best: bool) -> None:
+    """Saves the full train state; also as the best model if `is_best`."""
+    model_state = {"params": state["params"], "batch_stats": state["batch_stats"]}
+    train_state = {k: state[k] for k in ("opt_state", "step", "key")}
+    self._latest.save(step, args=ocp.args.Composite(
+        model=ocp.args.StandardSave(model_state),
+        train=ocp.args.StandardSave(train_state),
+        info=ocp.args.JsonSave(info)))
+    if is_best:
+      self._best.save(step, args=ocp.args.Composite(
+          model=ocp.args.StandardSave(model_state), info=ocp.args.JsonSave(info)))
+
+  def restore_latest(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The latest full train state, shaped and sharded like `state`, and its info."""
+    model_keys = ("params", "batch_stats")
+    restored = self._latest.restore(self._latest.latest_step(), args=ocp.args.Composite(
+        model=ocp.args.StandardRestore(_abstract({k: state[k] for k in model_keys})),
+        train=ocp.args.StandardRestore(
+            _abstract({k: state[k] for k in ("opt_state", "step", "key")})),
+        info=ocp.args.JsonRestore()))
+    return {**restored["model"], **restored["train"]}, restored["info"]
+
+  def restore_best_model(self, model_state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The best model state (shaped like `model_state`) and info, or None if none saved."""
+    step = self._best.latest_step()
+    if step is None:
+      return None
+    restored = self._best.restore(step, args=ocp.args.Composite(
+        model=ocp.args.StandardRestore(_abstract(model_state)), info=ocp.args.JsonRestore()))
+    return restored["model"], restored["info"]
+
+  def wait(self) -> None:
+    self._latest.wait_until_finished()
+    self._best.wait_until_finished()
+
+  def close(self) -> None:
+    self._latest.close()
+    self._best.close()
+
+
+def restore_best(workdir: str) -> tuple[nnx.Module, ml_collections.ConfigDict, dict[str, Any]]:
+  """(model in eval mode, config, info) from the best checkpoint, else the latest.
+
+  `info` holds at least `step` and `validation_accuracy`. The model computes in
+  float32 whatever dtype it was trained with.
+  """
+  config = load_config(workdir)
+  num_classes = config_lib.num_classes(config)
+  model = models.create_model(config.model, num_classes, rngs=nnx.Rngs(0),
+                              **dict(config.model_kwargs))
+  graphdef, params, batch_stats, rest = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
+  template = {"params": params, "batch_stats": batch_stats}
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = _abstract(template, device)
+  restored = None
+  for subdir in (BEST_DIR, LATEST_DIR):
+    path = os.path.join(os.path.abspath(workdir), subdir)
+    if not os.path.isdir(path):
+      continue
+    manager = ocp.CheckpointManager(path)
+    step = manager.latest_step()
+    if step is not None:
+      restored = manager.restore(step, args=ocp.args.Composite(
+          model=ocp.args.StandardRestore(abstract), info=ocp.args.JsonRestore()))
+      manager.close()
+      break
+    manager.close()
+  if restored is None:
+    raise FileNotFoundError(f"{workdir}: no checkpoint in {BEST_DIR}/ or {LATEST_DIR}/")
+  model = nnx.merge(graphdef, restored["model"]["params"], restored["model"]["batch_stats"],
+                    rest)
+  model.eval()
+  return model, config, dict(restored["info"])
+

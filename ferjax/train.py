@@ -1,0 +1,63 @@
+"""Trains a facial-expression model.
+
+    python -m ferjax.train --config experiments/smoke.py --workdir /tmp/smoke
+    python -m ferjax.train --config experiments/fer2013.py --workdir runs/fer2013 \
+        --config.npz_path=fer2013.npz --config.batch_size=64
+
+Re-running with the same --workdir resumes from the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from ferjax.config_lib import ConfigError
+from ferjax.data.errors import DataError
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file, e.g. experiments/fer2013.py.",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, metrics and exports go here.")
+_MULTIHOST = flags.DEFINE_bool("multihost", False,
+                               "Call jax.distributed.initialize() first (multi-process runs).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  """absl flag parsing, with bad --config.* overrides reported in one line."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f"error: {e}\nPass --help for the flags.")
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    message = str(e).replace("\\n", " ").replace("\\'", "'").strip("'\"")
+    if message.count("'") % 2:  # The repr above lost the opening quote.
+      message = "'" + message
+    sys.exit(f"error: bad config override: {message}")
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if not flags.FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)  # Keep library INFO chatter off the console.
+  import jax  # pylint: disable=g-import-not-at-top
+  if _MULTIHOST.value:
+    jax.distributed.initialize()
+  from ferjax import trainer  # pylint: disable=g-import-not-at-top
+  try:
+    trainer.train(_CONFIG.value, _WORKDIR.value)
+  except DataError as e:
+    sys.exit(f"error: {e}\n(For training pass --config.manual_dir=DIR, or a prepared "
+             "--config.npz_path=FILE.)")
+  except (ConfigError, trainer.TrainingError) as e:
+    sys.exit(f"error: {e}")
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=_parse_flags)

@@ -1,0 +1,218 @@
+"""The training loop: data on device, periodic validation and checkpoints, final test.
+
+Model selection uses only the validation split (FER2013 PublicTest); the test
+split (PrivateTest) is evaluated once at the end with the best checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+import tqdm
+
+from ferjax import checkpoints
+from ferjax import config_lib
+from ferjax import input_data
+from ferjax import metrics_writer
+from ferjax import sharding
+from ferjax import steps
+from ferjax.labels import EMOTIONS, FERPLUS_EMOTIONS
+
+
+class TrainingError(RuntimeError):
+  """Training cannot go on (e.g. the loss is no longer finite)."""
+
+
+def _say(message: str) -> None:
+  if jax.process_index() == 0:
+    tqdm.tqdm.write(message)
+
+
+def _eval_batches(split: dict[str, np.ndarray], batch_size: int, mesh) -> list[tuple]:
+  """The split as padded (images, labels, mask) batches, sharded over 'data'."""
+  n = len(split["label"])
+  padded = -(-n // batch_size) * batch_size
+  pad = padded - n
+  images = np.concatenate([split["image"], np.zeros((pad,) + split["image"].shape[1:],
+                                                    np.uint8)])
+  labels = np.concatenate([split["label"], np.zeros(pad, np.int32)])
+  mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+  batch = sharding.batch_sharding(mesh)
+  return [sharding.put((images[i:i + batch_size], labels[i:i + batch_size],
+                        mask[i:i + batch_size]), batch)
+          for i in range(0, padded, batch_size)]
+
+
+def evaluate(eval_step, params, batch_stats, batches: list[tuple]) -> dict[str, Any]:
+  """Accuracy, mean loss and per-class accuracy (recall) over prepared batches."""
+  confusion, loss = None, 0.0
+  for images, labels, mask in batches:
+    c, l = eval_step(params, batch_stats, images, labels, mask)
+    confusion = c if confusion is None else confusion + c
+    loss += l
+  confusion = np.asarray(jax.device_get(confusion), np.int64)
+  total = confusion.sum()
+  per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+  return {"accuracy": float(confusion.trace() / total),
+          "loss": float(jax.device_get(loss) / total),
+          "per_class_accuracy": [round(float(x), 4) for x in per_class],
+          "confusion": confusion.tolist(), "count": int(total)}
+
+
+def _flush(pending: list, writer, pbar, batch_size: int, window_start: float,
+           first: bool = False) -> None:
+  """Fetches the queued step metrics, stops on a non-finite loss, logs window means."""
+  fetched = jax.device_get([m for _, m in pending])
+  seconds = time.perf_counter() - window_start
+  for (step, _), metrics in zip(pending, fetched):
+    if not np.isfinite(metrics["loss"]):
+      raise TrainingError(f"loss is {float(metrics['loss'])} at step {step}; lower "
+                          "learning_rate, enable grad_clip_norm or check the data")
+  means = {f"train_{k}": float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
+  means["train_learning_rate"] = float(fetched[-1]["learning_rate"])
+  if first:  # Includes compilation: not a throughput.
+    means["first_step_seconds"] = seconds
+  else:
+    means["images_per_second"] = len(fetched) * batch_size / max(seconds, 1e-9)
+  writer.write(pending[-1][0], means)
+  pbar.set_postfix(loss=f"{means['train_loss']:.3f}", acc=f"{means['train_accuracy']:.3f}",
+                   img_s=f"{means.get('images_per_second', 0):.0f}")
+
+
+def _export(workdir: str, metadata: dict[str, Any]) -> None:
+  """Exports the best model to <workdir>/export; skipped without TensorFlow."""
+  if importlib.util.find_spec("tensorflow") is None:
+    _say("export skipped: exporting needs TensorFlow (pip install tensorflow)")
+    return
+  try:
+    from ferjax import export as export_lib  # pylint: disable=g-import-not-at-top
+    model, _, _ = checkpoints.restore_best(workdir)
+    out_dir = os.path.join(workdir, "export")
+    export_lib.export(model, out_dir, metadata=metadata)
+  except ImportError as e:
+    _say(f"export skipped: exporting needs TensorFlow ({e})")
+    return
+  _say(f"exported to {out_dir}")
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains (or resumes) in `workdir`; returns a summary of the final results."""
+  config_lib.validate(config)
+  mesh = sharding.make_mesh()
+  num_devices = mesh.devices.size
+  if config.batch_size % num_devices:
+    raise config_lib.ConfigError(
+        f"batch_size {config.batch_size} is not divisible by the {num_devices} devices")
+  eval_batch_size = -(-config.eval_batch_size // num_devices) * num_devices
+  data = {split: input_data.load_split(config, split) for split in input_data.SPLITS}
+  num_train = len(data["train"]["label"])
+  if num_train < config.batch_size:
+    raise config_lib.ConfigError(
+        f"batch_size {config.batch_size} is larger than the train split ({num_train})")
+
+  graphdef, rng_template, state = steps.init_state(config)
+  flops = steps.model_flops(graphdef, state, rng_template)
+  _say(f"model {config.model}: {steps.count_params(state):,} parameters, "
+       + (f"{flops / 1e6:.1f} MFLOPs" if flops else "unknown FLOPs")
+       + f" per 48x48 image (forward); {num_devices} x {jax.devices()[0].platform} device(s)")
+  _say(f"data {config.dataset}: " + ", ".join(
+      f"{s} {len(d['label']):,}" for s, d in data.items()))
+
+  replicated = sharding.replicated(mesh)
+  state = sharding.put(jax.device_get(state), replicated)
+  checkpoints.save_config(workdir, config)
+  ckpt = checkpoints.Checkpointer(workdir, config.keep)
+  best = ckpt.best_info()
+  if ckpt.latest_step() is not None:
+    state, _ = ckpt.restore_latest(state)
+    _say(f"resumed from {workdir} at step {int(state['step'])}")
+
+  writer = metrics_writer.MetricsWriter(workdir, tensorboard=config.tensorboard,
+                                        enabled=jax.process_index() == 0)
+  train_data = sharding.put({k: data["train"][k] for k in ("image", "label", "target")},
+                            replicated)
+  validation = _eval_batches(data["validation"], eval_batch_size, mesh)
+  train_step = steps.make_train_step(config, graphdef, rng_template, num_train, mesh)
+  num_classes = config_lib.num_classes(config)
+  eval_step = steps.make_eval_step(graphdef, rng_template, num_classes, mesh)
+
+  start = int(state["step"])
+  end = min(config.total_steps, config.stop_after or config.total_steps)
+  pbar = tqdm.tqdm(total=config.total_steps, initial=start, unit="step", dynamic_ncols=True,
+                   disable=jax.process_index() != 0)
+  pending, window_start = [], time.perf_counter()
+  try:
+    for step in range(start, end):
+      state, metrics = train_step(state, train_data)
+      pending.append((step + 1, metrics))
+      pbar.update(1)
+      done = step + 1
+      if step == start:  # Exclude compilation from the throughput windows.
+        _flush(pending, writer, pbar, config.batch_size, window_start, first=True)
+        pending, window_start = [], time.perf_counter()
+      at_eval = done % config.eval_every == 0 or done == config.total_steps
+      if pending and (done % config.log_every == 0 or at_eval or done == end):
+        _flush(pending, writer, pbar, config.batch_size, window_start)
+        pending, window_start = [], time.perf_counter()
+      if at_eval:
+        result = evaluate(eval_step, state["params"], state["batch_stats"], validation)
+        is_best = best is None or result["accuracy"] > best["validation_accuracy"]
+        info = {"step": done, "validation_accuracy": result["accuracy"],
+                "validation_loss": result["loss"]}
+        if is_best:
+          best = info
+        ckpt.save(done, state, info, is_best=is_best)
+        writer.write(done, {"validation_accuracy": result["accuracy"],
+                            "validation_loss": result["loss"],
+                            "best_validation_accuracy": best["validation_accuracy"]})
+        _say(f"step {done}: validation accuracy {result['accuracy']:.4f} "
+             f"(best {best['validation_accuracy']:.4f} at step {best['step']})")
+      elif done == end:  # Stopped early on purpose: save so a re-run resumes here.
+        ckpt.save(done, state, {"step": done}, is_best=False)
+      if at_eval:
+        window_start = time.perf_counter()
+  finally:
+    pbar.close()
+    ckpt.wait()
+
+  summary: dict[str, Any] = {"step": int(state["step"]),
+                             "best_validation": best}
+  if end < config.total_steps:
+    _say(f"stopped at step {end} of {config.total_steps} (stop_after); "
+         "run again with the same --workdir to resume")
+    ckpt.close()
+    writer.close()
+    return summary
+
+  restored = ckpt.restore_best_model({"params": state["params"],
+                                      "batch_stats": state["batch_stats"]})
+  model_state, info = restored if restored else (state, {"step": int(state["step"])})
+  test = evaluate(eval_step, model_state["params"], model_state["batch_stats"],
+                  _eval_batches(data["test"], eval_batch_size, mesh))
+  writer.write(info["step"], {
+      "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+      "test_per_class_accuracy": test["per_class_accuracy"],
+      "test_confusion": test["confusion"], "test_checkpoint_step": info["step"],
+      "test_note": "test split evaluated once, with the best-by-validation checkpoint"})
+  _say(f"TEST accuracy {test['accuracy']:.4f} (test split, FER2013 PrivateTest; evaluated "
+       f"once, with the best-by-validation checkpoint: step {info['step']}, validation "
+       f"accuracy {info.get('validation_accuracy', float('nan')):.4f})")
+  summary["test"] = test
+  ckpt.close()
+  writer.close()
+
+  if config.export and jax.process_index() == 0:
+    classes = FERPLUS_EMOTIONS if config.dataset == "ferplus" else EMOTIONS
+    from ferjax.export import config_hash  # pylint: disable=g-import-not-at-top
+    _export(workdir, {"model": config.model, "dataset": config.dataset,
+                      "config_hash": config_hash(config),
+                      "class_names": list(classes[:num_classes]), "step": info["step"],
+                      "validation_accuracy": info.get("validation_accuracy"),
+                      "test_accuracy": test["accuracy"]})
+  return summary

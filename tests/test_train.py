@@ -1,0 +1,122 @@
+"""End-to-end training on the synthetic smoke config: learning, resume, sharding, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+from flax import nnx
+
+from ferjax import checkpoints
+from ferjax import trainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "experiments"))
+import smoke  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def _config(**overrides):
+  config = smoke.get_config()
+  config.tensorboard = False
+  config.update(overrides)
+  return config
+
+
+def _records(workdir):
+  with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
+    return [json.loads(line) for line in f]
+
+
+def _params(workdir):
+  model, _, info = checkpoints.restore_best(workdir)
+  return jax.tree.leaves(nnx.state(model, nnx.Param)), info
+
+
+def _cli(workdir, *flags, devices=1):
+  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+             JAX_PLATFORMS="cpu")
+  return subprocess.run(
+      [sys.executable, "-m", "ferjax.train", "--config", "experiments/smoke.py",
+       "--workdir", str(workdir), "--config.tensorboard=False", *flags],
+      cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_smoke_learns_and_reports_test_once(tmp_path):
+  workdir = str(tmp_path)
+  summary = trainer.train(_config(), workdir)
+  records = _records(workdir)
+  losses = [r["train_loss"] for r in records if "train_loss" in r]
+  assert np.mean(losses[-2:]) < 0.7 * losses[0]
+  assert summary["best_validation"]["validation_accuracy"] > 0.5  # Chance is 1/7.
+  tests = [r for r in records if "test_accuracy" in r]
+  assert len(tests) == 1 and tests[0]["test_accuracy"] > 0.5
+  assert tests[0]["test_checkpoint_step"] == summary["best_validation"]["step"]
+  model, config, info = checkpoints.restore_best(workdir)
+  assert config.model == "mini_xception" and info["step"] == summary["best_validation"]["step"]
+  assert info["validation_accuracy"] == summary["best_validation"]["validation_accuracy"]
+  assert model(np.zeros((2, 48, 48, 1), np.float32)).shape == (2, 7)
+
+
+def test_resume_matches_straight_run(tmp_path):
+  kwargs = dict(total_steps=12, eval_every=12, log_every=4, warmup_steps=2,
+                mixup_alpha=0.4, label_smoothing=0.1)
+  straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+  trainer.train(_config(**kwargs), straight)
+  stopped = trainer.train(_config(stop_after=5, **kwargs), resumed)
+  assert stopped["step"] == 5 and "test" not in stopped
+  trainer.train(_config(**kwargs), resumed)
+  (a, info_a), (b, info_b) = _params(straight), _params(resumed)
+  assert info_a["step"] == info_b["step"] == 12
+  for x, y in zip(a, b):
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+
+
+def test_four_devices_match_one(tmp_path):
+  # Few, small steps: longer runs amplify float reordering chaotically.
+  flags = ["--config.total_steps=3", "--config.eval_every=3", "--config.warmup_steps=1",
+           "--config.learning_rate=0.02"]
+  one, four = _cli(tmp_path / "one", *flags), _cli(tmp_path / "four", *flags, devices=4)
+  assert one.returncode == 0, one.stderr[-2000:]
+  assert four.returncode == 0, four.stderr[-2000:]
+  assert "4 x cpu device(s)" in four.stdout + four.stderr
+  (a, _), (b, _) = _params(tmp_path / "one"), _params(tmp_path / "four")
+  for x, y in zip(a, b):
+    np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-6)
+
+
+def _assert_clean_failure(result, *needles):
+  output = result.stdout + result.stderr
+  assert result.returncode != 0
+  assert "Traceback" not in output, output[-2000:]
+  for needle in needles:
+    assert needle in output, output[-2000:]
+
+
+def test_nan_loss_exits_cleanly(tmp_path):
+  result = _cli(tmp_path, "--config.learning_rate=1e30", "--config.grad_clip_norm=0",
+                "--config.log_every=2")
+  _assert_clean_failure(result, "error: loss is", "at step")
+
+
+def test_unknown_model_exits_cleanly(tmp_path):
+  _assert_clean_failure(_cli(tmp_path, "--config.model=resnet9000"),
+                        "unknown model 'resnet9000'")
+
+
+def test_unknown_config_key_exits_cleanly(tmp_path):
+  _assert_clean_failure(_cli(tmp_path, "--config.learnin_rate=0.1"), "learnin_rate")
+
+
+def test_bad_value_exits_cleanly(tmp_path):
+  _assert_clean_failure(_cli(tmp_path, "--config.optimizer=adagrad"),
+                        "unknown optimizer 'adagrad'")
+
+
+def test_missing_dataset_prints_instructions(tmp_path):
+  empty = tmp_path / "manual"
+  empty.mkdir()
+  result = _cli(tmp_path / "work", "--config.dataset=fer2013",
+                f"--config.manual_dir={empty}", f"--config.data_dir={tmp_path / 'tfds'}")
+  _assert_clean_failure(result, "error:", "fer2013.tar.gz")
