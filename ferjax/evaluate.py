@@ -1,0 +1,190 @@
+"""Batch evaluation of an exported model on a labelled dataset.
+
+Used by `tools/eval.py`. FER2013 / FER+ images are already 48x48 faces;
+KDEF, JAFFE and image folders are photos, so the largest detected face is
+cropped with `ferjax.faces` (the same detector and crop as the live tool), and
+the whole image is used when no face is found (counted as a fallback).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ferjax import metrics
+from ferjax.data import imagefolder, loader
+from ferjax.data.errors import DataError
+from ferjax.data.images import read_image
+
+DATASETS = ("fer2013", "ferplus", "kdef", "jaffe", "imagefolder")
+PHOTO_DATASETS = ("kdef", "jaffe", "imagefolder")
+TTA_MODES = ("none", "flip", "ten_crop")
+FACE_SIZE = 48
+
+
+@dataclasses.dataclass
+class FaceStats:
+  """What happened on the way from the dataset to 48x48 faces."""
+  no_face_fallbacks: int = 0
+  unreadable: list[str] = dataclasses.field(default_factory=list)
+  skipped_labels: int = 0  # labels the model has no class for (e.g. contempt)
+  skipped_folders: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def whole_image_face(gray: np.ndarray) -> np.ndarray:
+  """Fallback when no face is found: the centred square of the image at 48x48."""
+  h, w = gray.shape[:2]
+  side = min(h, w)
+  y, x = (h - side) // 2, (w - side) // 2
+  return cv2.resize(gray[y:y + side, x:x + side], (FACE_SIZE, FACE_SIZE),
+                    interpolation=cv2.INTER_AREA)
+
+
+class PhotoCropper:
+  """Largest detected face of a photo, cropped like the live tool does."""
+
+  def __init__(self, detector_name: str, stats: FaceStats):
+    from ferjax import faces  # pylint: disable=g-import-not-at-top
+    self._faces = faces
+    self._detector = faces.create_detector(detector_name)
+    self._stats = stats
+
+  def __call__(self, image: np.ndarray) -> np.ndarray:
+    """RGB (H, W, 3) or grey (H, W[, 1]) uint8 -> (48, 48) uint8 face."""
+    if image.ndim == 3 and image.shape[-1] == 1:
+      image = image[..., 0]
+    bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
+    face = self._faces.largest_face(self._detector.detect(bgr))
+    if face is None:
+      self._stats.no_face_fallbacks += 1
+      return whole_image_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    return self._faces.crop_face(bgr, face)
+
+
+def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | None,
+               manual_dir: str | None, npz_path: str | None = None,
+               detector: str = "default") -> tuple[int, Iterator[tuple[np.ndarray, int]]]:
+  """(number of examples, iterator of (48x48 uint8 face, label)) for a dataset split."""
+  if dataset not in DATASETS:
+    raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+  if dataset in ("fer2013", "ferplus"):
+    arrays = loader.load_arrays(dataset, split, data_dir=data_dir, manual_dir=manual_dir,
+                                npz_path=npz_path)
+    return len(arrays["label"]), zip(arrays["image"][..., 0], arrays["label"].tolist())
+  if dataset == "imagefolder":
+    if not data_dir:
+      raise DataError("--dataset imagefolder needs --data_dir DIR (DIR/<emotion>/*.jpg)")
+    folder = imagefolder.scan(data_dir)
+    stats.skipped_folders = dict(folder.skipped)
+    crop = PhotoCropper(detector, stats)
+
+    def folder_faces():
+      for item in folder.images:
+        try:
+          image = read_image(item.path, "RGB")
+        except DataError:
+          stats.unreadable.append(item.path)
+          continue
+        yield crop(image), item.label
+    return len(folder.images), folder_faces()
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  ds = loader.load_tfds(dataset, split, data_dir=data_dir, manual_dir=manual_dir)
+  crop = PhotoCropper(detector, stats)
+  return (int(ds.cardinality().numpy()),
+          ((crop(e["image"]), int(e["label"])) for e in tfds.as_numpy(ds)))
+
+
+def ten_crops(faces: np.ndarray, crop: int = 42) -> np.ndarray:
+  """(n, 48, 48) -> (10, n, 48, 48): 4 corners + centre of size `crop`, and their flips."""
+  size = faces.shape[1]
+  offsets = [(0, 0), (0, size - crop), (size - crop, 0), (size - crop, size - crop),
+             ((size - crop) // 2, (size - crop) // 2)]
+  views = []
+  for y, x in offsets:
+    patch = faces[:, y:y + crop, x:x + crop]
+    views.append(np.stack([cv2.resize(p, (size, size), interpolation=cv2.INTER_LINEAR)
+                           for p in patch]))
+  views += [v[:, :, ::-1] for v in views]
+  return np.stack(views)
+
+
+def predict_with_tta(predict: Callable[[np.ndarray], np.ndarray], faces: np.ndarray,
+                     mode: str) -> np.ndarray:
+  """Class probabilities averaged over the test-time views of `mode`."""
+  if mode == "none":
+    return predict(faces)
+  if mode == "flip":
+    views = np.stack([faces, faces[:, :, ::-1]])
+  elif mode == "ten_crop":
+    views = ten_crops(faces)
+  else:
+    raise ValueError(f"unknown TTA mode {mode!r}; choose from {', '.join(TTA_MODES)}")
+  n = len(faces)
+  return predict(views.reshape(-1, *faces.shape[1:])).reshape(len(views), n, -1).mean(0)
+
+
+def _report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> dict:
+  predictions = probabilities.argmax(-1)
+  confusion = metrics.confusion_matrix(labels, predictions, len(class_names))
+  report = metrics.classification_report(confusion, class_names)
+  report["confusion"] = {
+      "class_names": class_names, "counts": confusion.tolist(),
+      "normalised": np.round(metrics.normalise_rows(confusion), 6).tolist()}
+  return report
+
+
+def evaluate(classifier, dataset: str, split: str, *, data_dir: str | None = None,
+             manual_dir: str | None = None, npz_path: str | None = None,
+             detector: str = "default", tta: str = "none", batch_size: int = 256,
+             progress: bool = True) -> dict:
+  """Evaluates `classifier` (an `ExpressionClassifier`) and returns the report dict."""
+  if tta not in TTA_MODES:
+    raise ValueError(f"unknown TTA mode {tta!r}; choose from {', '.join(TTA_MODES)}")
+  class_names = list(classifier.class_names)
+  stats = FaceStats()
+  start = time.perf_counter()
+  total, pairs = iter_faces(dataset, split, stats, data_dir=data_dir,
+                            manual_dir=manual_dir, npz_path=npz_path, detector=detector)
+  faces, labels, plain, augmented = [], [], [], []
+
+  def flush():
+    if not faces:
+      return
+    batch = np.stack(faces)
+    plain.append(classifier.predict(batch))
+    if tta != "none":
+      augmented.append(predict_with_tta(classifier.predict, batch, tta))
+    faces.clear()
+
+  for face, label in tqdm(pairs, total=total, desc=f"{dataset}/{split}", unit="img",
+                          disable=not progress, leave=False):
+    if label >= len(class_names):
+      stats.skipped_labels += 1
+      continue
+    faces.append(face)
+    labels.append(label)
+    if len(faces) == batch_size:
+      flush()
+  flush()
+  if not labels:
+    raise DataError(f"{dataset}/{split}: no images could be evaluated")
+  seconds = time.perf_counter() - start
+  labels_array = np.asarray(labels)
+  report = {"dataset": dataset, "split": split, "num_examples": len(labels),
+            **_report(labels_array, np.concatenate(plain), class_names),
+            "no_face_fallbacks": stats.no_face_fallbacks,
+            "unreadable": {"count": len(stats.unreadable), "examples": stats.unreadable[:5]},
+            "skipped_labels": stats.skipped_labels,
+            "skipped_folders": stats.skipped_folders,
+            "model": classifier.model_dir, "backend": classifier.backend,
+            "seconds": round(seconds, 3),
+            "images_per_second": round(len(labels) / seconds, 1)}
+  if tta != "none":
+    report["tta"] = {"mode": tta,
+                     **_report(labels_array, np.concatenate(augmented), class_names)}
+  return report

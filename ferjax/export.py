@@ -1,0 +1,190 @@
+"""Export a trained model for inference without the training stack.
+
+The model is split into a pure function `(params, images) -> probabilities`
+and converted with `jax2tf` (native serialization) into:
+
+  <out_dir>/saved_model/   TensorFlow SavedModel, signature `serving_default`,
+                           polymorphic batch
+  <out_dir>/model.tflite   TFLite, fixed batch `tflite_batch` (faster in the
+                           interpreter than a polymorphic one)
+  <out_dir>/metadata.json  class names, input size, preprocessing, model name,
+                           config hash and accuracies measured at export
+
+Serving signature (both artifacts):
+  input  `images`: float32 (batch, 48, 48, 1), grey levels 0..255 (uint8 range);
+         the normalisation (`ferjax.models.preprocess`) is inside the graph.
+  output `probabilities`: float32 (batch, num_classes), softmax over
+         `metadata["class_names"]` (FER2013 order).
+
+    python -m ferjax.export --workdir runs/fer2013 --out models/fer2013
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from ferjax.inference import FORMAT, METADATA_FILE, SAVED_MODEL_DIR, TFLITE_FILE
+from ferjax.models import IMAGE_SIZE, preprocess
+SIGNATURE_KEY = "serving_default"
+INPUT_NAME = "images"
+OUTPUT_NAME = "probabilities"
+DEFAULT_TFLITE_BATCH = 32
+
+
+def inference_function(model: nnx.Module) -> tuple[Callable, list[np.ndarray]]:
+  """Splits `model` into a pure `fn(params_list, images) -> probabilities` and its params."""
+  model.eval()
+  # RNG state (dropout keys) is unused in eval mode and stays a constant.
+  graphdef, rng_state, state = nnx.split(model, nnx.RngState, ...)
+  leaves, treedef = jax.tree_util.tree_flatten(state)
+
+  def predict(params: list[jax.Array], images: jax.Array) -> jax.Array:
+    merged = nnx.merge(graphdef, rng_state, jax.tree_util.tree_unflatten(treedef, params))
+    return jax.nn.softmax(merged(preprocess(images)).astype(jnp.float32), axis=-1)
+
+  return predict, [np.asarray(leaf) for leaf in leaves]
+
+
+def config_hash(config: Any) -> str:
+  """A short stable hash of a config (anything JSON-serialisable or a ConfigDict)."""
+  if hasattr(config, "to_json_best_effort"):
+    text = config.to_json_best_effort(sort_keys=True)
+  else:
+    text = json.dumps(config, sort_keys=True, default=str)
+  return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _build_tf_module(predict: Callable, params: list[np.ndarray], tflite_batch: int):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from jax.experimental import jax2tf  # pylint: disable=g-import-not-at-top
+
+  module = tf.Module()
+  module.params = [tf.Variable(p, trainable=False, name=f"param_{i}")
+                   for i, p in enumerate(params)]
+  shape = (IMAGE_SIZE, IMAGE_SIZE, 1)
+  polymorphic = jax2tf.convert(
+      predict, with_gradient=False,
+      polymorphic_shapes=[None, f"(b, {IMAGE_SIZE}, {IMAGE_SIZE}, 1)"])
+  fixed = jax2tf.convert(predict, with_gradient=False)
+
+  @tf.function(autograph=False, input_signature=[
+      tf.TensorSpec((None, *shape), tf.float32, name=INPUT_NAME)])
+  def serve(images):
+    return {OUTPUT_NAME: polymorphic(module.params, images)}
+
+  @tf.function(autograph=False, input_signature=[
+      tf.TensorSpec((tflite_batch, *shape), tf.float32, name=INPUT_NAME)])
+  def serve_fixed(images):
+    return {OUTPUT_NAME: fixed(module.params, images)}
+
+  module.serve, module.serve_fixed = serve, serve_fixed
+  return module
+
+
+def export(model: nnx.Module, out_dir: str | os.PathLike, *,
+           metadata: dict[str, Any] | None = None,
+           tflite_batch: int = DEFAULT_TFLITE_BATCH) -> dict[str, str]:
+  """Writes SavedModel, TFLite and metadata for `model` into `out_dir`.
+
+  Files are written to a temporary folder and moved into place at the end,
+  so a failed export never leaves a half-written model behind.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+  if tflite_batch < 1:
+    raise ValueError(f"tflite_batch must be at least 1, got {tflite_batch}")
+  predict, params = inference_function(model)
+  num_classes = int(np.asarray(predict(params, np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1),
+                                                         np.float32))).shape[-1])
+  out_dir = os.fspath(out_dir)
+  parent = os.path.dirname(os.path.abspath(out_dir))
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+  try:
+    module = _build_tf_module(predict, params, tflite_batch)
+    saved_model = os.path.join(staging, SAVED_MODEL_DIR)
+    tf.saved_model.save(module, saved_model, signatures={
+        SIGNATURE_KEY: module.serve, "serving_fixed_batch": module.serve_fixed})
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        saved_model, signature_keys=["serving_fixed_batch"])
+    with open(os.path.join(staging, TFLITE_FILE), "wb") as f:
+      f.write(converter.convert())
+    meta = {
+        "format": FORMAT,
+        "class_names": None,
+        "num_classes": num_classes,
+        "input": {"name": INPUT_NAME, "shape": [None, IMAGE_SIZE, IMAGE_SIZE, 1],
+                  "dtype": "float32", "range": [0, 255], "color": "grayscale"},
+        "output": {"name": OUTPUT_NAME, "kind": "softmax probabilities"},
+        "preprocessing": "ferjax.models.preprocess (inside the graph)",
+        "tflite_batch": tflite_batch,
+        "num_params": int(sum(p.size for p in params)),
+        **(metadata or {}),
+    }
+    if meta["class_names"] is None:
+      from ferjax.labels import FERPLUS_EMOTIONS  # pylint: disable=g-import-not-at-top
+      meta["class_names"] = list(FERPLUS_EMOTIONS[:num_classes])
+    with open(os.path.join(staging, METADATA_FILE), "w") as f:
+      json.dump(meta, f, indent=2, sort_keys=True)
+    if os.path.exists(out_dir):
+      shutil.rmtree(out_dir)
+    os.replace(staging, out_dir)
+  finally:
+    if os.path.exists(staging):
+      shutil.rmtree(staging)
+  return {"saved_model": os.path.join(out_dir, SAVED_MODEL_DIR),
+          "tflite": os.path.join(out_dir, TFLITE_FILE),
+          "metadata": os.path.join(out_dir, METADATA_FILE)}
+
+
+def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH
+                   ) -> dict[str, str]:
+  """Exports the best checkpoint of a training workdir, with its metadata."""
+  from ferjax import checkpoints  # pylint: disable=g-import-not-at-top
+  from ferjax import config_lib  # pylint: disable=g-import-not-at-top
+  from ferjax.labels import FERPLUS_EMOTIONS  # pylint: disable=g-import-not-at-top
+  from ferjax.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
+
+  model, config, info = checkpoints.restore_best(workdir)
+  metadata = {"model": config.model, "dataset": config.dataset,
+              "config_hash": config_hash(config), "step": info.get("step"),
+              "validation_accuracy": info.get("validation_accuracy"),
+              "class_names": list(FERPLUS_EMOTIONS[:config_lib.num_classes(config)])}
+  metrics_path = os.path.join(workdir, METRICS_FILE)
+  if os.path.exists(metrics_path):
+    with open(metrics_path) as f:
+      for line in f:
+        record = json.loads(line)
+        if "test_accuracy" in record and record.get("step") == info.get("step"):
+          metadata["test_accuracy"] = record["test_accuracy"]
+  return export(model, out_dir, metadata=metadata, tflite_batch=tflite_batch)
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  values = flags.FLAGS
+  try:
+    paths = export_workdir(values.workdir, values.out, values.tflite_batch)
+  except (FileNotFoundError, ValueError) as e:
+    raise SystemExit(f"error: {e}") from None
+  print("wrote " + ", ".join(paths.values()))
+
+
+if __name__ == "__main__":
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_string("workdir", None, "Training workdir (checkpoints + config.json).",
+                      required=True)
+  flags.DEFINE_string("out", None, "Folder for the exported model.", required=True)
+  flags.DEFINE_integer("tflite_batch", DEFAULT_TFLITE_BATCH, "Fixed TFLite batch size.")
+  app.run(main)

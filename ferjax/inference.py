@@ -1,0 +1,113 @@
+"""Runs an exported model (see `ferjax.export`) with no training code.
+
+    classifier = ExpressionClassifier("models/realtime")       # TFLite by default
+    probabilities = classifier.predict(faces)   # faces: (n, 48, 48[, 1]) grey 0..255
+
+Imports neither JAX nor Flax: the TFLite backend needs `ai-edge-litert`,
+the SavedModel backend TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+FORMAT = "ferjax-export/1"
+METADATA_FILE = "metadata.json"
+SAVED_MODEL_DIR = "saved_model"
+TFLITE_FILE = "model.tflite"
+BACKENDS = ("tflite", "savedmodel")
+
+
+class ModelError(ValueError):
+  """The model path does not hold a usable ferjax export."""
+
+
+def read_metadata(model_dir: str | os.PathLike) -> dict:
+  """Reads and checks `metadata.json` of an exported model."""
+  model_dir = os.fspath(model_dir)
+  if not os.path.isdir(model_dir):
+    raise ModelError(f"{model_dir}: not a folder; pass the folder written by "
+                     "ferjax.export (holding metadata.json, model.tflite, saved_model/)")
+  path = os.path.join(model_dir, METADATA_FILE)
+  try:
+    with open(path) as f:
+      metadata = json.load(f)
+  except FileNotFoundError:
+    raise ModelError(f"{model_dir}: no {METADATA_FILE}; not a ferjax export") from None
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise ModelError(f"{path}: not valid JSON ({e})") from None
+  if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+    raise ModelError(f"{path}: not ferjax export metadata")
+  return metadata
+
+
+class ExpressionClassifier:
+  """Batched expression probabilities for 48x48 grayscale faces."""
+
+  def __init__(self, model_dir: str | os.PathLike, backend: str = "tflite",
+               num_threads: int | None = None):
+    if backend not in BACKENDS:
+      raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    self.model_dir = os.fspath(model_dir)
+    self.metadata = read_metadata(self.model_dir)
+    self.class_names: list[str] = list(self.metadata["class_names"])
+    self.input_size: int = int(self.metadata["input"]["shape"][1])
+    self.backend = backend
+    if backend == "tflite":
+      self._run = self._load_tflite(num_threads)
+    else:
+      self._run = self._load_saved_model()
+
+  def _load_tflite(self, num_threads: int | None):
+    from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
+    path = os.path.join(self.model_dir, TFLITE_FILE)
+    if not os.path.isfile(path):
+      raise ModelError(f"{self.model_dir}: no {TFLITE_FILE}")
+    try:
+      interpreter = Interpreter(model_path=path, num_threads=num_threads or os.cpu_count())
+      interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+      raise ModelError(f"{path}: not a loadable TFLite model ({e})") from None
+    (input_detail,) = interpreter.get_input_details()
+    (output_detail,) = interpreter.get_output_details()
+    batch = int(input_detail["shape"][0])
+
+    def run(x: np.ndarray) -> np.ndarray:
+      out = []
+      for start in range(0, len(x), batch):
+        chunk = x[start:start + batch]
+        padded = np.zeros((batch, *x.shape[1:]), np.float32)
+        padded[:len(chunk)] = chunk
+        interpreter.set_tensor(input_detail["index"], padded)
+        interpreter.invoke()
+        out.append(interpreter.get_tensor(output_detail["index"])[:len(chunk)].copy())
+      return np.concatenate(out)
+
+    self.batch_size = batch
+    return run
+
+  def _load_saved_model(self):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    path = os.path.join(self.model_dir, SAVED_MODEL_DIR)
+    try:
+      serve = tf.saved_model.load(path).signatures["serving_default"]
+    except (OSError, ValueError, KeyError) as e:
+      raise ModelError(f"{path}: not a loadable SavedModel ({e})") from None
+    output = self.metadata["output"]["name"]
+    self.batch_size = None
+    return lambda x: serve(images=tf.constant(x))[output].numpy()
+
+  def predict(self, faces: np.ndarray) -> np.ndarray:
+    """(n, 48, 48) or (n, 48, 48, 1) grey levels 0..255 -> (n, num_classes) probabilities."""
+    x = np.asarray(faces, np.float32)
+    if x.ndim == 3:
+      x = x[..., None]
+    size = self.input_size
+    if x.ndim != 4 or x.shape[1:] != (size, size, 1):
+      raise ValueError(f"faces must be (n, {size}, {size}[, 1]), got {np.shape(faces)}")
+    if len(x) == 0:
+      return np.zeros((0, len(self.class_names)), np.float32)
+    return self._run(x)

@@ -1,0 +1,132 @@
+"""jax2tf export: SavedModel and TFLite agree with JAX; consumers need no JAX."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from ferjax import export
+from ferjax.inference import ExpressionClassifier, ModelError, read_metadata
+from ferjax.labels import EMOTIONS
+from ferjax.models import create_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TFLITE_BATCH = 8
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  model = create_model("mini_xception", len(EMOTIONS), rngs=nnx.Rngs(3))
+  out = tmp_path_factory.mktemp("export") / "model"
+  paths = export.export(model, out, metadata={"model": "mini_xception"},
+                        tflite_batch=TFLITE_BATCH)
+  return model, out, paths
+
+
+def _faces(n, seed=0):
+  return np.random.default_rng(seed).integers(0, 256, (n, 48, 48, 1)).astype(np.float32)
+
+
+def _jax_probabilities(model, faces):
+  predict, params = export.inference_function(model)
+  return np.asarray(jax.jit(predict)(params, faces))
+
+
+def test_artifacts_and_metadata(exported):
+  _, out, paths = exported
+  assert sorted(os.listdir(out)) == ["metadata.json", "model.tflite", "saved_model"]
+  meta = read_metadata(out)
+  assert meta["class_names"] == list(EMOTIONS)
+  assert meta["input"]["shape"] == [None, 48, 48, 1] and meta["input"]["range"] == [0, 255]
+  assert meta["tflite_batch"] == TFLITE_BATCH and meta["model"] == "mini_xception"
+  assert os.path.getsize(paths["tflite"]) < 4 << 20
+
+
+def test_jax_savedmodel_tflite_parity(exported):
+  """Batch of 11 (not a multiple of the TFLite batch); SavedModel in a fresh process."""
+  model, out, _ = exported
+  faces = _faces(11)
+  reference = _jax_probabilities(model, faces)
+  np.testing.assert_allclose(reference.sum(-1), 1.0, atol=1e-5)
+  tflite = ExpressionClassifier(out, backend="tflite").predict(faces)
+  np.testing.assert_allclose(tflite, reference, atol=1e-4)
+  np.save(os.path.join(out, "..", "faces.npy"), faces)
+  code = ("import sys, numpy as np; from ferjax.inference import ExpressionClassifier; "
+          f"c = ExpressionClassifier({str(out)!r}, backend='savedmodel'); "
+          f"np.save({str(out / '..' / 'saved.npy')!r}, c.predict(np.load({str(out / '..' / 'faces.npy')!r}))); "
+          "assert 'flax' not in sys.modules")
+  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  saved = np.load(out / ".." / "saved.npy")
+  np.testing.assert_allclose(saved, reference, atol=1e-4)
+
+
+def test_tflite_consumer_imports_no_jax(exported):
+  _, out, _ = exported
+  code = ("import sys, numpy as np; from ferjax.inference import ExpressionClassifier; "
+          f"p = ExpressionClassifier({str(out)!r}).predict(np.zeros((3, 48, 48), np.uint8)); "
+          "assert p.shape == (3, 7), p.shape; "
+          "bad = [m for m in ('jax', 'flax', 'tensorflow') if m in sys.modules]; "
+          "assert not bad, bad")
+  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_predictions_depend_on_the_face(exported):
+  _, out, _ = exported
+  classifier = ExpressionClassifier(out)
+  faces = _faces(2, seed=1)
+  together = classifier.predict(faces)
+  alone = classifier.predict(faces[1:])
+  np.testing.assert_allclose(together[1], alone[0], atol=1e-5)  # padding does not leak
+  assert not np.allclose(together[0], together[1])
+  assert classifier.predict(np.zeros((0, 48, 48))).shape == (0, 7)
+  with pytest.raises(ValueError, match=r"faces must be \(n, 48, 48"):
+    classifier.predict(np.zeros((2, 64, 64)))
+
+
+def test_wrong_model_paths_are_reported(tmp_path, exported):
+  _, out, _ = exported
+  with pytest.raises(ModelError, match="not a folder"):
+    ExpressionClassifier(tmp_path / "missing")
+  with pytest.raises(ModelError, match="no metadata.json"):
+    ExpressionClassifier(tmp_path)
+  (tmp_path / "metadata.json").write_text(json.dumps({"format": "something-else"}))
+  with pytest.raises(ModelError, match="not ferjax export metadata"):
+    ExpressionClassifier(tmp_path)
+  (tmp_path / "metadata.json").write_text((out / "metadata.json").read_text())
+  with pytest.raises(ModelError, match="no model.tflite"):
+    ExpressionClassifier(tmp_path)
+  (tmp_path / "model.tflite").write_bytes(b"garbage")
+  with pytest.raises(ModelError, match="not a loadable TFLite model"):
+    ExpressionClassifier(tmp_path)
+  with pytest.raises(ModelError, match="not a loadable SavedModel"):
+    ExpressionClassifier(tmp_path, backend="savedmodel")
+  with pytest.raises(ModelError, match="unknown backend"):
+    ExpressionClassifier(out, backend="onnx")
+
+
+def test_failed_export_leaves_previous_model_untouched(tmp_path, exported, monkeypatch):
+  import tensorflow as tf
+  model, _, _ = exported
+  target = tmp_path / "model"
+  target.mkdir()
+  (target / "keep.txt").write_text("previous")
+
+  def broken_converter(*args, **kwargs):
+    raise RuntimeError("converter failed")
+
+  monkeypatch.setattr(tf.lite.TFLiteConverter, "from_saved_model", broken_converter)
+  with pytest.raises(RuntimeError, match="converter failed"):
+    export.export(model, target, tflite_batch=4)
+  with pytest.raises(ValueError, match="tflite_batch must be at least 1"):
+    export.export(model, target, tflite_batch=0)
+  assert (target / "keep.txt").read_text() == "previous"
+  assert [p for p in os.listdir(tmp_path) if p.startswith(".export-")] == []

@@ -1,0 +1,98 @@
+"""Evaluates an exported ferjax model on a labelled dataset.
+
+    python tools/eval.py --dataset fer2013 --split test --manual_dir ~/data/fer2013
+    python tools/eval.py --dataset kdef --manual_dir ~/data/kdef
+    python tools/eval.py --dataset imagefolder --data_dir ~/photos   # DIR/<emotion>/*.jpg
+
+Writes `<out>/<dataset>_<split>.json` (schema in README.md) and a confusion-matrix
+PNG beside it, and prints a per-class table. `--json` prints the JSON to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from ferjax import evaluate  # pylint: disable=wrong-import-position
+from ferjax.data.errors import DataError  # pylint: disable=wrong-import-position
+from ferjax.inference import BACKENDS, ExpressionClassifier, ModelError  # pylint: disable=wrong-import-position
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "models", "realtime")
+
+flags.DEFINE_string("dataset", None, f"One of {', '.join(evaluate.DATASETS)}.")
+flags.DEFINE_string("split", "test", "Split to evaluate (fer2013: train/validation/test).")
+flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets); "
+                    "for imagefolder, the folder of <emotion>/ sub-folders.")
+flags.DEFINE_string("manual_dir", None, "Folder holding the downloaded dataset files.")
+flags.DEFINE_string("npz", None, "Prepared FER2013 .npz (no TensorFlow datasets needed).")
+flags.DEFINE_string("model", DEFAULT_MODEL, "Exported model folder (from ferjax.export).")
+flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
+flags.DEFINE_string("detector", "default", "Face detector for photo datasets.")
+flags.DEFINE_enum("tta", "none", evaluate.TTA_MODES, "Test-time augmentation, reported "
+                  "separately from the plain result.")
+flags.DEFINE_string("out", "eval_results", "Folder for the JSON report and PNG.")
+flags.DEFINE_bool("json", False, "Print the JSON report to stdout instead of the table.")
+FLAGS = flags.FLAGS
+
+
+def format_table(report: dict) -> str:
+  lines = [f"{report['dataset']}/{report['split']}: {report['num_examples']} images, "
+           f"accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.4f}"]
+  if "tta" in report:
+    lines.append(f"  with {report['tta']['mode']} TTA: accuracy "
+                 f"{report['tta']['accuracy']:.2%}, macro-F1 {report['tta']['macro_f1']:.4f}")
+  lines.append(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+  for name, row in report["per_class"].items():
+    lines.append(f"{name:<10} {row['precision']:>9.3f} {row['recall']:>7.3f} "
+                 f"{row['f1']:>6.3f} {row['support']:>8d}")
+  notes = [f"{report['no_face_fallbacks']} images with no face found (whole image used)",
+           f"{report['unreadable']['count']} unreadable images skipped"
+           + (f" (e.g. {', '.join(report['unreadable']['examples'])})"
+              if report['unreadable']['count'] else ""),
+           f"{report['skipped_labels']} images of classes the model lacks skipped"]
+  lines += [f"note: {n}" for n in notes if not n.startswith("0 ")]
+  lines.append(f"{report['images_per_second']:.0f} images/s ({report['backend']})")
+  return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.dataset not in evaluate.DATASETS:
+    sys.exit(f"error: --dataset must be one of {', '.join(evaluate.DATASETS)}"
+             + (f" (got {FLAGS.dataset!r})" if FLAGS.dataset else ""))
+  try:
+    classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
+  except ModelError as e:
+    hint = (" (no trained model ships yet: train one with python -m ferjax.train, "
+            "then pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
+    sys.exit(f"error: {e}{hint}")
+  try:
+    report = evaluate.evaluate(
+        classifier, FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,
+        manual_dir=FLAGS.manual_dir, npz_path=FLAGS.npz, detector=FLAGS.detector,
+        tta=FLAGS.tta, progress=not FLAGS.json)
+  except DataError as e:
+    sys.exit(f"error: {e}")
+  os.makedirs(FLAGS.out, exist_ok=True)
+  stem = os.path.join(FLAGS.out, f"{FLAGS.dataset}_{FLAGS.split}")
+  with open(stem + ".json", "w") as f:
+    json.dump(report, f, indent=2)
+  from ferjax import plots  # pylint: disable=g-import-not-at-top
+  plots.confusion_png(report, stem + "_confusion.png")
+  if FLAGS.json:
+    print(json.dumps(report, indent=2))
+  else:
+    print(format_table(report))
+    print(f"wrote {stem}.json and {stem}_confusion.png")
+
+
+if __name__ == "__main__":
+  logging.set_verbosity(logging.WARNING)
+  app.run(main)
