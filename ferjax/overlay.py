@@ -1,0 +1,54 @@
+"""Draws the live overlay: boxes, ids, smoothed emotions, a class-mood bar, FPS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from ferjax.smoothing import UNCERTAIN
+
+# BGR colour per emotion; grey for the low-confidence state.
+COLORS: dict[str, tuple[int, int, int]] = {
+    "angry": (40, 40, 220), "disgust": (40, 140, 60), "fear": (160, 60, 160),
+    "happy": (40, 210, 240), "sad": (200, 120, 40), "surprise": (0, 150, 255),
+    "neutral": (200, 200, 200), "contempt": (90, 90, 160), UNCERTAIN: (128, 128, 128)}
+BAR_HEIGHT = 22
+
+
+def _text(image: np.ndarray, text: str, origin: tuple[int, int], color, scale=0.45) -> None:
+  cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3,
+              cv2.LINE_AA)
+  cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)
+
+
+def draw(image: np.ndarray, faces: Sequence, class_names: Sequence[str],
+         fps: float | None = None) -> np.ndarray:
+  """A copy of `image` with the overlay for `faces` (`ferjax.live.TrackedFace`s)."""
+  out = image.copy()
+  for face in faces:
+    x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+    color = COLORS.get(face.label, (255, 255, 255))
+    cv2.rectangle(out, (x0, y0), (x1, y1), color, 2)
+    score = "" if face.label == UNCERTAIN else f" {face.smoothed_probs.max():.0%}"
+    _text(out, f"#{face.track_id} {face.label}{score}", (x0, max(12, y0 - 5)), color)
+  # Class mood: share of each smoothed label among the faces now visible.
+  h, w = out.shape[:2]
+  cv2.rectangle(out, (0, h - BAR_HEIGHT), (w, h), (30, 30, 30), -1)
+  labels = [f.label for f in faces]
+  x = 0
+  for name in list(class_names) + [UNCERTAIN]:
+    count = labels.count(name)
+    if not count:
+      continue
+    width = int(round(w * count / len(labels)))
+    cv2.rectangle(out, (x, h - BAR_HEIGHT), (x + width, h), COLORS.get(name, (255,) * 3), -1)
+    if width > 50:
+      _text(out, f"{name} {count}", (x + 4, h - 6), (255, 255, 255), 0.4)
+    x += width
+  status = f"{len(faces)} faces"
+  if fps is not None:
+    status += f"  {fps:.1f} FPS"
+  _text(out, status, (6, 16), (255, 255, 255), 0.5)
+  return out

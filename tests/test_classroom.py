@@ -1,0 +1,126 @@
+"""Tests for ferjax.classroom (random arrays stand in for faces)."""
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from ferjax import classroom
+from ferjax.labels import EMOTIONS
+
+TEACHER_BGR = (70, 50, 45)
+
+
+@pytest.fixture(name="faces")
+def _faces():
+  rng = np.random.default_rng(0)
+  # Smooth random blobs: enough structure to find them again in the frame.
+  small = rng.integers(0, 256, (40, 6, 6), dtype=np.uint8)
+  faces = np.stack([cv2.resize(f, (48, 48), interpolation=cv2.INTER_CUBIC) for f in small])
+  return faces, np.arange(40) % 7
+
+
+def _run(faces, **kwargs):
+  return list(classroom.generate(*faces, **kwargs))
+
+
+def test_deterministic_for_a_seed(faces):
+  a = _run(faces, num_students=5, num_frames=6, seed=3)
+  b = _run(faces, num_students=5, num_frames=6, seed=3)
+  c = _run(faces, num_students=5, num_frames=6, seed=4)
+  for (fa, ga), (fb, gb) in zip(a, b):
+    np.testing.assert_array_equal(fa, fb)
+    assert ga == gb
+  assert not np.array_equal(a[0][0], c[0][0])
+
+
+@pytest.mark.parametrize("num_students", [1, 5, 15, 30])
+def test_boxes_inside_frame_sized_and_disjoint(faces, num_students):
+  frames = _run(faces, num_students=num_students, num_frames=40, seed=1, fps=5)
+  for frame, truth in frames:
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    boxes = [s["box"] for s in truth["students"]]
+    assert [s["id"] for s in truth["students"]] == list(range(1, num_students + 1))
+    for x0, y0, x1, y1 in boxes:
+      assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 480
+      assert 30 <= x1 - x0 <= 90 and x1 - x0 == y1 - y0
+    for a, b in itertools.combinations(boxes, 2):
+      assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1])
+  # Students move (sway) over time.
+  first = frames[0][1]["students"][0]["box"]
+  assert any(f[1]["students"][0]["box"] != first for f in frames)
+
+
+@pytest.mark.parametrize("feather", [0.0, 0.2])
+def test_faces_drawn_where_the_boxes_say(faces, feather):
+  images, labels = faces
+  for frame, truth in _run(faces, num_students=5, num_frames=3, seed=2, teacher=False):
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    for student in truth["students"]:
+      x0, y0, x1, y1 = student["box"]
+      crop = cv2.resize(gray[y0:y1, x0:x1], (48, 48), interpolation=cv2.INTER_AREA)
+      # Which source face matches the crop best (centre, where alpha is 1)?
+      scores = [np.corrcoef(crop[12:36, 12:36].ravel(),
+                            f[12:36, 12:36].astype(np.float32).ravel())[0, 1] for f in images]
+      best = int(np.argmax(scores))
+      assert scores[best] > 0.9
+      assert student["label"] == labels[best]
+      assert student["emotion"] == EMOTIONS[student["label"]]
+
+
+def test_occlusion_flags_match_the_teacher(faces):
+  frames = _run(faces, num_students=15, num_frames=120, seed=5, teacher_start=10,
+                teacher_speed=10)
+  hidden_ids = set()
+  for frame, truth in frames:
+    teacher = truth["teacher_box"]
+    if truth["frame"] < 10:
+      assert teacher is None
+    for student in truth["students"]:
+      x0, y0, x1, y1 = student["box"]
+      if teacher is None:
+        overlap = 0.0
+      else:
+        w = max(0, min(x1, teacher[2]) - max(x0, teacher[0]))
+        h = max(0, min(y1, teacher[3]) - max(y0, teacher[1]))
+        overlap = w * h / ((x1 - x0) * (y1 - y0))
+      assert student["occluded_fraction"] == pytest.approx(overlap, abs=1e-4)
+      assert student["visible"] == (overlap < 0.5)
+      if overlap == 1.0:  # Fully hidden: the pixels are the teacher's.
+        assert (frame[y0:y1, x0:x1] == TEACHER_BGR).all()
+      if not student["visible"]:
+        hidden_ids.add(student["id"])
+  front_row = {11, 12, 13, 14, 15}  # 3 rows of 5, back row first.
+  assert hidden_ids == front_row
+
+
+def test_label_changes_at_known_times(faces):
+  frames = _run(faces, num_students=5, num_frames=20, seed=0, label_change_every=5)
+  per_student = np.array([[s["label"] for s in t["students"]] for _, t in frames])
+  for start in range(0, 20, 5):
+    assert (per_student[start:start + 5] == per_student[start]).all()
+  assert (per_student[0] != per_student[5]).any() or (per_student[5] != per_student[10]).any()
+
+
+def test_too_many_students_rejected(faces):
+  with pytest.raises(ValueError, match="do not fit"):
+    next(classroom.generate(*faces, num_students=200))
+
+
+@pytest.mark.parametrize("extension", [".avi", ".mp4"])
+def test_video_written_and_read_back(faces, tmp_path, extension):
+  path = str(tmp_path / f"class{extension}")
+  frames = (f for f, _ in classroom.generate(*faces, num_students=2, num_frames=12,
+                                              width=320, height=240))
+  assert classroom.write_video(path, frames, fps=15) == 12
+  capture = cv2.VideoCapture(path)
+  count = 0
+  while True:
+    ok, frame = capture.read()
+    if not ok:
+      break
+    assert frame.shape == (240, 320, 3)
+    count += 1
+  capture.release()
+  assert count == 12

@@ -1,0 +1,150 @@
+"""tools/live.py end to end: real clips, a synthetic classroom, and user mistakes."""
+
+import collections
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ferjax import classroom
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MEDIA = os.path.join(ROOT, "..", "shared", "media")
+FER_DIR = os.path.join(ROOT, "..", "shared", "datasets", "fer2013")
+needs_media = pytest.mark.skipif(not os.path.isdir(MEDIA), reason="../shared/media absent")
+needs_fer = pytest.mark.skipif(not os.path.isfile(os.path.join(FER_DIR, "fer2013.tar.gz")),
+                               reason="real FER2013 archive absent")
+
+
+def _live(*args, **kwargs):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "live.py"), *args],
+                        capture_output=True, text=True, cwd=ROOT, **kwargs)
+
+
+def _summary(out):
+  with open(os.path.join(out, "summary.json")) as f:
+    return json.load(f)
+
+
+@needs_media
+def test_classroom_clip_finds_and_tracks_the_four_people(exported_model_dir, tmp_path):
+  out = tmp_path / "session"
+  result = _live("--source", os.path.join(MEDIA, "classroom.gif"), "--headless",
+                 "--model", exported_model_dir, "--out", str(out),
+                 "--output", str(tmp_path / "annotated.avi"))
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = _summary(out)
+  assert len(summary["students"]) == 4  # 4 people, no ID switches
+  for student in summary["students"]:
+    assert student["seconds_visible"] > 0.8 * summary["session"]["duration_s"]
+    assert student["dominant_emotion"]
+  with open(out / "frames.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert {r["track_id"] for r in rows} == {str(s["id"]) for s in summary["students"]}
+  # Confirmed at the second detection (frame 3 with detection every 3 frames),
+  # then present in every frame to the end.
+  assert {int(r["frame"]) for r in rows} == set(range(3, 45))
+  assert not (out / "faces").exists()  # no face images unless --save-faces
+  for name in ("class_timeline.png", "students_heatmap.png", "report.html"):
+    assert (out / name).stat().st_size > 0
+  annotated = classroom.cv2.VideoCapture(str(tmp_path / "annotated.avi"))
+  assert int(annotated.get(classroom.cv2.CAP_PROP_FRAME_COUNT)) == 45
+
+
+@needs_fer
+def test_synthetic_classroom_every_student_found_with_stable_ids(exported_model_dir,
+                                                                 tmp_path):
+  faces, labels = classroom.load_fer_faces("test", manual_dir=FER_DIR)
+  frames, truths = [], []
+  for frame, truth in classroom.generate(faces[:400], labels[:400], num_students=5,
+                                         num_frames=60, seed=3, fps=15.0):
+    frames.append(frame)
+    truths.append(truth)
+  video_path = str(tmp_path / "lesson.avi")
+  classroom.write_video(video_path, frames, 15.0)
+  out = tmp_path / "session"
+  result = _live("--source", video_path, "--headless", "--model", exported_model_dir,
+                 "--out", str(out))
+  assert result.returncode == 0, result.stderr[-3000:]
+  # Match each logged box to the ground-truth student whose face holds its centre.
+  tracks_of_student = collections.defaultdict(set)
+  with open(out / "frames.csv") as f:
+    for row in csv.DictReader(f):
+      truth = truths[int(row["frame"])]["students"]
+      x0, y0, x1, y1 = (float(row[k]) for k in ("x0", "y0", "x1", "y1"))
+      cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+      owners = [s["id"] for s in truth
+                if s["box"][0] <= cx < s["box"][2] and s["box"][1] <= cy < s["box"][3]]
+      assert len(owners) == 1, f"frame {row['frame']}: a logged face that is no student"
+      tracks_of_student[owners[0]].add(int(row["track_id"]))
+  assert len(tracks_of_student) == 5  # every student found
+  id_switches = sum(len(ids) - 1 for ids in tracks_of_student.values())
+  assert id_switches == 0
+
+
+def test_save_faces_stores_crops_only_when_asked(exported_model_dir, tmp_path):
+  faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), np.uint8)
+  frames = [frame for frame, _ in classroom.generate(faces, np.zeros(8, int),
+                                                     num_students=2, num_frames=12,
+                                                     seed=0, teacher=False)]
+  video_path = str(tmp_path / "two.avi")
+  classroom.write_video(video_path, frames, 10.0)
+  result = _live("--source", video_path, "--headless", "--model", exported_model_dir,
+                 "--detector", "haar", "--out", str(tmp_path / "s"), "--save-faces",
+                 "--detect_every", "1")
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = _summary(tmp_path / "s")
+  saved = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path / "s" / "faces") for f in fs]
+  logged = sum(s["frames_visible"] for s in summary["students"])
+  assert len(saved) == logged  # one crop per logged face (zero if nothing was found)
+
+
+def test_sigterm_still_writes_the_summary(exported_model_dir, tmp_path):
+  faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48), np.uint8)
+  folder = tmp_path / "frames"
+  folder.mkdir()
+  for i, (frame, _) in enumerate(classroom.generate(faces, np.zeros(4, int), num_students=1,
+                                                    num_frames=3, seed=0, teacher=False)):
+    classroom.cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+  # A long source: the same frames many times over, via a symlinked folder of copies.
+  for i in range(3, 3000):
+    os.symlink(folder / f"{i % 3:03d}.png", folder / f"{i:04d}.png")
+  out = tmp_path / "s"
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, "tools", "live.py"), "--source", str(folder),
+       "--headless", "--model", exported_model_dir, "--detector", "haar", "--out", str(out)],
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.monotonic() + 120
+  while not (out / "frames.csv").exists() and time.monotonic() < deadline:
+    time.sleep(0.2)
+  time.sleep(1.0)
+  process.send_signal(signal.SIGTERM)
+  stdout, stderr = process.communicate(timeout=120)
+  assert process.returncode == 0, stderr[-3000:]
+  assert "writing the session summary" in stderr
+  summary = _summary(out)
+  assert 0 < summary["session"]["frames"] < 3000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--source", "7"], "no camera at index 7"),
+    (["--source", "/nonexistent/lecture.mp4"], "no such file or folder"),
+    (["--detector", "yolo"], "unknown face detector"),
+])
+def test_user_mistakes_give_one_line_errors(exported_model_dir, tmp_path, args, message):
+  result = _live(*args, "--headless", "--model", exported_model_dir, "--out",
+                 str(tmp_path / "s"))
+  assert result.returncode == 2
+  assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_model_is_reported(tmp_path):
+  result = _live("--model", str(tmp_path / "nothing"), "--headless")
+  assert result.returncode == 2
+  assert "not a folder" in result.stderr and "Traceback" not in result.stderr

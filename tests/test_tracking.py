@@ -1,0 +1,233 @@
+"""Tests for ferjax.tracking."""
+
+import numpy as np
+import pytest
+
+from ferjax import tracking
+
+
+def _box(cx, cy, size=40.0):
+  return [cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2]
+
+
+def _ids_by_detection(tracker, boxes, scores=None):
+  tracker.update(np.array(boxes).reshape(-1, 4), scores)
+  return list(tracker.detection_ids)
+
+
+def test_iou_matrix_known_values():
+  a = np.array([[0, 0, 10, 10], [0, 0, 10, 10]])
+  b = np.array([[5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 10, 10]])
+  iou = tracking.iou_matrix(a, b)
+  np.testing.assert_allclose(iou[0], [50 / 150, 0.0, 1.0])
+  assert tracking.iou_matrix(np.zeros((0, 4)), b).shape == (0, 3)
+
+
+def test_kalman_learns_constant_velocity():
+  kf = tracking.BoxKalmanFilter(np.array(_box(100, 100)))
+  for t in range(1, 20):
+    kf.predict()
+    kf.correct(np.array(_box(100 + 4 * t, 100 - 2 * t)))
+  predicted = kf.predict()
+  np.testing.assert_allclose(predicted, _box(100 + 4 * 20, 100 - 2 * 20), atol=1.0)
+
+
+def test_ids_stable_for_constant_velocity_motion():
+  tracker = tracking.Tracker(min_hits=3, max_age=5)
+  velocities = [(3, 0), (-2, 1), (0, 4), (2, -2)]
+  starts = [(60, 60), (400, 80), (200, 100), (300, 400)]
+  history = []
+  for t in range(60):
+    boxes = [_box(sx + vx * t, sy + vy * t) for (sx, sy), (vx, vy)
+             in zip(starts, velocities)]
+    ids = _ids_by_detection(tracker, boxes)
+    if t >= 2:  # Confirmed after 3 rounds.
+      history.append(ids)
+  history = np.array(history)
+  assert (history > 0).all()
+  # Each detection keeps one id for the whole clip: no switches.
+  assert all(len(set(history[:, i])) == 1 for i in range(4))
+  assert len(set(history[0])) == 4
+  assert tracker.num_ids == 4
+
+
+def test_min_hits_delays_reporting_and_maps_detections():
+  tracker = tracking.Tracker(min_hits=3)
+  for t in range(2):
+    tracks = tracker.update(np.array([_box(100 + t, 100)]))
+    assert tracks == []
+    assert list(tracker.detection_ids) == [-1]
+  tracks = tracker.update(np.array([_box(102, 100)]), scores=np.array([0.9]))
+  assert [t.id for t in tracks] == [1]
+  assert tracks[0].detection_index == 0
+  assert tracks[0].score == pytest.approx(0.9)
+  assert tracks[0].hits == 3
+  np.testing.assert_allclose(tracks[0].box, _box(102, 100))
+
+
+def test_min_hits_one_confirms_immediately():
+  tracker = tracking.Tracker(min_hits=1)
+  tracks = tracker.update(np.array([_box(50, 50), _box(200, 50)]))
+  assert [t.id for t in tracks] == [1, 2]
+  assert list(tracker.detection_ids) == [1, 2]
+
+
+def test_detection_mapping_follows_input_order():
+  tracker = tracking.Tracker(min_hits=1)
+  tracker.update(np.array([_box(50, 50), _box(300, 50)]))
+  # Same faces, listed in the other order.
+  assert _ids_by_detection(tracker, [_box(302, 50), _box(51, 50)]) == [2, 1]
+
+
+def test_occlusion_for_a_few_frames_keeps_id():
+  tracker = tracking.Tracker(min_hits=2, max_age=10)
+  ids_before, ids_after = None, None
+  for t in range(40):
+    a = _box(100 + 5 * t, 200)
+    b = _box(300 - 5 * t, 215)  # Passes in front of a around t = 20 ...
+    occluded = 16 <= t <= 24  # ... hiding it from the detector.
+    boxes = [b] if occluded else [a, b]
+    ids = _ids_by_detection(tracker, boxes)
+    if t == 15:
+      ids_before = ids
+    if occluded:
+      assert ids == [ids_before[1]], t
+    if t == 30:
+      ids_after = ids
+  assert ids_before == ids_after
+  assert tracker.num_ids == 2
+
+
+def test_crossing_without_occlusion_keeps_ids():
+  tracker = tracking.Tracker(min_hits=2, max_age=5)
+  first = None
+  for t in range(50):
+    # Two faces cross diagonally; they overlap heavily around t = 25.
+    ids = _ids_by_detection(tracker, [_box(100 + 6 * t, 200 + 1 * t),
+                                      _box(400 - 6 * t, 225 - 1 * t)])
+    if t == 5:
+      first = ids
+    if t > 5:
+      assert ids == first, t
+
+
+def test_dead_track_id_never_reused():
+  tracker = tracking.Tracker(min_hits=1, max_age=3)
+  assert _ids_by_detection(tracker, [_box(100, 100)]) == [1]
+  for _ in range(4):  # Longer than max_age: the track dies.
+    tracker.update(np.zeros((0, 4)))
+  assert tracker.update(np.zeros((0, 4))) == []
+  # Same place, after death: a new id.
+  assert _ids_by_detection(tracker, [_box(100, 100)]) == [2]
+  assert _ids_by_detection(tracker, [_box(100, 100), _box(300, 300)]) == [2, 3]
+
+
+def test_lost_within_max_age_keeps_id():
+  tracker = tracking.Tracker(min_hits=1, max_age=3)
+  tracker.update(np.array([_box(100, 100)]))
+  for _ in range(3):
+    assert tracker.update(None) == []  # max_coast=0: not reported while lost.
+  assert _ids_by_detection(tracker, [_box(100, 100)]) == [1]
+
+
+def test_max_coast_reports_missing_tracks_with_predicted_boxes():
+  tracker = tracking.Tracker(min_hits=1, max_age=10, max_coast=2)
+  for t in range(10):
+    tracker.update(np.array([_box(100 + 3 * t, 100)]))
+  tracks = tracker.update(np.zeros((0, 4)))
+  assert [t.id for t in tracks] == [1]
+  assert tracks[0].is_predicted and tracks[0].detection_index is None
+  assert tracks[0].box[0] == pytest.approx(_box(130, 100)[0], abs=1.5)
+  tracker.update(None)
+  assert len(tracker.update(None)) == 0  # Third miss > max_coast.
+
+
+def test_predict_only_bridges_frames_between_detections():
+  tracker = tracking.Tracker(min_hits=2, max_age=6)
+  detect_every = 3
+  seen_ids = set()
+  for t in range(60):
+    box = _box(100 + 4 * t, 150 + 1 * t)
+    if t % detect_every == 0:
+      tracks = tracker.update(np.array([box]))
+    else:
+      tracks = tracker.predict_only()
+      assert tracker.detection_ids.shape == (0,)
+    if t >= detect_every * 2:
+      assert len(tracks) == 1, t
+      seen_ids.add(tracks[0].id)
+      # The bridged box stays on the face.
+      assert tracking.iou_matrix(tracks[0].box[None], np.array([box]))[0, 0] > 0.7, t
+  assert seen_ids == {1}
+
+
+def test_tentative_track_dropped_after_one_miss():
+  tracker = tracking.Tracker(min_hits=3)
+  tracker.update(np.array([_box(100, 100)]))  # A one-frame false positive.
+  tracker.update(None)
+  for _ in range(3):
+    tracker.update(np.array([_box(400, 400)]))
+  assert [t.id for t in tracker.update(np.array([_box(400, 400)]))] == [1]
+
+
+def test_boxes_appearing_and_disappearing():
+  tracker = tracking.Tracker(min_hits=1, max_age=2)
+  seats = [_box(80 + 120 * i, 100) for i in range(4)]
+  # Faces 0 and 1 always; face 2 from t=5; face 3 for t in [0, 10) only.
+  ids = {}
+  for t in range(20):
+    present = [0, 1] + ([2] if t >= 5 else []) + ([3] if t < 10 else [])
+    det_ids = _ids_by_detection(tracker, [seats[i] for i in present])
+    for seat, track_id in zip(present, det_ids):
+      ids.setdefault(seat, set()).add(track_id)
+  assert all(len(v) == 1 for v in ids.values())
+  assert len({next(iter(v)) for v in ids.values()}) == 4
+  reported = {t.id for t in tracker.update(np.array([seats[i] for i in (0, 1, 2)]))}
+  assert reported == {next(iter(ids[i])) for i in (0, 1, 2)}
+
+
+def test_scores_length_checked():
+  with pytest.raises(ValueError):
+    tracking.Tracker().update(np.array([_box(1, 1)]), scores=np.array([0.5, 0.6]))
+
+
+def test_still_face_found_again_after_partial_occlusion_skews_velocity():
+  tracker = tracking.Tracker(min_hits=2, max_age=30)
+  face = np.array([100.0, 100.0, 160.0, 160.0])
+  for t in range(45):
+    if t < 20 or t >= 35:
+      boxes = face[None]
+    elif t < 26:  # An occluder slides in from the left: the box shrinks.
+      boxes = (face + [6.0 * (t - 19), 0, 0, 0])[None]
+    else:
+      boxes = np.zeros((0, 4))
+    ids = _ids_by_detection(tracker, boxes)
+    if t >= 1 and len(boxes):
+      assert ids == [1], t
+  assert tracker.num_ids == 1
+
+
+def test_lost_confirmed_track_wins_over_a_new_tentative_one():
+  tracker = tracking.Tracker(min_hits=2, max_age=30)
+  for t in range(10):  # Moving right, 6 px per frame ...
+    tracker.update(np.array([[100.0 + 6 * t, 80, 140 + 6 * t, 120]]))
+  for _ in range(8):  # ... then hidden: the prediction runs on, 48 px further.
+    tracker.update(None)
+  x = 154.0  # The last detected box was [154, 80, 194, 120].
+  # The face comes back where it was last seen, first a sliver (IoU 0.25 with
+  # the last box: a tentative track starts), then wider.
+  assert _ids_by_detection(tracker, [[x, 80, x + 10, 120]]) == [-1]
+  # IoU 0.4 with the lost track's last box, 0.625 with the tentative track.
+  assert _ids_by_detection(tracker, [[x, 80, x + 16, 120]]) == [1]
+  assert _ids_by_detection(tracker, [[x, 80, x + 40, 120]]) == [1]
+  assert tracker.num_ids == 1
+
+
+def test_active_ids_include_lost_tracks_until_they_die():
+  tracker = tracking.Tracker(min_hits=1, max_age=2)
+  tracker.update(np.array([_box(100, 100), _box(300, 100)]))
+  tracker.update(np.array([_box(100, 100)]))
+  assert tracker.active_ids == {1, 2}
+  tracker.update(np.array([_box(100, 100)]))
+  tracker.update(np.array([_box(100, 100)]))
+  assert tracker.active_ids == {1}

@@ -1,0 +1,80 @@
+"""Writes a synthetic classroom video and its ground truth (ferjax.classroom).
+
+    python tools/make_classroom.py --out /tmp/class15.mp4 --num_students 15 --num_frames 300
+    python tools/make_classroom.py --out class.avi --npz fer2013.npz --label_change_every 90
+
+Faces are FER2013 test faces, read from --npz, --manual_dir, or the shared
+dataset folder beside the repository. The ground truth goes to --gt (default:
+the video path with .json): frame size, fps, seed, class names and, per frame,
+every student's id, box, visibility and label (schema in ferjax/classroom.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from ferjax import classroom  # pylint: disable=wrong-import-position
+from ferjax.data.errors import DataError  # pylint: disable=wrong-import-position
+from ferjax.labels import EMOTIONS  # pylint: disable=wrong-import-position
+
+flags.DEFINE_string("out", None, "Video path (.mp4: mp4v, .avi: MJPG).", required=True)
+flags.DEFINE_string("gt", None, "Ground-truth JSON path (default: --out with .json).")
+flags.DEFINE_integer("num_students", 15, "Students in the room.")
+flags.DEFINE_integer("num_frames", 300, "Frames to write.")
+flags.DEFINE_float("fps", 15.0, "Frame rate.")
+flags.DEFINE_integer("seed", 0, "Random seed (faces, layout, motion).")
+flags.DEFINE_integer("width", 640, "Frame width.")
+flags.DEFINE_integer("height", 480, "Frame height.")
+flags.DEFINE_bool("teacher", True, "A teacher walks across the front row.")
+flags.DEFINE_integer("teacher_start", None, "First frame of the walk (default: 1/4 in).")
+flags.DEFINE_float("teacher_speed", 8.0, "Teacher speed in pixels per frame.")
+flags.DEFINE_integer("label_change_every", None, "Give every student a new face and "
+                     "label every this many frames.")
+flags.DEFINE_string("npz", None, "Prepared FER2013 .npz (from ferjax.data.npz).")
+flags.DEFINE_string("manual_dir", None, "Folder with fer2013.csv or fer2013.tar.gz "
+                    "(default: the shared dataset folder beside the repository).")
+flags.DEFINE_string("split", "test", "FER2013 split to take faces from.")
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  try:
+    faces, labels = classroom.load_fer_faces(FLAGS.split, npz_path=FLAGS.npz,
+                                             manual_dir=FLAGS.manual_dir)
+  except DataError as e:
+    raise SystemExit(f"error: {e}") from None
+  truths = []
+
+  def frames():
+    for frame, truth in classroom.generate(
+        faces, labels, FLAGS.num_students, FLAGS.num_frames, FLAGS.seed,
+        width=FLAGS.width, height=FLAGS.height, fps=FLAGS.fps, teacher=FLAGS.teacher,
+        teacher_start=FLAGS.teacher_start, teacher_speed=FLAGS.teacher_speed,
+        label_change_every=FLAGS.label_change_every):
+      truths.append(truth)
+      yield frame
+
+  try:
+    count = classroom.write_video(FLAGS.out, frames(), FLAGS.fps)
+  except (ValueError, OSError) as e:
+    raise SystemExit(f"error: {e}") from None
+  gt_path = FLAGS.gt or os.path.splitext(FLAGS.out)[0] + ".json"
+  with open(gt_path, "w", encoding="utf-8") as f:
+    json.dump({"video": os.path.basename(FLAGS.out), "width": FLAGS.width,
+               "height": FLAGS.height, "fps": FLAGS.fps, "num_frames": count,
+               "num_students": FLAGS.num_students, "seed": FLAGS.seed,
+               "class_names": list(EMOTIONS), "frames": truths}, f)
+  hidden = sum(not s["visible"] for t in truths for s in t["students"])
+  print(f"wrote {FLAGS.out} ({count} frames, {FLAGS.num_students} students, "
+        f"{hidden} hidden student-frames) and {gt_path}")
+
+
+if __name__ == "__main__":
+  app.run(main)
