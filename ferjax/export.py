@@ -7,6 +7,8 @@ and converted with `jax2tf` (native serialization) into:
                            polymorphic batch
   <out_dir>/model.tflite   TFLite, fixed batch `tflite_batch` (faster in the
                            interpreter than a polymorphic one)
+  <out_dir>/model_b<n>.tflite  the same for each smaller batch n in
+                           `small_batches`, so one face does not pay for 32
   <out_dir>/metadata.json  class names, input size, preprocessing, model name,
                            config hash and accuracies measured at export
 
@@ -39,6 +41,7 @@ SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
 DEFAULT_TFLITE_BATCH = 32
+DEFAULT_SMALL_BATCHES = (1, 8)
 
 
 def inference_function(model: nnx.Module) -> tuple[Callable, list[np.ndarray]]:
@@ -64,7 +67,12 @@ def config_hash(config: Any) -> str:
   return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _build_tf_module(predict: Callable, params: list[np.ndarray], tflite_batch: int):
+def tflite_file(batch: int, tflite_batch: int) -> str:
+  """File name of the TFLite model of fixed `batch` (the main one is model.tflite)."""
+  return TFLITE_FILE if batch == tflite_batch else f"model_b{batch}.tflite"
+
+
+def _build_tf_module(predict: Callable, params: list[np.ndarray], batches: list[int]):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from jax.experimental import jax2tf  # pylint: disable=g-import-not-at-top
 
@@ -82,18 +90,22 @@ def _build_tf_module(predict: Callable, params: list[np.ndarray], tflite_batch: 
   def serve(images):
     return {OUTPUT_NAME: polymorphic(module.params, images)}
 
-  @tf.function(autograph=False, input_signature=[
-      tf.TensorSpec((tflite_batch, *shape), tf.float32, name=INPUT_NAME)])
-  def serve_fixed(images):
-    return {OUTPUT_NAME: fixed(module.params, images)}
+  def fixed_signature(batch: int):
+    @tf.function(autograph=False, input_signature=[
+        tf.TensorSpec((batch, *shape), tf.float32, name=INPUT_NAME)])
+    def serve_fixed(images):
+      return {OUTPUT_NAME: fixed(module.params, images)}
+    return serve_fixed
 
-  module.serve, module.serve_fixed = serve, serve_fixed
+  module.serve = serve
+  module.fixed = {f"serving_batch_{b}": fixed_signature(b) for b in batches}
   return module
 
 
 def export(model: nnx.Module, out_dir: str | os.PathLike, *,
            metadata: dict[str, Any] | None = None,
-           tflite_batch: int = DEFAULT_TFLITE_BATCH) -> dict[str, str]:
+           tflite_batch: int = DEFAULT_TFLITE_BATCH,
+           small_batches: tuple[int, ...] = DEFAULT_SMALL_BATCHES) -> dict[str, str]:
   """Writes SavedModel, TFLite and metadata for `model` into `out_dir`.
 
   Files are written to a temporary folder and moved into place at the end,
@@ -103,6 +115,7 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
 
   if tflite_batch < 1:
     raise ValueError(f"tflite_batch must be at least 1, got {tflite_batch}")
+  batches = sorted({b for b in small_batches if 1 <= b < tflite_batch} | {tflite_batch})
   predict, params = inference_function(model)
   num_classes = int(np.asarray(predict(params, np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1),
                                                          np.float32))).shape[-1])
@@ -111,14 +124,17 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
   try:
-    module = _build_tf_module(predict, params, tflite_batch)
+    module = _build_tf_module(predict, params, batches)
     saved_model = os.path.join(staging, SAVED_MODEL_DIR)
-    tf.saved_model.save(module, saved_model, signatures={
-        SIGNATURE_KEY: module.serve, "serving_fixed_batch": module.serve_fixed})
-    converter = tf.lite.TFLiteConverter.from_saved_model(
-        saved_model, signature_keys=["serving_fixed_batch"])
-    with open(os.path.join(staging, TFLITE_FILE), "wb") as f:
-      f.write(converter.convert())
+    tf.saved_model.save(module, saved_model,
+                        signatures={SIGNATURE_KEY: module.serve, **module.fixed})
+    tflite_files = {}
+    for batch in batches:
+      converter = tf.lite.TFLiteConverter.from_saved_model(
+          saved_model, signature_keys=[f"serving_batch_{batch}"])
+      tflite_files[str(batch)] = tflite_file(batch, tflite_batch)
+      with open(os.path.join(staging, tflite_files[str(batch)]), "wb") as f:
+        f.write(converter.convert())
     meta = {
         "format": FORMAT,
         "class_names": None,
@@ -128,6 +144,7 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
         "output": {"name": OUTPUT_NAME, "kind": "softmax probabilities"},
         "preprocessing": "ferjax.models.preprocess (inside the graph)",
         "tflite_batch": tflite_batch,
+        "tflite_files": tflite_files,
         "num_params": int(sum(p.size for p in params)),
         **(metadata or {}),
     }

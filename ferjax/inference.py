@@ -63,30 +63,43 @@ class ExpressionClassifier:
 
   def _load_tflite(self, num_threads: int | None):
     from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
-    path = os.path.join(self.model_dir, TFLITE_FILE)
-    if not os.path.isfile(path):
-      raise ModelError(f"{self.model_dir}: no {TFLITE_FILE}")
-    try:
-      interpreter = Interpreter(model_path=path, num_threads=num_threads or os.cpu_count())
-      interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as e:
-      raise ModelError(f"{path}: not a loadable TFLite model ({e})") from None
-    (input_detail,) = interpreter.get_input_details()
-    (output_detail,) = interpreter.get_output_details()
-    batch = int(input_detail["shape"][0])
+    files = self.metadata.get("tflite_files") or {
+        str(self.metadata.get("tflite_batch", 0)): TFLITE_FILE}
+    runners = {}
+    for name in files.values():
+      path = os.path.join(self.model_dir, name)
+      if not os.path.isfile(path):
+        raise ModelError(f"{self.model_dir}: no {name}")
+      try:
+        interpreter = Interpreter(model_path=path,
+                                  num_threads=num_threads or os.cpu_count())
+        interpreter.allocate_tensors()
+      except (ValueError, RuntimeError) as e:
+        raise ModelError(f"{path}: not a loadable TFLite model ({e})") from None
+      (input_detail,) = interpreter.get_input_details()
+      (output_detail,) = interpreter.get_output_details()
+      runners[int(input_detail["shape"][0])] = (interpreter, input_detail["index"],
+                                                output_detail["index"])
+    sizes = sorted(runners)
 
     def run(x: np.ndarray) -> np.ndarray:
       out = []
-      for start in range(0, len(x), batch):
+      start = 0
+      while start < len(x):
+        left = len(x) - start
+        batch = next((b for b in sizes if b >= left), sizes[-1])
         chunk = x[start:start + batch]
         padded = np.zeros((batch, *x.shape[1:]), np.float32)
         padded[:len(chunk)] = chunk
-        interpreter.set_tensor(input_detail["index"], padded)
+        interpreter, input_index, output_index = runners[batch]
+        interpreter.set_tensor(input_index, padded)
         interpreter.invoke()
-        out.append(interpreter.get_tensor(output_detail["index"])[:len(chunk)].copy())
+        out.append(interpreter.get_tensor(output_index)[:len(chunk)].copy())
+        start += len(chunk)
       return np.concatenate(out)
 
-    self.batch_size = batch
+    self.batch_size = sizes[-1]
+    self.batch_sizes = sizes
     return run
 
   def _load_saved_model(self):

@@ -13,13 +13,23 @@ SHARED = os.path.join(REPO_ROOT, "..", "shared")
 
 
 @pytest.fixture(scope="session")
-def exported_model_dir(tmp_path_factory) -> str:
-  """The compact network, exported with jax2tf (untrained: for plumbing, not accuracy)."""
-  from flax import nnx  # pylint: disable=g-import-not-at-top
-  from ferjax import export  # pylint: disable=g-import-not-at-top
-  from ferjax.labels import EMOTIONS  # pylint: disable=g-import-not-at-top
-  from ferjax.models import create_model  # pylint: disable=g-import-not-at-top
-  out = tmp_path_factory.mktemp("exported") / "model"
-  model = create_model("mini_xception", len(EMOTIONS), rngs=nnx.Rngs(0))
-  export.export(model, out, metadata={"model": "mini_xception"}, tflite_batch=16)
-  return str(out)
+def smoke_workdir(tmp_path_factory) -> str:
+  """A workdir trained with experiments/smoke.py (seconds on a CPU) and exported."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  from ferjax import trainer  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.spec_from_file_location(
+      "smoke", os.path.join(REPO_ROOT, "experiments", "smoke.py"))
+  smoke = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(smoke)
+  config = smoke.get_config()
+  config.export = True
+  config.tensorboard = False
+  workdir = str(tmp_path_factory.mktemp("smoke_run"))
+  trainer.train(config, workdir)
+  return workdir
+
+
+@pytest.fixture(scope="session")
+def exported_model_dir(smoke_workdir) -> str:
+  """The smoke-trained compact network, exported by the training run's export hook."""
+  return os.path.join(smoke_workdir, "export")

@@ -2,29 +2,29 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
 import jax
 import numpy as np
 import pytest
-from flax import nnx
 
-from ferjax import export
+from ferjax import checkpoints, export
 from ferjax.inference import ExpressionClassifier, ModelError, read_metadata
 from ferjax.labels import EMOTIONS
-from ferjax.models import create_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TFLITE_BATCH = 8
+TFLITE_BATCH = export.DEFAULT_TFLITE_BATCH
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-  model = create_model("mini_xception", len(EMOTIONS), rngs=nnx.Rngs(3))
-  out = tmp_path_factory.mktemp("export") / "model"
-  paths = export.export(model, out, metadata={"model": "mini_xception"},
-                        tflite_batch=TFLITE_BATCH)
+def exported(smoke_workdir):
+  """The smoke-trained model and the export its training run wrote."""
+  model, _, _ = checkpoints.restore_best(smoke_workdir)
+  out = pathlib.Path(smoke_workdir) / "export"
+  paths = {"saved_model": str(out / "saved_model"), "tflite": str(out / "model.tflite"),
+           "metadata": str(out / "metadata.json")}
   return model, out, paths
 
 
@@ -39,31 +39,37 @@ def _jax_probabilities(model, faces):
 
 def test_artifacts_and_metadata(exported):
   _, out, paths = exported
-  assert sorted(os.listdir(out)) == ["metadata.json", "model.tflite", "saved_model"]
+  assert sorted(os.listdir(out)) == ["metadata.json", "model.tflite", "model_b1.tflite",
+                                     "model_b8.tflite", "saved_model"]
   meta = read_metadata(out)
+  assert meta["tflite_files"] == {"1": "model_b1.tflite", "8": "model_b8.tflite",
+                                  str(TFLITE_BATCH): "model.tflite"}
   assert meta["class_names"] == list(EMOTIONS)
   assert meta["input"]["shape"] == [None, 48, 48, 1] and meta["input"]["range"] == [0, 255]
   assert meta["tflite_batch"] == TFLITE_BATCH and meta["model"] == "mini_xception"
+  assert meta["dataset"] == "synthetic" and len(meta["config_hash"]) == 12
+  assert 0.5 < meta["validation_accuracy"] <= 1 and 0.5 < meta["test_accuracy"] <= 1
   assert os.path.getsize(paths["tflite"]) < 4 << 20
 
 
 def test_jax_savedmodel_tflite_parity(exported):
-  """Batch of 11 (not a multiple of the TFLite batch); SavedModel in a fresh process."""
+  """Batch of 45 (not a multiple of the TFLite batch); SavedModel in a fresh process."""
   model, out, _ = exported
-  faces = _faces(11)
+  faces = _faces(45)
   reference = _jax_probabilities(model, faces)
   np.testing.assert_allclose(reference.sum(-1), 1.0, atol=1e-5)
   tflite = ExpressionClassifier(out, backend="tflite").predict(faces)
   np.testing.assert_allclose(tflite, reference, atol=1e-4)
-  np.save(os.path.join(out, "..", "faces.npy"), faces)
+  faces_path, saved_path = out.parent / "faces.npy", out.parent / "saved.npy"
+  np.save(faces_path, faces)
   code = ("import sys, numpy as np; from ferjax.inference import ExpressionClassifier; "
           f"c = ExpressionClassifier({str(out)!r}, backend='savedmodel'); "
-          f"np.save({str(out / '..' / 'saved.npy')!r}, c.predict(np.load({str(out / '..' / 'faces.npy')!r}))); "
+          f"np.save({str(saved_path)!r}, c.predict(np.load({str(faces_path)!r}))); "
           "assert 'flax' not in sys.modules")
   result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True)
   assert result.returncode == 0, result.stderr[-2000:]
-  saved = np.load(out / ".." / "saved.npy")
+  saved = np.load(saved_path)
   np.testing.assert_allclose(saved, reference, atol=1e-4)
 
 
@@ -77,6 +83,17 @@ def test_tflite_consumer_imports_no_jax(exported):
   result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True)
   assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_every_batch_size_gives_the_same_answer(exported):
+  """1, 8 and 32-face TFLite files are used by turns and agree with one another."""
+  _, out, _ = exported
+  classifier = ExpressionClassifier(out)
+  assert classifier.batch_sizes == [1, 8, TFLITE_BATCH]
+  faces = _faces(TFLITE_BATCH + 9, seed=2)  # one chunk of 32, then 8, then 1
+  together = classifier.predict(faces)
+  one_by_one = np.concatenate([classifier.predict(faces[i:i + 1]) for i in range(len(faces))])
+  np.testing.assert_allclose(together, one_by_one, atol=1e-5)
 
 
 def test_predictions_depend_on_the_face(exported):
@@ -102,9 +119,10 @@ def test_wrong_model_paths_are_reported(tmp_path, exported):
   with pytest.raises(ModelError, match="not ferjax export metadata"):
     ExpressionClassifier(tmp_path)
   (tmp_path / "metadata.json").write_text((out / "metadata.json").read_text())
-  with pytest.raises(ModelError, match="no model.tflite"):
+  with pytest.raises(ModelError, match="no model_b1.tflite"):
     ExpressionClassifier(tmp_path)
-  (tmp_path / "model.tflite").write_bytes(b"garbage")
+  for name in read_metadata(out)["tflite_files"].values():
+    (tmp_path / name).write_bytes(b"garbage")
   with pytest.raises(ModelError, match="not a loadable TFLite model"):
     ExpressionClassifier(tmp_path)
   with pytest.raises(ModelError, match="not a loadable SavedModel"):
