@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -69,6 +71,35 @@ def test_resume_matches_straight_run(tmp_path):
   trainer.train(_config(**kwargs), resumed)
   (a, info_a), (b, info_b) = _params(straight), _params(resumed)
   assert info_a["step"] == info_b["step"] == 12
+  for x, y in zip(a, b):
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+
+
+def test_killed_run_resumes_to_the_same_parameters(tmp_path):
+  """SIGKILL after the first checkpoint, run again: same result as an uninterrupted run."""
+  flags = ["--config.total_steps=240", "--config.eval_every=20", "--config.log_every=10"]
+  straight = _cli(tmp_path / "straight", *flags)
+  assert straight.returncode == 0, straight.stderr[-2000:]
+  env = dict(os.environ, JAX_PLATFORMS="cpu")
+  process = subprocess.Popen(
+      [sys.executable, "-m", "ferjax.train", "--config", "experiments/smoke.py",
+       "--workdir", str(tmp_path / "killed"), "--config.tensorboard=False", *flags],
+      cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  latest = tmp_path / "killed" / checkpoints.LATEST_DIR
+  deadline = time.monotonic() + 240
+  while time.monotonic() < deadline and process.poll() is None:
+    if latest.is_dir() and any(p.name.isdigit() for p in latest.iterdir()):
+      break
+    time.sleep(0.05)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  saved = sorted(int(p.name) for p in latest.iterdir() if p.name.isdigit())
+  assert saved and saved[-1] < 240, f"not killed mid-run (checkpoints {saved})"
+  resumed = _cli(tmp_path / "killed", *flags)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert "resumed from" in resumed.stdout + resumed.stderr
+  (a, info_a), (b, info_b) = _params(tmp_path / "straight"), _params(tmp_path / "killed")
+  assert info_a == info_b
   for x, y in zip(a, b):
     np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
 
