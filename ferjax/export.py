@@ -123,6 +123,7 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
   parent = os.path.dirname(os.path.abspath(out_dir))
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+  os.chmod(staging, 0o755)  # mkdtemp makes it private; an export is for sharing
   try:
     module = _build_tf_module(predict, params, batches)
     saved_model = os.path.join(staging, SAVED_MODEL_DIR)

@@ -70,8 +70,8 @@ def main(argv: list[str]) -> None:
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
-    hint = (" (no trained model ships yet: train one with python -m ferjax.train, "
-            "then pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
+    hint = (" (the shipped model is missing from this checkout: restore models/realtime, "
+            "or pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
     sys.exit(f"error: {e}{hint}")
   try:
     report = evaluate.evaluate(

@@ -77,8 +77,8 @@ def run() -> int:
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
-    hint = (" (no trained model ships yet: train one with python -m ferjax.train, "
-            "then pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
+    hint = (" (the shipped model is missing from this checkout: restore models/realtime, "
+            "or pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
     print(f"error: {e}{hint}", file=sys.stderr)
     return 2
   uses_centerface = (FLAGS.detector in ("default", "centerface")

@@ -1,0 +1,36 @@
+"""The model shipped in models/realtime: loads without JAX, and its stated accuracy holds."""
+
+import os
+
+import numpy as np
+import pytest
+
+from ferjax import evaluate
+from ferjax.data import npz
+from ferjax.inference import ExpressionClassifier, read_metadata
+from ferjax.labels import EMOTIONS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = os.path.join(ROOT, "models", "realtime")
+FER_DIR = os.path.join(ROOT, "..", "shared", "datasets", "fer2013")
+
+
+def test_shipped_model_is_small_and_complete():
+  meta = read_metadata(SHIPPED)
+  assert meta["class_names"] == list(EMOTIONS)
+  size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(SHIPPED) for f in fs)
+  assert size < 8 << 20
+  probabilities = ExpressionClassifier(SHIPPED).predict(np.zeros((3, 48, 48), np.uint8))
+  np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(FER_DIR, "fer2013.tar.gz")),
+                    reason="real FER2013 archive absent")
+def test_stated_privatetest_accuracy_is_reproduced(tmp_path):
+  path = npz.prepare(FER_DIR, tmp_path / "fer2013.npz", with_ferplus=False)
+  report = evaluate.evaluate(ExpressionClassifier(SHIPPED), "fer2013", "test",
+                             npz_path=path, progress=False)
+  assert report["num_examples"] == 3589
+  assert report["accuracy"] == pytest.approx(read_metadata(SHIPPED)["test_accuracy"],
+                                             abs=2e-3)
+  assert report["accuracy"] > 0.6
