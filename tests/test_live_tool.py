@@ -88,6 +88,38 @@ def test_synthetic_classroom_every_student_found_with_stable_ids(exported_model_
   assert id_switches == 0
 
 
+@needs_fer
+def test_shipped_model_reads_the_students_dominant_emotions(tmp_path):
+  """Each synthetic student shows one FER2013 test face; compare per-student dominant
+  emotions from the session summary with the truth (chance is about 1 in 7)."""
+  faces, labels = classroom.load_fer_faces("test", manual_dir=FER_DIR)
+  truths, frames = [], []
+  for frame, truth in classroom.generate(faces, labels, num_students=12, num_frames=45,
+                                         seed=11, fps=15.0, teacher=False):
+    frames.append(frame)
+    truths.append(truth)
+  video_path = str(tmp_path / "lesson.avi")
+  classroom.write_video(video_path, frames, 15.0)
+  out = tmp_path / "session"
+  result = _live("--source", video_path, "--headless", "--out", str(out))  # shipped model
+  assert result.returncode == 0, result.stderr[-3000:]
+  emotion_of = {s["id"]: s["emotion"] for s in truths[0]["students"]}
+  # Map track ids to students through frames.csv (box centre inside the true box).
+  student_of_track = {}
+  with open(out / "frames.csv") as f:
+    for row in csv.DictReader(f):
+      x0, y0, x1, y1 = (float(row[k]) for k in ("x0", "y0", "x1", "y1"))
+      cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+      for s in truths[int(row["frame"])]["students"]:
+        if s["box"][0] <= cx < s["box"][2] and s["box"][1] <= cy < s["box"][3]:
+          student_of_track[int(row["track_id"])] = s["id"]
+  summary = _summary(out)
+  matches = [emotion_of[student_of_track[s["id"]]] == s["dominant_emotion"]
+             for s in summary["students"] if s["id"] in student_of_track]
+  assert len(matches) >= 6  # most students found (some FER2013 faces defeat any detector)
+  assert sum(matches) / len(matches) >= 0.4, matches
+
+
 def test_save_faces_stores_crops_only_when_asked(exported_model_dir, tmp_path):
   faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), np.uint8)
   frames = [frame for frame, _ in classroom.generate(faces, np.zeros(8, int),

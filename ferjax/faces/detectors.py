@@ -132,6 +132,8 @@ class CenterFace(FaceDetector):
           dims[i].dim_param = symbol
     options = ort.SessionOptions()
     options.log_severity_level = 3  # The file lists BN counters as inputs: noisy warnings.
+    # Idle worker threads must not spin: the classifier runs right after on the same cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
       options.intra_op_num_threads = threads
     runtime = ort.InferenceSession(model.SerializeToString(), options,
