@@ -48,8 +48,9 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from benchmarks import report  # pylint: disable=wrong-import-position
+from ferjax.inference import DEFAULT_MODEL_DIR  # pylint: disable=wrong-import-position
 
-flags.DEFINE_string("model", os.path.join(ROOT, "models", "realtime"),
+flags.DEFINE_string("model", DEFAULT_MODEL_DIR,
                     "Exported model folder (from ferjax.export).")
 flags.DEFINE_integer("frames", 150, "Frames per video (timed after a warm-up).")
 flags.DEFINE_list("faces", ["1", "5", "15", "30"], "Students per video.")

@@ -169,15 +169,12 @@ def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLIT
                    ) -> dict[str, str]:
   """Exports the best checkpoint of a training workdir, with its metadata."""
   from ferjax import checkpoints  # pylint: disable=g-import-not-at-top
-  from ferjax import config_lib  # pylint: disable=g-import-not-at-top
-  from ferjax.labels import FERPLUS_EMOTIONS  # pylint: disable=g-import-not-at-top
   from ferjax.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
 
   model, config, info = checkpoints.restore_best(workdir)
   metadata = {"model": config.model, "dataset": config.dataset,
               "config_hash": config_hash(config), "step": info.get("step"),
-              "validation_accuracy": info.get("validation_accuracy"),
-              "class_names": list(FERPLUS_EMOTIONS[:config_lib.num_classes(config)])}
+              "validation_accuracy": info.get("validation_accuracy")}
   metrics_path = os.path.join(workdir, METRICS_FILE)
   if os.path.exists(metrics_path):
     with open(metrics_path) as f:

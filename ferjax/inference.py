@@ -14,6 +14,9 @@ import os
 
 import numpy as np
 
+# The model shipped with the repository, used by the tools when no --model is given.
+DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                 "models", "realtime")
 FORMAT = "ferjax-export/1"
 METADATA_FILE = "metadata.json"
 SAVED_MODEL_DIR = "saved_model"
@@ -23,6 +26,13 @@ BACKENDS = ("tflite", "savedmodel")
 
 class ModelError(ValueError):
   """The model path does not hold a usable ferjax export."""
+
+
+def model_error_message(error: ModelError, model_dir: str) -> str:
+  """The one-line message for a model that cannot be loaded, with a hint for the default."""
+  hint = (" (the shipped model is missing from this checkout: restore models/realtime, "
+          "or pass --model WORKDIR/export)" if model_dir == DEFAULT_MODEL_DIR else "")
+  return f"error: {error}{hint}"
 
 
 def read_metadata(model_dir: str | os.PathLike) -> dict:

@@ -22,7 +22,6 @@ from ferjax import input_data
 from ferjax import metrics_writer
 from ferjax import sharding
 from ferjax import steps
-from ferjax.labels import EMOTIONS, FERPLUS_EMOTIONS
 
 
 class TrainingError(RuntimeError):
@@ -85,16 +84,15 @@ def _flush(pending: list, writer, pbar, batch_size: int, window_start: float,
                    img_s=f"{means.get('images_per_second', 0):.0f}")
 
 
-def _export(workdir: str, metadata: dict[str, Any]) -> None:
+def _export(workdir: str) -> None:
   """Exports the best model to <workdir>/export; skipped without TensorFlow."""
   if importlib.util.find_spec("tensorflow") is None:
     _say("export skipped: exporting needs TensorFlow (pip install tensorflow)")
     return
   try:
     from ferjax import export as export_lib  # pylint: disable=g-import-not-at-top
-    model, _, _ = checkpoints.restore_best(workdir)
     out_dir = os.path.join(workdir, "export")
-    export_lib.export(model, out_dir, metadata=metadata)
+    export_lib.export_workdir(workdir, out_dir)
   except ImportError as e:
     _say(f"export skipped: exporting needs TensorFlow ({e})")
     return
@@ -208,11 +206,5 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   writer.close()
 
   if config.export and jax.process_index() == 0:
-    classes = FERPLUS_EMOTIONS if config.dataset == "ferplus" else EMOTIONS
-    from ferjax.export import config_hash  # pylint: disable=g-import-not-at-top
-    _export(workdir, {"model": config.model, "dataset": config.dataset,
-                      "config_hash": config_hash(config),
-                      "class_names": list(classes[:num_classes]), "step": info["step"],
-                      "validation_accuracy": info.get("validation_accuracy"),
-                      "test_accuracy": test["accuracy"]})
+    _export(workdir)  # metadata (accuracies, config hash) comes from the workdir
   return summary

@@ -7,11 +7,11 @@ import pytest
 
 from ferjax import evaluate
 from ferjax.data import npz
+from ferjax.inference import DEFAULT_MODEL_DIR as SHIPPED
 from ferjax.inference import ExpressionClassifier, read_metadata
 from ferjax.labels import EMOTIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED = os.path.join(ROOT, "models", "realtime")
 FER_DIR = os.path.join(ROOT, "..", "shared", "datasets", "fer2013")
 
 

@@ -20,10 +20,8 @@ from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wron
 
 from ferjax import evaluate  # pylint: disable=wrong-import-position
 from ferjax.data.errors import DataError  # pylint: disable=wrong-import-position
-from ferjax.inference import BACKENDS, ExpressionClassifier, ModelError  # pylint: disable=wrong-import-position
-
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             "models", "realtime")
+from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,  # pylint: disable=wrong-import-position
+                              ModelError, model_error_message)
 
 flags.DEFINE_string("dataset", None, f"One of {', '.join(evaluate.DATASETS)}.")
 flags.DEFINE_string("split", "test", "Split to evaluate (fer2013: train/validation/test).")
@@ -31,7 +29,7 @@ flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datas
                     "for imagefolder, the folder of <emotion>/ sub-folders.")
 flags.DEFINE_string("manual_dir", None, "Folder holding the downloaded dataset files.")
 flags.DEFINE_string("npz", None, "Prepared FER2013 .npz (no TensorFlow datasets needed).")
-flags.DEFINE_string("model", DEFAULT_MODEL, "Exported model folder (from ferjax.export).")
+flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.export).")
 flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
 flags.DEFINE_string("detector", "default", "Face detector for photo datasets.")
 flags.DEFINE_enum("tta", "none", evaluate.TTA_MODES, "Test-time augmentation, reported "
@@ -70,9 +68,7 @@ def main(argv: list[str]) -> None:
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
-    hint = (" (the shipped model is missing from this checkout: restore models/realtime, "
-            "or pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
-    sys.exit(f"error: {e}{hint}")
+    sys.exit(model_error_message(e, FLAGS.model))
   try:
     report = evaluate.evaluate(
         classifier, FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,

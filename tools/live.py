@@ -25,14 +25,13 @@ import cv2  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from ferjax import faces, overlay, video  # pylint: disable=wrong-import-position
-from ferjax.inference import BACKENDS, ExpressionClassifier, ModelError  # pylint: disable=wrong-import-position
+from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,  # pylint: disable=wrong-import-position
+                              ModelError, model_error_message)
 from ferjax.live import STAGES, LivePipeline  # pylint: disable=wrong-import-position
 from ferjax.session import Entry, SessionRecorder  # pylint: disable=wrong-import-position
 
-DEFAULT_MODEL = os.path.join(ROOT, "models", "realtime")
-
 flags.DEFINE_string("source", "0", "Camera index, video/GIF file, or folder of images.")
-flags.DEFINE_string("model", DEFAULT_MODEL, "Exported model folder (from ferjax.export).")
+flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.export).")
 flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
 flags.DEFINE_string("detector", "default", f"Face detector: default ({faces.DEFAULT}), "
                     f"{', '.join(faces.DETECTORS)}.")
@@ -77,9 +76,7 @@ def run() -> int:
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
-    hint = (" (the shipped model is missing from this checkout: restore models/realtime, "
-            "or pass --model WORKDIR/export)" if FLAGS.model == DEFAULT_MODEL else "")
-    print(f"error: {e}{hint}", file=sys.stderr)
+    print(model_error_message(e, FLAGS.model), file=sys.stderr)
     return 2
   uses_centerface = (FLAGS.detector in ("default", "centerface")
                      and faces.DEFAULT == "centerface")
