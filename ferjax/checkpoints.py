@@ -15,10 +15,12 @@ from typing import Any
 
 import jax
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
 
 from ferjax import config_lib
+from ferjax import inference
 from ferjax import models
 
 CONFIG_FILE = "config.json"
@@ -110,6 +112,67 @@ class Checkpointer:
   def close(self) -> None:
     self._latest.close()
     self._best.close()
+
+
+def _model_state_from_workdir(workdir: str) -> tuple[dict[str, Any], int]:
+  """Params and batch stats of a training workdir's best model, and its step."""
+  model, _, info = restore_best(workdir)
+  _, params, batch_stats, _ = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
+  return {"params": params, "batch_stats": batch_stats}, int(info["step"])
+
+
+def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
+                             ) -> tuple[dict[str, Any], int]:
+  """Params and batch stats read back from an export's SavedModel variables.
+
+  `ferjax.export` stores the model's non-RNG variables as `param_<i>` in the
+  flattening order of `nnx.split(model, nnx.RngState, ...)`; the same split of
+  a model built from `config` gives the tree they go back into.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+  metadata = inference.read_metadata(export_dir)
+  model = models.create_model(config.model, config_lib.num_classes(config),
+                              rngs=nnx.Rngs(0), **dict(config.model_kwargs))
+  graphdef, rng_state, rest = nnx.split(model, nnx.RngState, ...)
+  template, treedef = jax.tree_util.tree_flatten(rest)
+  stored = tf.saved_model.load(os.path.join(export_dir, inference.SAVED_MODEL_DIR)).params
+  if (metadata.get("model") not in (None, config.model) or len(stored) != len(template)
+      or any(tuple(v.shape) != tuple(t.shape) for v, t in zip(stored, template))):
+    raise config_lib.ConfigError(
+        f"init_from: the model in {export_dir} has a different architecture (model, "
+        "model_kwargs or number of classes) from this config")
+  leaves = [np.asarray(v.numpy(), t.dtype) for v, t in zip(stored, template)]
+  model = nnx.merge(graphdef, rng_state, jax.tree_util.tree_unflatten(treedef, leaves))
+  _, params, batch_stats, _ = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
+  return {"params": params, "batch_stats": batch_stats}, int(metadata.get("step") or 0)
+
+
+def warm_start_weights(state: dict[str, Any], source: str,
+                       config: ml_collections.ConfigDict) -> tuple[dict[str, Any], int]:
+  """`state` with params and batch stats from `source`; the optimizer stays fresh.
+
+  `source` is a training workdir (its best model) or an export folder such as
+  the shipped `models/realtime`. Returns (state, source step). The source must
+  be the same architecture: a mismatch raises ConfigError naming it.
+  """
+  if os.path.isfile(os.path.join(source, CONFIG_FILE)):
+    loaded, step = _model_state_from_workdir(source)
+  elif os.path.isdir(os.path.join(source, inference.SAVED_MODEL_DIR)):
+    loaded, step = _model_state_from_export(source, config)
+  else:
+    raise config_lib.ConfigError(
+        f"init_from: {source} is neither a training workdir (no {CONFIG_FILE}) nor an "
+        "export (no saved_model/)")
+  target = {k: state[k] for k in loaded}
+  shapes = lambda tree: jax.tree.map(lambda x: tuple(x.shape), tree)
+  if (jax.tree.structure(loaded) != jax.tree.structure(target)
+      or shapes(loaded) != shapes(target)):
+    raise config_lib.ConfigError(
+        f"init_from: the model in {source} has a different architecture (model, "
+        "model_kwargs or number of classes) from this config")
+  loaded = jax.tree.map(lambda s, t: jax.numpy.asarray(s, t.dtype), loaded, target)
+  return {**state, **loaded}, step
 
 
 def restore_best(workdir: str) -> tuple[nnx.Module, ml_collections.ConfigDict, dict[str, Any]]:

@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.batch_size = 128  # Global batch, split across devices.
   c.total_steps = 10_000
   c.stop_after = 0  # If > 0, stop (checkpointed, resumable) after this step.
+  c.init_from = ""  # A workdir whose best model initialises a new run (warm restart).
 
   c.optimizer = "sgd"
   c.learning_rate = 0.05  # Peak, for a batch of `batch_size`.

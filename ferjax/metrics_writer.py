@@ -26,20 +26,47 @@ def _tensorboard_available() -> bool:
              for name in ("tensorflow", "tensorboard"))
 
 
+def _drop_records_after(path: str, step: int) -> None:
+  """Rewrites the JSONL file at `path` without records past `step` (atomically)."""
+  if not os.path.exists(path):
+    return
+  with open(path, encoding="utf-8") as f:
+    lines = f.readlines()
+  kept = []
+  for line in lines:
+    try:
+      record_step = json.loads(line).get("step", 0)
+    except (json.JSONDecodeError, AttributeError):
+      continue  # A line cut short by a killed run.
+    if record_step <= step:
+      kept.append(line if line.endswith("\n") else line + "\n")
+  if len(kept) == len(lines):
+    return
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.writelines(kept)
+  os.replace(tmp, path)
+
+
 class MetricsWriter:
   """Appends one JSON object per `write`; mirrors scalars to TensorBoard if it can.
 
-  Only process 0 should write; pass `enabled=False` elsewhere.
+  A run resumed at `start_step` first drops the records a killed run wrote
+  after its last checkpoint, since those steps run again. Only process 0
+  should write; pass `enabled=False` elsewhere.
   """
 
-  def __init__(self, workdir: str, *, tensorboard: bool = True, enabled: bool = True):
+  def __init__(self, workdir: str, *, start_step: int = 0, tensorboard: bool = True,
+               enabled: bool = True):
     self._enabled = enabled
     self._file = None
     self._summary_writer = None
     if not enabled:
       return
     os.makedirs(workdir, exist_ok=True)
-    self._file = open(os.path.join(workdir, METRICS_FILE), "a", encoding="utf-8")
+    path = os.path.join(workdir, METRICS_FILE)
+    _drop_records_after(path, start_step)
+    self._file = open(path, "a", encoding="utf-8")
     if tensorboard and _tensorboard_available():
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
       tf.config.set_visible_devices([], "GPU")  # Leave the accelerators to JAX.

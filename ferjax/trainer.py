@@ -123,15 +123,20 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
       f"{s} {len(d['label']):,}" for s, d in data.items()))
 
   replicated = sharding.replicated(mesh)
+  ckpt = checkpoints.Checkpointer(workdir, config.keep)
+  if config.init_from and ckpt.latest_step() is None:
+    state, source_step = checkpoints.warm_start_weights(state, config.init_from,
+                                                               config)
+    _say(f"initialised from {config.init_from} (its model of step {source_step})")
   state = sharding.put(jax.device_get(state), replicated)
   checkpoints.save_config(workdir, config)
-  ckpt = checkpoints.Checkpointer(workdir, config.keep)
   best = ckpt.best_info()
   if ckpt.latest_step() is not None:
     state, _ = ckpt.restore_latest(state)
     _say(f"resumed from {workdir} at step {int(state['step'])}")
 
-  writer = metrics_writer.MetricsWriter(workdir, tensorboard=config.tensorboard,
+  writer = metrics_writer.MetricsWriter(workdir, start_step=int(state["step"]),
+                                        tensorboard=config.tensorboard,
                                         enabled=jax.process_index() == 0)
   train_data = sharding.put({k: data["train"][k] for k in ("image", "label", "target")},
                             replicated)

@@ -9,9 +9,12 @@ import time
 
 import jax
 import numpy as np
+import pytest
 from flax import nnx
 
 from ferjax import checkpoints
+from ferjax import config_lib
+from ferjax import steps
 from ferjax import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,6 +76,53 @@ def test_resume_matches_straight_run(tmp_path):
   assert info_a["step"] == info_b["step"] == 12
   for x, y in zip(a, b):
     np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+
+
+def test_init_from_starts_a_new_run_from_the_best_model(tmp_path):
+  source, warm, cold = (str(tmp_path / name) for name in ("source", "warm", "cold"))
+  trainer.train(_config(), source)
+  source_params, _ = _params(source)
+  kwargs = dict(total_steps=4, eval_every=4, log_every=2, warmup_steps=1, learning_rate=1e-6)
+  warm_summary = trainer.train(_config(init_from=source, **kwargs), warm)
+  cold_summary = trainer.train(_config(**kwargs), cold)
+  warm_params, warm_info = _params(warm)
+  assert warm_info["step"] == 4  # A new run: its own steps, its own schedule.
+  for x, y in zip(source_params, warm_params):  # A tiny rate barely moves the weights.
+    np.testing.assert_allclose(x, y, atol=1e-3)
+  assert (warm_summary["best_validation"]["validation_accuracy"]
+          > cold_summary["best_validation"]["validation_accuracy"] + 0.2)
+
+
+def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
+  """An export folder (like the shipped models/realtime) seeds a run with its exact weights."""
+  config = _config()
+  graphdef, rng_template, state = steps.init_state(config)
+  from_workdir, _ = checkpoints.warm_start_weights(state, smoke_workdir, config)
+  from_export, step = checkpoints.warm_start_weights(
+      state, os.path.join(smoke_workdir, "export"), config)
+  _, info = _params(smoke_workdir)
+  assert step == info["step"]
+  for key in ("params", "batch_stats"):
+    for x, y, fresh in zip(jax.tree.leaves(from_workdir[key]), jax.tree.leaves(from_export[key]),
+                           jax.tree.leaves(state[key])):
+      np.testing.assert_array_equal(x, y)
+      assert x.shape == fresh.shape
+  assert not all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(state["params"]),
+                                                      jax.tree.leaves(from_export["params"])))
+  wider = _config(model_kwargs={"widths": (16,)})
+  _, _, wider_state = steps.init_state(wider)
+  with pytest.raises(config_lib.ConfigError, match="different architecture"):
+    checkpoints.warm_start_weights(wider_state, os.path.join(smoke_workdir, "export"), wider)
+
+
+def test_init_from_another_architecture_exits_cleanly(tmp_path):
+  source = str(tmp_path / "source")
+  trainer.train(_config(total_steps=2, eval_every=2, warmup_steps=1), source)
+  result = _cli(tmp_path / "work", f"--config.init_from={source}",
+                "--config.model_kwargs.widths=(16,)")
+  _assert_clean_failure(result, "init_from", "different architecture")
+  result = _cli(tmp_path / "work2", f"--config.init_from={tmp_path / 'nowhere'}")
+  _assert_clean_failure(result, "init_from", "neither a training workdir")
 
 
 def test_killed_run_resumes_to_the_same_parameters(tmp_path):
