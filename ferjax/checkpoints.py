@@ -114,6 +114,12 @@ class Checkpointer:
     self._best.close()
 
 
+def _architecture_mismatch(source: str) -> config_lib.ConfigError:
+  return config_lib.ConfigError(
+      f"init_from: the model in {source} has a different architecture (model, "
+      "model_kwargs or number of classes) from this config")
+
+
 def _model_state_from_workdir(workdir: str) -> tuple[dict[str, Any], int]:
   """Params and batch stats of a training workdir's best model, and its step."""
   model, _, info = restore_best(workdir)
@@ -137,11 +143,8 @@ def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
   graphdef, rng_state, rest = nnx.split(model, nnx.RngState, ...)
   template, treedef = jax.tree_util.tree_flatten(rest)
   stored = tf.saved_model.load(os.path.join(export_dir, inference.SAVED_MODEL_DIR)).params
-  if (metadata.get("model") not in (None, config.model) or len(stored) != len(template)
-      or any(tuple(v.shape) != tuple(t.shape) for v, t in zip(stored, template))):
-    raise config_lib.ConfigError(
-        f"init_from: the model in {export_dir} has a different architecture (model, "
-        "model_kwargs or number of classes) from this config")
+  if metadata.get("model") not in (None, config.model) or len(stored) != len(template):
+    raise _architecture_mismatch(export_dir)  # Shapes are checked by the caller.
   leaves = [np.asarray(v.numpy(), t.dtype) for v, t in zip(stored, template)]
   model = nnx.merge(graphdef, rng_state, jax.tree_util.tree_unflatten(treedef, leaves))
   _, params, batch_stats, _ = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
@@ -163,14 +166,12 @@ def warm_start_weights(state: dict[str, Any], source: str,
   else:
     raise config_lib.ConfigError(
         f"init_from: {source} is neither a training workdir (no {CONFIG_FILE}) nor an "
-        "export (no saved_model/)")
+        f"export (no {inference.SAVED_MODEL_DIR}/)")
   target = {k: state[k] for k in loaded}
   shapes = lambda tree: jax.tree.map(lambda x: tuple(x.shape), tree)
   if (jax.tree.structure(loaded) != jax.tree.structure(target)
       or shapes(loaded) != shapes(target)):
-    raise config_lib.ConfigError(
-        f"init_from: the model in {source} has a different architecture (model, "
-        "model_kwargs or number of classes) from this config")
+    raise _architecture_mismatch(source)
   loaded = jax.tree.map(lambda s, t: jax.numpy.asarray(s, t.dtype), loaded, target)
   return {**state, **loaded}, step
 

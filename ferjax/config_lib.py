@@ -39,7 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.batch_size = 128  # Global batch, split across devices.
   c.total_steps = 10_000
   c.stop_after = 0  # If > 0, stop (checkpointed, resumable) after this step.
-  c.init_from = ""  # A workdir whose best model initialises a new run (warm restart).
+  c.init_from = ""  # Workdir (its best model) or export whose weights start a new run.
 
   c.optimizer = "sgd"
   c.learning_rate = 0.05  # Peak, for a batch of `batch_size`.

@@ -125,8 +125,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   replicated = sharding.replicated(mesh)
   ckpt = checkpoints.Checkpointer(workdir, config.keep)
   if config.init_from and ckpt.latest_step() is None:
-    state, source_step = checkpoints.warm_start_weights(state, config.init_from,
-                                                               config)
+    state, source_step = checkpoints.warm_start_weights(state, config.init_from, config)
     _say(f"initialised from {config.init_from} (its model of step {source_step})")
   state = sharding.put(jax.device_get(state), replicated)
   checkpoints.save_config(workdir, config)
