@@ -117,3 +117,63 @@ def smooth_labels(targets: jax.Array, smoothing: float) -> jax.Array:
   if smoothing <= 0:
     return targets
   return targets * (1.0 - smoothing) + smoothing / targets.shape[-1]
+
+
+def _gaussian_blur(image: jax.Array, sigma: jax.Array, radius: int = 3) -> jax.Array:
+  """Separable Gaussian blur of an (H, W, 1) image; sigma may be traced (0 = none)."""
+  taps = jnp.arange(-radius, radius + 1, dtype=jnp.float32)
+  kernel = jnp.exp(-0.5 * (taps / jnp.maximum(sigma, 1e-3)) ** 2)
+  kernel = kernel / kernel.sum()
+  padded = jnp.pad(image[..., 0], radius, mode="edge")
+  rows = sum(kernel[i] * padded[:, i:i + image.shape[1]] for i in range(2 * radius + 1))
+  out = sum(kernel[i] * rows[i:i + image.shape[0]] for i in range(2 * radius + 1))
+  return out[..., None]
+
+
+def downsample_and_back(image: jax.Array, size: jax.Array) -> jax.Array:
+  """An (H, W, C) face shrunk to `size` x `size` px (area filter) and enlarged back.
+
+  `size` is a whole number of pixels (traced). The small image keeps the top-left
+  corner; its edge pixels are repeated before enlarging so no dark border appears.
+  """
+  height, width, channels = image.shape
+  scale = size / height
+  shape = (height, width, channels)
+  small = jax.image.scale_and_translate(image, shape, (0, 1), jnp.stack([scale, scale]),
+                                        jnp.zeros(2), method="linear", antialias=True)
+  inside = jnp.minimum(jnp.arange(height), size.astype(jnp.int32) - 1)
+  small = small[inside][:, inside]
+  return jax.image.scale_and_translate(small, shape, (0, 1),
+                                       jnp.stack([1 / scale, 1 / scale]), jnp.zeros(2),
+                                       method="linear", antialias=True)
+
+
+def degrade_image(image: jax.Array, key: jax.Array,
+                  config: ml_collections.ConfigDict) -> jax.Array:
+  """What a classroom camera does to a face: fewer pixels, blur, noise, low contrast.
+
+  Applied with probability `config.degrade`; face sizes are log-uniform in
+  [min_face_px, 48].
+  """
+  k_apply, k_size, k_blur, k_noise, k_sigma, k_contrast = jax.random.split(key, 6)
+  height = image.shape[0]
+  log_size = jax.random.uniform(k_size, minval=jnp.log(config.min_face_px),
+                                maxval=jnp.log(height + 1.0))
+  size = jnp.clip(jnp.floor(jnp.exp(log_size)), config.min_face_px, height)
+  out = downsample_and_back(image, size)
+  out = _gaussian_blur(out, config.max_blur_sigma * jax.random.uniform(k_blur))
+  noise_std = config.max_noise_std * jax.random.uniform(k_sigma)
+  out = out + noise_std * jax.random.normal(k_noise, out.shape)
+  contrast = jax.random.uniform(k_contrast, minval=config.min_contrast, maxval=1.0)
+  mean = jnp.mean(out)
+  out = jnp.clip((out - mean) * contrast + mean, 0.0, 255.0)
+  return jnp.where(jax.random.bernoulli(k_apply, config.degrade), out, image)
+
+
+def degrade_batch(images: jax.Array, key: jax.Array,
+                  config: ml_collections.ConfigDict) -> jax.Array:
+  """`degrade_image` on every image of a batch; a no-op when `config.degrade` is 0."""
+  if config.get("degrade", 0.0) <= 0:
+    return images
+  keys = jax.random.split(key, images.shape[0])
+  return jax.vmap(lambda im, k: degrade_image(im, k, config))(images, keys)

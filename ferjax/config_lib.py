@@ -11,7 +11,7 @@ import ml_collections
 from ferjax.labels import EMOTIONS, FERPLUS_EMOTIONS
 from ferjax.models import MODEL_NAMES
 
-DATASETS = ("fer2013", "ferplus", "synthetic")
+DATASETS = ("fer2013", "ferplus", "rafdb", "synthetic")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "constant")
 DTYPES = ("float32", "bfloat16")
@@ -29,15 +29,30 @@ def base_config() -> ml_collections.ConfigDict:
   c.dtype = "float32"  # Compute dtype; parameters stay float32.
 
   c.dataset = "fer2013"
+  # Training mixture "name:weight,name:weight" (e.g. "ferplus:0.6,rafdb:0.4"): each
+  # step samples a dataset's train examples with probability proportional to its
+  # weight. Validation accuracy (model selection) is the mean over the mixture's
+  # datasets; each test split is evaluated once. "" = `dataset` alone.
+  c.mixture = ""
+  c.num_classes = 0  # 0: 8 for FER+ alone (adds contempt), else the 7 emotions.
   c.data_dir = ""  # TFDS data_dir ("" = TFDS default).
-  c.manual_dir = ""  # Folder with fer2013.tar.gz [+ fer2013new.csv].
-  c.npz_path = ""  # A prepared .npz (python -m ferjax.data.npz); no TensorFlow needed.
-  c.soft_labels = False  # FER+ only: train on normalised votes over the 8 emotions.
+  c.manual_dir = ""  # Folder with the downloads (fer2013.tar.gz, fer2013new.csv, RAF-DB).
+  c.npz_path = ""  # Prepared .npz file(s), comma-separated (python -m ferjax.data.npz).
+  c.soft_labels = False  # FER+: train on the crowd votes normalised over the classes.
+  c.fer2013_label_weight = 0.0  # FER+ soft labels: share of FER2013's original label.
+  # Class-balanced sampling within each dataset: an example of class c is drawn with
+  # weight count(c)^-class_balance (0: as in the data, 1: every class equally).
+  c.class_balance = 0.0
   c.synthetic_sizes = (2048, 512, 512)  # train/validation/test sizes for 'synthetic'.
 
   c.seed = 0
   c.batch_size = 128  # Global batch, split across devices.
   c.total_steps = 10_000
+  # Durations in epochs of the (mixed) train split, converted to steps at start;
+  # 0 keeps the step counts (total_steps, warmup_steps, eval_every).
+  c.num_epochs = 0.0
+  c.warmup_epochs = 0.0
+  c.eval_every_epochs = 0.0
   c.stop_after = 0  # If > 0, stop (checkpointed, resumable) after this step.
   c.init_from = ""  # Workdir (its best model) or export whose weights start a new run.
 
@@ -55,7 +70,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.cutmix_alpha = 0.0
   c.augment = ml_collections.ConfigDict(dict(
       flip=True, rotate_degrees=10.0, scale=0.1, shift_pixels=4.0,
-      brightness=0.2, contrast=0.3))
+      brightness=0.2, contrast=0.3,
+      # Classroom-camera degradation, applied to a `degrade` share of the images:
+      # down-sampling to min_face_px..48 px and back, blur, noise, low contrast.
+      degrade=0.0, min_face_px=12, max_blur_sigma=1.0, max_noise_std=6.0,
+      min_contrast=0.5))
 
   c.log_every = 50
   c.eval_every = 1000  # Also the checkpoint interval.
@@ -96,8 +115,23 @@ def validate(config: ml_collections.ConfigDict) -> None:
          f"unknown schedule {config.schedule!r}; choose from {', '.join(SCHEDULES)}")
   _check(config.dtype in DTYPES,
          f"unknown dtype {config.dtype!r}; choose from {', '.join(DTYPES)}")
-  _check(not config.soft_labels or config.dataset == "ferplus",
+  names = [name for name, _ in mixture(config)]
+  for name in names:
+    _check(name in DATASETS,
+           f"unknown dataset {name!r} in mixture; choose from {', '.join(DATASETS)}")
+  _check(not config.soft_labels or "ferplus" in names,
          "soft_labels needs dataset='ferplus' (the votes)")
+  _check(config.num_classes in (0, len(EMOTIONS), len(FERPLUS_EMOTIONS)),
+         f"num_classes must be 0, 7 or 8, got {config.num_classes}")
+  _check(0 <= config.fer2013_label_weight <= 1,
+         f"fer2013_label_weight must be in [0, 1], got {config.fer2013_label_weight}")
+  _check(config.class_balance >= 0, f"class_balance must be >= 0, got {config.class_balance}")
+  _check(0 <= config.augment.degrade <= 1,
+         f"augment.degrade must be in [0, 1], got {config.augment.degrade}")
+  _check(4 <= config.augment.min_face_px <= 48,
+         f"augment.min_face_px must be in 4..48, got {config.augment.min_face_px}")
+  for field in ("num_epochs", "warmup_epochs", "eval_every_epochs"):
+    _check(config[field] >= 0, f"{field} must be >= 0, got {config[field]}")
   for field in ("batch_size", "total_steps", "log_every", "eval_every",
                 "eval_batch_size", "keep"):
     _check(int(config[field]) > 0, f"{field} must be > 0, got {config[field]}")
@@ -113,6 +147,41 @@ def validate(config: ml_collections.ConfigDict) -> None:
          "synthetic_sizes must be three positive sizes (train, validation, test)")
 
 
+def mixture(config: ml_collections.ConfigDict) -> list[tuple[str, float]]:
+  """The training datasets and their sampling weights; `dataset` alone if no mixture."""
+  if not config.get("mixture"):  # Also configs saved before mixtures existed.
+    return [(config.dataset, 1.0)]
+  out = []
+  for part in config.mixture.split(","):
+    name, _, weight = part.strip().partition(":")
+    try:
+      value = float(weight) if weight else 1.0
+    except ValueError:
+      value = -1.0
+    _check(value > 0, f"mixture entry {part.strip()!r}: the weight must be a number > 0")
+    out.append((name.strip(), value))
+  _check(len({n for n, _ in out}) == len(out), f"mixture names a dataset twice: {config.mixture}")
+  return out
+
+
 def num_classes(config: ml_collections.ConfigDict) -> int:
-  """7 emotions, or 8 for FER+ (which adds contempt)."""
-  return len(FERPLUS_EMOTIONS if config.dataset == "ferplus" else EMOTIONS)
+  """`config.num_classes`, or by default 8 for FER+ alone (adds contempt), else 7."""
+  if config.get("num_classes"):
+    return int(config.num_classes)
+  only_ferplus = [n for n, _ in mixture(config)] == ["ferplus"]
+  return len(FERPLUS_EMOTIONS if only_ferplus else EMOTIONS)
+
+
+def with_steps(config: ml_collections.ConfigDict, num_train: int
+               ) -> ml_collections.ConfigDict:
+  """A copy whose step counts come from the epoch fields (where set) and `num_train`."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  steps_per_epoch = max(1, num_train // config.batch_size)
+  if config.num_epochs:
+    config.total_steps = max(1, round(config.num_epochs * steps_per_epoch))
+  if config.warmup_epochs:
+    config.warmup_steps = round(config.warmup_epochs * steps_per_epoch)
+  if config.eval_every_epochs:
+    config.eval_every = max(1, round(config.eval_every_epochs * steps_per_epoch))
+  validate(config)
+  return config

@@ -16,15 +16,16 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ferjax import calibration
 from ferjax import metrics
 from ferjax.data import imagefolder, loader
 from ferjax.data.errors import DataError
 from ferjax.data.images import read_image
 
-DATASETS = ("fer2013", "ferplus", "kdef", "jaffe", "imagefolder")
+DATASETS = ("fer2013", "ferplus", "rafdb", "kdef", "jaffe", "imagefolder")
+FACE_DATASETS = ("fer2013", "ferplus", "rafdb")  # Stored as 48x48 face crops already.
 PHOTO_DATASETS = ("kdef", "jaffe", "imagefolder")
 TTA_MODES = ("none", "flip", "ten_crop")
-FACE_SIZE = 48
 
 
 @dataclasses.dataclass
@@ -36,22 +37,12 @@ class FaceStats:
   skipped_folders: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def whole_image_face(gray: np.ndarray) -> np.ndarray:
-  """Fallback when no face is found: the centred square of the image at 48x48."""
-  h, w = gray.shape[:2]
-  side = min(h, w)
-  y, x = (h - side) // 2, (w - side) // 2
-  return cv2.resize(gray[y:y + side, x:x + side], (FACE_SIZE, FACE_SIZE),
-                    interpolation=cv2.INTER_AREA)
-
-
 class PhotoCropper:
-  """Largest detected face of a photo, cropped like the live tool does."""
+  """Largest detected face of a photo, cropped like the live tool does (`faces.photo`)."""
 
   def __init__(self, detector_name: str, stats: FaceStats):
-    from ferjax import faces  # pylint: disable=g-import-not-at-top
-    self._faces = faces
-    self._detector = faces.create_detector(detector_name)
+    from ferjax.faces import photo  # pylint: disable=g-import-not-at-top
+    self._faces = photo.PhotoFaces(detector_name)
     self._stats = stats
 
   def __call__(self, image: np.ndarray) -> np.ndarray:
@@ -59,11 +50,9 @@ class PhotoCropper:
     if image.ndim == 3 and image.shape[-1] == 1:
       image = image[..., 0]
     bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
-    face = self._faces.largest_face(self._detector.detect(bgr))
-    if face is None:
-      self._stats.no_face_fallbacks += 1
-      return whole_image_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
-    return self._faces.crop_face(bgr, face)
+    face, found = self._faces.crop(bgr)
+    self._stats.no_face_fallbacks += not found
+    return face
 
 
 def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | None,
@@ -72,7 +61,7 @@ def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | No
   """(number of examples, iterator of (48x48 uint8 face, label)) for a dataset split."""
   if dataset not in DATASETS:
     raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
-  if dataset in ("fer2013", "ferplus"):
+  if dataset in FACE_DATASETS:
     arrays = loader.load_arrays(dataset, split, data_dir=data_dir, manual_dir=manual_dir,
                                 npz_path=npz_path)
     return len(arrays["label"]), zip(arrays["image"][..., 0], arrays["label"].tolist())
@@ -97,6 +86,19 @@ def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | No
   crop = PhotoCropper(detector, stats)
   return (int(ds.cardinality().numpy()),
           ((crop(e["image"]), int(e["label"])) for e in tfds.as_numpy(ds)))
+
+
+def shrink_face(face: np.ndarray, face_px: int) -> np.ndarray:
+  """A 48x48 face as a camera would see it at `face_px` pixels, enlarged back to 48.
+
+  Area-averaged down-sampling, then bilinear enlargement: what the live tool's crop
+  does to a small face.
+  """
+  size = face.shape[0]
+  if face_px >= size:
+    return face
+  small = cv2.resize(face, (face_px, face_px), interpolation=cv2.INTER_AREA)
+  return cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
 def ten_crops(faces: np.ndarray, crop: int = 42) -> np.ndarray:
@@ -132,6 +134,12 @@ def _report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str
   predictions = probabilities.argmax(-1)
   confusion = metrics.confusion_matrix(labels, predictions, len(class_names))
   report = metrics.classification_report(confusion, class_names)
+  counts = np.bincount(predictions, minlength=len(class_names))
+  report["predicted_share"] = {
+      name: round(float(c) / len(predictions), 4) for name, c in zip(class_names, counts)}
+  report["true_share"] = {
+      name: round(float(c) / len(labels), 4)
+      for name, c in zip(class_names, np.bincount(labels, minlength=len(class_names)))}
   report["confusion"] = {
       "class_names": class_names, "counts": confusion.tolist(),
       "normalised": np.round(metrics.normalise_rows(confusion), 6).tolist()}
@@ -141,8 +149,11 @@ def _report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str
 def evaluate(classifier, dataset: str, split: str, *, data_dir: str | None = None,
              manual_dir: str | None = None, npz_path: str | None = None,
              detector: str = "default", tta: str = "none", batch_size: int = 256,
-             progress: bool = True) -> dict:
-  """Evaluates `classifier` (an `ExpressionClassifier`) and returns the report dict."""
+             progress: bool = True, face_px: int = 0) -> dict:
+  """Evaluates `classifier` (an `ExpressionClassifier`) and returns the report dict.
+
+  `face_px` > 0 first shrinks every face to that many pixels (`shrink_face`).
+  """
   if tta not in TTA_MODES:
     raise ValueError(f"unknown TTA mode {tta!r}; choose from {', '.join(TTA_MODES)}")
   class_names = list(classifier.class_names)
@@ -156,7 +167,7 @@ def evaluate(classifier, dataset: str, split: str, *, data_dir: str | None = Non
     if not faces:
       return
     batch = np.stack(faces)
-    plain.append(classifier.predict(batch))
+    plain.append(classifier.predict(batch, calibrated=False))
     if tta != "none":
       augmented.append(predict_with_tta(classifier.predict, batch, tta))
     faces.clear()
@@ -166,7 +177,7 @@ def evaluate(classifier, dataset: str, split: str, *, data_dir: str | None = Non
     if label >= len(class_names):
       stats.skipped_labels += 1
       continue
-    faces.append(face)
+    faces.append(shrink_face(face, face_px) if face_px else face)
     labels.append(label)
     if len(faces) == batch_size:
       flush()
@@ -175,8 +186,17 @@ def evaluate(classifier, dataset: str, split: str, *, data_dir: str | None = Non
     raise DataError(f"{dataset}/{split}: no images could be evaluated")
   seconds = time.perf_counter() - start
   labels_array = np.asarray(labels)
+  raw = np.concatenate(plain)
+  calibrated = calibration.apply_temperature(raw, classifier.temperature)
   report = {"dataset": dataset, "split": split, "num_examples": len(labels),
-            **_report(labels_array, np.concatenate(plain), class_names),
+            "face_px": face_px or None,
+            **_report(labels_array, calibrated, class_names),
+            "calibration": {
+                "temperature": classifier.temperature,
+                "ece": round(calibration.expected_calibration_error(
+                    calibrated, labels_array), 4),
+                "ece_uncalibrated": round(calibration.expected_calibration_error(
+                    raw, labels_array), 4)},
             "no_face_fallbacks": stats.no_face_fallbacks,
             "unreadable": {"count": len(stats.unreadable), "examples": stats.unreadable[:5]},
             "skipped_labels": stats.skipped_labels,

@@ -165,6 +165,36 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
           "metadata": os.path.join(out_dir, METADATA_FILE)}
 
 
+def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
+  """Temperature scaling fitted on the run's validation splits (1.0 if they are absent).
+
+  Returns the temperature, the validation sets used, and the expected calibration
+  error before and after (`ferjax.calibration`).
+  """
+  from ferjax import calibration  # pylint: disable=g-import-not-at-top
+  from ferjax import input_data  # pylint: disable=g-import-not-at-top
+  from ferjax.data.errors import DataError  # pylint: disable=g-import-not-at-top
+  try:
+    sets = input_data.load_eval_splits(config, "validation")
+  except (DataError, ImportError, ValueError) as e:
+    return {"temperature": 1.0, "note": f"not fitted: validation data unavailable ({e})"}
+  model.eval()
+  forward = nnx.jit(lambda m, x: m(preprocess(x)))
+  logits, labels = [], []
+  for arrays in sets.values():
+    for i in range(0, len(arrays["label"]), 512):
+      logits.append(np.asarray(forward(model, arrays["image"][i:i + 512])))
+    labels.append(arrays["label"])
+  logits, labels = np.concatenate(logits), np.concatenate(labels)
+  temperature = calibration.fit_temperature(logits, labels)
+  probabilities = np.asarray(jax.nn.softmax(logits, axis=-1))
+  return {"temperature": round(temperature, 4), "fitted_on": sorted(sets),
+          "split": "validation", "num_examples": int(len(labels)),
+          "ece_before": round(calibration.expected_calibration_error(probabilities, labels), 4),
+          "ece_after": round(calibration.expected_calibration_error(
+              calibration.apply_temperature(probabilities, temperature), labels), 4)}
+
+
 def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH
                    ) -> dict[str, str]:
   """Exports the best checkpoint of a training workdir, with its metadata."""
@@ -172,7 +202,10 @@ def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLIT
   from ferjax.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
 
   model, config, info = checkpoints.restore_best(workdir)
-  metadata = {"model": config.model, "dataset": config.dataset,
+  temperature = fit_temperature(model, config)
+  metadata = {"temperature": temperature["temperature"], "calibration": temperature,
+              "model": config.model, "dataset": config.dataset,
+              "mixture": config.get("mixture", ""),
               "config_hash": config_hash(config), "step": info.get("step"),
               "validation_accuracy": info.get("validation_accuracy")}
   metrics_path = os.path.join(workdir, METRICS_FILE)

@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from ferjax import calibration
+
 # The model shipped with the repository, used by the tools when no --model is given.
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                  "models", "realtime")
@@ -65,6 +67,8 @@ class ExpressionClassifier:
     self.metadata = read_metadata(self.model_dir)
     self.class_names: list[str] = list(self.metadata["class_names"])
     self.input_size: int = int(self.metadata["input"]["shape"][1])
+    # Fitted on validation data at export (ferjax.calibration); 1.0 = uncalibrated.
+    self.temperature = float(self.metadata.get("temperature") or 1.0)
     self.backend = backend
     if backend == "tflite":
       self._run = self._load_tflite(num_threads)
@@ -123,8 +127,11 @@ class ExpressionClassifier:
     self.batch_size = None
     return lambda x: serve(images=tf.constant(x))[output].numpy()
 
-  def predict(self, faces: np.ndarray) -> np.ndarray:
-    """(n, 48, 48) or (n, 48, 48, 1) grey levels 0..255 -> (n, num_classes) probabilities."""
+  def predict(self, faces: np.ndarray, calibrated: bool = True) -> np.ndarray:
+    """(n, 48, 48) or (n, 48, 48, 1) grey levels 0..255 -> (n, num_classes) probabilities.
+
+    With `calibrated` the export's temperature is applied (see `ferjax.calibration`).
+    """
     x = np.asarray(faces, np.float32)
     if x.ndim == 3:
       x = x[..., None]
@@ -133,4 +140,5 @@ class ExpressionClassifier:
       raise ValueError(f"faces must be (n, {size}, {size}[, 1]), got {np.shape(faces)}")
     if len(x) == 0:
       return np.zeros((0, len(self.class_names)), np.float32)
-    return self._run(x)
+    probabilities = self._run(x)
+    return calibration.apply_temperature(probabilities, self.temperature if calibrated else 1.0)

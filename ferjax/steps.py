@@ -89,6 +89,9 @@ def make_train_step(config: ml_collections.ConfigDict, graphdef: nnx.GraphDef,
                     rng_template: nnx.State, num_examples: int, mesh: Mesh) -> Callable:
   """jit(step(state, data) -> (state, metrics)); `data` holds the whole train split.
 
+  With a `weight` array in `data`, each batch is drawn with replacement with
+  those probabilities; otherwise every epoch is a fresh permutation.
+
   Randomness comes from (key, step) for the global batch only, so the result is
   the same on any number of devices.
   """
@@ -102,15 +105,20 @@ def make_train_step(config: ml_collections.ConfigDict, graphdef: nnx.GraphDef,
   def step_fn(state: State, data: dict[str, jax.Array]) -> tuple[State, dict[str, jax.Array]]:
     step = state["step"]
     epoch_key = jax.random.fold_in(jax.random.fold_in(state["key"], 1), step // steps_per_epoch)
-    order = jax.random.permutation(epoch_key, num_examples)
-    indices = jax.lax.dynamic_slice_in_dim(order, (step % steps_per_epoch) * batch_size,
-                                           batch_size)
+    if "weight" in data:  # A mixture or class balancing: draw by weight.
+      indices = jax.random.choice(jax.random.fold_in(epoch_key, step), num_examples,
+                                  (batch_size,), p=data["weight"])
+    else:  # Each example once per epoch.
+      order = jax.random.permutation(epoch_key, num_examples)
+      indices = jax.lax.dynamic_slice_in_dim(order, (step % steps_per_epoch) * batch_size,
+                                             batch_size)
     k_augment, k_mix, k_dropout = jax.random.split(
         jax.random.fold_in(jax.random.fold_in(state["key"], 2), step), 3)
     images = constrain(data["image"][indices].astype(jnp.float32))
     labels = constrain(data["label"][indices])
     targets = constrain(data["target"][indices])
     images = augment.augment_batch(images, k_augment, config.augment)
+    images = augment.degrade_batch(images, jax.random.fold_in(k_augment, 1), config.augment)
     images, targets = augment.mix_batch(images, targets, k_mix,
                                         mixup_alpha=config.mixup_alpha,
                                         cutmix_alpha=config.cutmix_alpha)

@@ -64,6 +64,26 @@ def evaluate(eval_step, params, batch_stats, batches: list[tuple]) -> dict[str, 
           "confusion": confusion.tolist(), "count": int(total)}
 
 
+def evaluate_all(eval_step, params, batch_stats, sets: dict[str, list[tuple]]
+                 ) -> dict[str, Any]:
+  """`evaluate` on each named set; `accuracy` and `loss` are the means over the sets.
+
+  With one set the result is that set's, plus empty `per_dataset`; with several,
+  the per-class figures and confusion are those of the first set.
+  """
+  results = {name: evaluate(eval_step, params, batch_stats, b) for name, b in sets.items()}
+  first = next(iter(results.values()))
+  out = dict(first, datasets=list(results))
+  out["per_dataset"] = {}
+  if len(results) > 1:
+    out["accuracy"] = float(np.mean([r["accuracy"] for r in results.values()]))
+    out["loss"] = float(np.mean([r["loss"] for r in results.values()]))
+    for name, r in results.items():
+      out["per_dataset"][f"validation_{name}_accuracy"] = r["accuracy"]
+      out["per_dataset"][f"validation_{name}_per_class_accuracy"] = r["per_class_accuracy"]
+  return out
+
+
 def _flush(pending: list, writer, pbar, batch_size: int, window_start: float,
            first: bool = False) -> None:
   """Fetches the queued step metrics, stops on a non-finite loss, logs window means."""
@@ -108,19 +128,22 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is not divisible by the {num_devices} devices")
   eval_batch_size = -(-config.eval_batch_size // num_devices) * num_devices
-  data = {split: input_data.load_split(config, split) for split in input_data.SPLITS}
-  num_train = len(data["train"]["label"])
+  train_data = input_data.load_train_mixture(config)
+  validation_data = input_data.load_eval_splits(config, "validation")
+  num_train = len(train_data["label"])
   if num_train < config.batch_size:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is larger than the train split ({num_train})")
+  config = config_lib.with_steps(config, num_train)
 
   graphdef, rng_template, state = steps.init_state(config)
   flops = steps.model_flops(graphdef, state, rng_template)
   _say(f"model {config.model}: {steps.count_params(state):,} parameters, "
        + (f"{flops / 1e6:.1f} MFLOPs" if flops else "unknown FLOPs")
        + f" per 48x48 image (forward); {num_devices} x {jax.devices()[0].platform} device(s)")
-  _say(f"data {config.dataset}: " + ", ".join(
-      f"{s} {len(d['label']):,}" for s, d in data.items()))
+  _say(f"data {config.mixture or config.dataset}: train {num_train:,}, validation "
+       + ", ".join(f"{n} {len(d['label']):,}" for n, d in validation_data.items())
+       + f"; {config.total_steps:,} steps of {config.batch_size}")
 
   replicated = sharding.replicated(mesh)
   ckpt = checkpoints.Checkpointer(workdir, config.keep)
@@ -137,9 +160,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   writer = metrics_writer.MetricsWriter(workdir, start_step=int(state["step"]),
                                         tensorboard=config.tensorboard,
                                         enabled=jax.process_index() == 0)
-  train_data = sharding.put({k: data["train"][k] for k in ("image", "label", "target")},
-                            replicated)
-  validation = _eval_batches(data["validation"], eval_batch_size, mesh)
+  train_data = sharding.put(train_data, replicated)
+  validation = {name: _eval_batches(d, eval_batch_size, mesh)
+                for name, d in validation_data.items()}
   train_step = steps.make_train_step(config, graphdef, rng_template, num_train, mesh)
   num_classes = config_lib.num_classes(config)
   eval_step = steps.make_eval_step(graphdef, rng_template, num_classes, mesh)
@@ -163,7 +186,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         _flush(pending, writer, pbar, config.batch_size, window_start)
         pending, window_start = [], time.perf_counter()
       if at_eval:
-        result = evaluate(eval_step, state["params"], state["batch_stats"], validation)
+        result = evaluate_all(eval_step, state["params"], state["batch_stats"], validation)
         is_best = best is None or result["accuracy"] > best["validation_accuracy"]
         info = {"step": done, "validation_accuracy": result["accuracy"],
                 "validation_loss": result["loss"]}
@@ -172,7 +195,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         ckpt.save(done, state, info, is_best=is_best)
         writer.write(done, {"validation_accuracy": result["accuracy"],
                             "validation_loss": result["loss"],
-                            "best_validation_accuracy": best["validation_accuracy"]})
+                            "best_validation_accuracy": best["validation_accuracy"],
+                            **result["per_dataset"]})
         _say(f"step {done}: validation accuracy {result['accuracy']:.4f} "
              f"(best {best['validation_accuracy']:.4f} at step {best['step']})")
       elif done == end:  # Stopped early on purpose: save so a re-run resumes here.
@@ -195,16 +219,19 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   restored = ckpt.restore_best_model({"params": state["params"],
                                       "batch_stats": state["batch_stats"]})
   model_state, info = restored if restored else (state, {"step": int(state["step"])})
-  test = evaluate(eval_step, model_state["params"], model_state["batch_stats"],
-                  _eval_batches(data["test"], eval_batch_size, mesh))
+  test = evaluate_all(eval_step, model_state["params"], model_state["batch_stats"],
+                      {name: _eval_batches(d, eval_batch_size, mesh)
+                       for name, d in input_data.load_eval_splits(config, "test").items()})
   writer.write(info["step"], {
       "test_accuracy": test["accuracy"], "test_loss": test["loss"],
       "test_per_class_accuracy": test["per_class_accuracy"],
       "test_confusion": test["confusion"], "test_checkpoint_step": info["step"],
+      **{k.replace("validation", "test", 1): v for k, v in test["per_dataset"].items()},
       "test_note": "test split evaluated once, with the best-by-validation checkpoint"})
-  _say(f"TEST accuracy {test['accuracy']:.4f} (test split, FER2013 PrivateTest; evaluated "
-       f"once, with the best-by-validation checkpoint: step {info['step']}, validation "
-       f"accuracy {info.get('validation_accuracy', float('nan')):.4f})")
+  _say(f"TEST accuracy {test['accuracy']:.4f} (test split of "
+       f"{', '.join(test['datasets'])}; evaluated once, with the best-by-validation "
+       f"checkpoint: step {info['step']}, validation accuracy "
+       f"{info.get('validation_accuracy', float('nan')):.4f})")
   summary["test"] = test
   ckpt.close()
   writer.close()

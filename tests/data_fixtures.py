@@ -85,3 +85,36 @@ def write_jaffe_tree(root: str, names=("KA.AN1.39.tiff", "KA.HA2.30.tiff",
   with open(os.path.join(folder, "README"), "w") as f:
     f.write("not an image")
   return folder
+
+
+# RAF-DB: (official name, 1-based RAF label) of a tiny tree.
+RAF_ENTRIES = (("train_00001.jpg", 1), ("train_00002.jpg", 4), ("train_00003.jpg", 7),
+               ("train_00004.jpg", 3), ("test_0001.jpg", 6), ("test_0002.jpg", 5))
+
+
+def write_rafdb_official(root: str, entries=RAF_ENTRIES, missing=()) -> str:
+  """basic/EmoLabel/list_patition_label.txt + basic/Image/aligned/*_aligned.jpg."""
+  basic = os.path.join(root, "basic")
+  os.makedirs(os.path.join(basic, "EmoLabel"), exist_ok=True)
+  with open(os.path.join(basic, "EmoLabel", "list_patition_label.txt"), "w") as f:
+    for i, (name, label) in enumerate(entries):
+      f.write(f"{name} {label}\n")
+      if name not in missing:
+        stem = name[:-len(".jpg")]
+        write_image(os.path.join(basic, "Image", "aligned", f"{stem}_aligned.jpg"),
+                    size=(100, 100), seed=i)
+  return basic
+
+
+def write_rafdb_repackaged(root: str, entries=RAF_ENTRIES) -> str:
+  """DATASET/<train|test>/<1..7>/<name>_aligned.jpg + train_labels.csv, test_labels.csv."""
+  for part in ("train", "test"):
+    rows = [(n, l) for n, l in entries if n.startswith(part)]
+    with open(os.path.join(root, f"{part}_labels.csv"), "w") as f:
+      f.write("image,label\n")
+      for i, (name, label) in enumerate(rows):
+        file_name = name.replace(".jpg", "_aligned.jpg")
+        f.write(f"{file_name},{label}\n")
+        write_image(os.path.join(root, "DATASET", part, str(label), file_name),
+                    size=(100, 100), seed=i)
+  return os.path.join(root, "DATASET")

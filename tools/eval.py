@@ -28,7 +28,11 @@ flags.DEFINE_string("split", "test", "Split to evaluate (fer2013: train/validati
 flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets); "
                     "for imagefolder, the folder of <emotion>/ sub-folders.")
 flags.DEFINE_string("manual_dir", None, "Folder holding the downloaded dataset files.")
-flags.DEFINE_string("npz", None, "Prepared FER2013 .npz (no TensorFlow datasets needed).")
+flags.DEFINE_string("npz", None, "Prepared FER2013 or RAF-DB .npz (python -m "
+                    "ferjax.data.npz; no TensorFlow datasets needed).")
+flags.DEFINE_integer("face_px", 0, "Shrink every face to this many pixels and back "
+                     "(area down, bilinear up), as a classroom camera sees it; 0 = as is.",
+                     lower_bound=0)
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.export).")
 flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
 flags.DEFINE_string("detector", "default", "Face detector for photo datasets.")
@@ -40,15 +44,19 @@ FLAGS = flags.FLAGS
 
 
 def format_table(report: dict) -> str:
-  lines = [f"{report['dataset']}/{report['split']}: {report['num_examples']} images, "
-           f"accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.4f}"]
+  size = f" at {report['face_px']} px" if report.get("face_px") else ""
+  lines = [f"{report['dataset']}/{report['split']}{size}: {report['num_examples']} images, "
+           f"accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.4f}, "
+           f"ECE {report['calibration']['ece']:.3f}"]
   if "tta" in report:
     lines.append(f"  with {report['tta']['mode']} TTA: accuracy "
                  f"{report['tta']['accuracy']:.2%}, macro-F1 {report['tta']['macro_f1']:.4f}")
-  lines.append(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+  lines.append(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} "
+               f"{'predicted':>9}")
   for name, row in report["per_class"].items():
     lines.append(f"{name:<10} {row['precision']:>9.3f} {row['recall']:>7.3f} "
-                 f"{row['f1']:>6.3f} {row['support']:>8d}")
+                 f"{row['f1']:>6.3f} {row['support']:>8d} "
+                 f"{report['predicted_share'][name]:>9.1%}")
   notes = [f"{report['no_face_fallbacks']} images with no face found (whole image used)",
            f"{report['unreadable']['count']} unreadable images skipped"
            + (f" (e.g. {', '.join(report['unreadable']['examples'])})"
@@ -73,11 +81,12 @@ def main(argv: list[str]) -> None:
     report = evaluate.evaluate(
         classifier, FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,
         manual_dir=FLAGS.manual_dir, npz_path=FLAGS.npz, detector=FLAGS.detector,
-        tta=FLAGS.tta, progress=not FLAGS.json)
+        tta=FLAGS.tta, progress=not FLAGS.json, face_px=FLAGS.face_px)
   except DataError as e:
     sys.exit(f"error: {e}")
   os.makedirs(FLAGS.out, exist_ok=True)
-  stem = os.path.join(FLAGS.out, f"{FLAGS.dataset}_{FLAGS.split}")
+  suffix = f"_px{FLAGS.face_px}" if FLAGS.face_px else ""
+  stem = os.path.join(FLAGS.out, f"{FLAGS.dataset}_{FLAGS.split}{suffix}")
   with open(stem + ".json", "w") as f:
     json.dump(report, f, indent=2)
   from ferjax import plots  # pylint: disable=g-import-not-at-top

@@ -12,9 +12,9 @@ import shutil
 import numpy as np
 
 from ferjax.data import npz
-from ferjax.data.errors import DataError
+from ferjax.data.errors import DataError, MissingSplit
 
-DATASETS = ("fer2013", "ferplus", "kdef", "jaffe")
+DATASETS = ("fer2013", "ferplus", "rafdb", "kdef", "jaffe")
 
 
 def _remove_if_no_data(path: str) -> None:
@@ -56,6 +56,9 @@ def load_tfds(name: str, split: str, *, data_dir: str | None = None,
   except DataError:
     _remove_if_no_data(dataset_dir)
     raise
+  if split not in builder.info.splits:
+    raise MissingSplit(f"{name}: the manual download holds no {split!r} split "
+                       f"(it has {', '.join(builder.info.splits)})")
   return builder.as_dataset(split=split)
 
 

@@ -1,6 +1,6 @@
 """TFDS builders for ferjax's datasets; importing this package registers them.
 
-    import ferjax.datasets  # registers fer2013, ferplus, kdef, jaffe
+    import ferjax.datasets  # registers fer2013, ferplus, rafdb, kdef, jaffe
     tfds.load("fer2013", split="test", data_dir=...,
               download_and_prepare_kwargs={"download_config":
                   tfds.download.DownloadConfig(manual_dir=...)})
@@ -9,5 +9,6 @@
 from ferjax.datasets.fer2013 import Fer2013, Ferplus
 from ferjax.datasets.jaffe import Jaffe
 from ferjax.datasets.kdef import Kdef
+from ferjax.datasets.rafdb import Rafdb
 
-__all__ = ["Fer2013", "Ferplus", "Jaffe", "Kdef"]
+__all__ = ["Fer2013", "Ferplus", "Jaffe", "Kdef", "Rafdb"]

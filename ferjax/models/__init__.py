@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from ferjax.models import mini_xception
+from ferjax.models import resnet
 from ferjax.models import vgg
 
 IMAGE_SIZE = 48
@@ -24,6 +25,7 @@ PIXEL_STD = 0.25
 _MODELS: dict[str, Callable[..., nnx.Module]] = {
     "mini_xception": mini_xception.MiniXception,
     "vgg": vgg.VGG,
+    "resnet": resnet.ResNet,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_MODELS)
 

@@ -1,0 +1,49 @@
+"""The real-time model for classroom faces: a CPU ResNet on FER+ crowd votes and RAF-DB.
+
+    python -m ferjax.data.npz --manual_dir ~/data/fer2013 --out fer2013.npz   # + fer2013new.csv
+    python -m ferjax.data.npz --dataset rafdb --manual_dir ~/data/rafdb --out rafdb.npz
+    python -m ferjax.train --config experiments/realtime.py --workdir runs/realtime \
+        --config.npz_path=fer2013.npz,rafdb.npz
+
+Data: FER2013's faces with FER+'s 10 crowd votes as soft targets over the 7
+emotions (rows without a FER+ majority, or whose majority is contempt, unknown
+or not-a-face, are left out), and RAF-DB basic's in-the-wild faces (hard labels,
+~40 annotators each) cropped with the live tool's detector and framing. Each
+batch draws 60% FER+ and 40% RAF-DB; within a dataset, class c is drawn with
+weight count(c)^-0.3 (disgust and fear up-weighted about 2-3x). Half of the
+faces are degraded as a classroom camera does (12-48 px and back, blur, noise,
+low contrast). Selection: mean of FER+ PublicTest and RAF-DB held-out
+validation accuracy.
+
+Hardware: a 2-core CPU; ResNet 32-64-128-256, 1.2M parameters, 61 MFLOPs.
+Results: see BENCHMARKS.md, "Model experiments".
+"""
+
+from ferjax import config_lib
+
+
+def get_config():
+  config = config_lib.base_config()
+  config.dataset = "ferplus"
+  config.mixture = "ferplus:0.6,rafdb:0.4"
+  config.num_classes = 7
+  config.soft_labels = True
+  config.class_balance = 0.3
+  config.model = "resnet"
+  config.model_kwargs = dict(widths=(32, 64, 128, 256), blocks_per_stage=1, dropout=0.3)
+  config.batch_size = 64
+  config.num_epochs = 50
+  config.warmup_epochs = 1
+  config.eval_every_epochs = 1
+  config.optimizer = "sgd"
+  config.learning_rate = 0.05
+  config.momentum = 0.9
+  config.nesterov = True
+  config.weight_decay = 5e-4
+  config.grad_clip_norm = 5.0
+  config.label_smoothing = 0.05
+  config.mixup_alpha = 0.0
+  config.augment.degrade = 0.5
+  config.log_every = 100
+  config.export = True
+  return config

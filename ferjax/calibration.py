@@ -1,0 +1,58 @@
+"""Temperature scaling (Guo et al., 2017) and expected calibration error, in numpy.
+
+An export stores the temperature fitted on validation data; the classifier applies it
+to the model's softmax output, softmax(log p / T), which equals softmax(logits / T).
+Argmax, hence accuracy, does not change; confidence then matches accuracy, so the
+live tool's `uncertain` threshold means a known error rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ECE_BINS = 15
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+  """Softmax probabilities re-scaled by `temperature` (1 leaves them unchanged)."""
+  probabilities = np.asarray(probabilities, np.float32)
+  if temperature == 1.0 or len(probabilities) == 0:
+    return probabilities
+  logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+  logits -= logits.max(axis=-1, keepdims=True)
+  out = np.exp(logits)
+  return (out / out.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray) -> float:
+  """Mean cross-entropy of integer `labels` under softmax(`logits`)."""
+  logits = logits - logits.max(axis=-1, keepdims=True)
+  log_z = np.log(np.exp(logits).sum(axis=-1))
+  return float(np.mean(log_z - logits[np.arange(len(labels)), labels]))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+  """The temperature in [0.05, 20] that minimises the NLL of `labels`."""
+  import scipy.optimize  # pylint: disable=g-import-not-at-top  # Only for fitting.
+  logits = np.asarray(logits, np.float64)
+  labels = np.asarray(labels, np.int64)
+  result = scipy.optimize.minimize_scalar(
+      lambda log_t: negative_log_likelihood(logits / np.exp(log_t), labels),
+      bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+  return float(np.exp(result.x))
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+  """ECE: |accuracy - confidence| averaged over equal-width confidence bins."""
+  probabilities = np.asarray(probabilities)
+  confidence = probabilities.max(axis=-1)
+  correct = probabilities.argmax(axis=-1) == np.asarray(labels)
+  edges = np.linspace(0.0, 1.0, bins + 1)
+  which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+  error = 0.0
+  for b in range(bins):
+    inside = which == b
+    if inside.any():
+      error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+  return float(error)

@@ -1,0 +1,47 @@
+"""TFDS builder for RAF-DB basic (Li, Deng & Du, CVPR 2017)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from ferjax.data import rafdb
+from ferjax.labels import EMOTIONS
+
+
+class Rafdb(tfds.core.GeneratorBasedBuilder):
+  """RAF-DB basic: in-the-wild faces, 7 emotions, ~40 annotators per image.
+
+  Each `image` is the 48x48 grey face cut with the live tool's detector and
+  framing (`ferjax.faces.photo`), so training, evaluation and live frames share
+  one crop; `face_found` is False where the detector missed and the whole image
+  was used. Splits: `train` and `validation` (a fixed 10% of the official
+  training images), and the official `test` when its images are present.
+  """
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Official basic/ layout or DATASET/ re-packaging."}
+  MANUAL_DOWNLOAD_INSTRUCTIONS = rafdb.INSTRUCTIONS
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(48, 48, 1)),
+            "label": tfds.features.ClassLabel(names=EMOTIONS),
+            "name": tfds.features.Text(),
+            "face_found": np.bool_,
+        }),
+        supervised_keys=("image", "label"),
+        homepage="http://www.whdeng.cn/RAF/model1.html",
+    )
+
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    images = rafdb.find_images(dl_manager.manual_dir)
+    return {split: self._generate_examples([i for i in images if i.split == split])
+            for split in rafdb.SPLITS if any(i.split == split for i in images)}
+
+  def _generate_examples(self, images: list[rafdb.RafImage]):
+    faces, found = rafdb.face_crops(images)
+    for image, face, ok in zip(images, faces, found):
+      yield image.name, {"image": face[..., None], "label": image.label,
+                         "name": image.name, "face_found": bool(ok)}
