@@ -1,7 +1,7 @@
 """Faces/s of the exported classifiers (TFLite, SavedModel) and of tools/eval.py.
 
-    python benchmarks/classifier_throughput.py
-    python benchmarks/classifier_throughput.py --model runs/x/export   # a trained export
+    python -m benchmarks.classifier_throughput
+    python -m benchmarks.classifier_throughput --model runs/x/export   # a trained export
 
 For each recipe's network (untrained weights unless --model is given: speed
 does not depend on the weights) this exports with jax2tf, then times batched
@@ -12,20 +12,17 @@ evaluation of the 3,589 PrivateTest faces.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+from absl import app, flags
 
-from benchmarks import report  # pylint: disable=wrong-import-position
+from benchmarks import report
 
 flags.DEFINE_list("recipes", ["fer2013_cpu", "fer2013"], "experiments/<name>.py recipes.")
 flags.DEFINE_string("model", None, "An exported model folder to time instead of recipes.")
@@ -36,20 +33,13 @@ FLAGS = flags.FLAGS
 REAL_FER2013 = os.path.join(ROOT, "..", "shared", "datasets", "fer2013")
 
 
-def load_recipe(name: str):
-  spec = importlib.util.spec_from_file_location(
-      name, os.path.join(ROOT, "experiments", f"{name}.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
-
-
 def export_recipe(name: str, out_dir: str) -> str:
   from flax import nnx  # pylint: disable=g-import-not-at-top
-  from ferjax import export  # pylint: disable=g-import-not-at-top
+  from ferjax.train import export  # pylint: disable=g-import-not-at-top
   from ferjax.labels import EMOTIONS  # pylint: disable=g-import-not-at-top
   from ferjax.models import create_model  # pylint: disable=g-import-not-at-top
-  config = load_recipe(name)
+  from ferjax.train import config_lib  # pylint: disable=g-import-not-at-top
+  config = config_lib.load_recipe(os.path.join(ROOT, "experiments", f"{name}.py"))
   model = create_model(config.model, len(EMOTIONS), rngs=nnx.Rngs(0),
                        **config.model_kwargs.to_dict())
   path = os.path.join(out_dir, name)
@@ -79,13 +69,13 @@ def time_model(label: str, model_dir: str, faces: np.ndarray) -> dict:
   saved = ExpressionClassifier(model_dir, backend="savedmodel")
   row["savedmodel"] = median_faces_per_second(saved.predict, faces, FLAGS.repeats)
   if os.path.isfile(os.path.join(REAL_FER2013, "fer2013.tar.gz")):
-    from ferjax import evaluate  # pylint: disable=g-import-not-at-top
+    from ferjax.evaluation import evaluator  # pylint: disable=g-import-not-at-top
     npz_path = os.path.join(tempfile.gettempdir(), "ferjax_bench_fer2013.npz")
     if not os.path.exists(npz_path):
       from ferjax.data import npz  # pylint: disable=g-import-not-at-top
       npz.prepare(REAL_FER2013, npz_path)
     start = time.perf_counter()
-    result = evaluate.evaluate(tflite, "fer2013", "test", npz_path=npz_path, progress=False)
+    result = evaluator.evaluate_model(tflite, "fer2013", "test", npz_path=npz_path, progress=False)
     row["eval_seconds"] = time.perf_counter() - start
     row["eval_examples"] = result["num_examples"]
   return row

@@ -1,7 +1,7 @@
 """Face detectors on the shared clips, and the crop calibrated on FER2013 faces.
 
-    python benchmarks/face_detectors.py
-    python benchmarks/face_detectors.py --sheet_dir /tmp/sheets   # annotated frames
+    python -m benchmarks.face_detectors
+    python -m benchmarks.face_detectors --sheet_dir /tmp/sheets   # annotated frames
 
 For every detector configuration this runs every frame of the four Intel IoT DevKit
 GIFs in ../shared/media and reports faces per frame against the people in each
@@ -20,14 +20,13 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-import cv2  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+import cv2
+import numpy as np
+from absl import app, flags
 
-from benchmarks import report  # pylint: disable=wrong-import-position
-from ferjax import faces  # pylint: disable=wrong-import-position
+from benchmarks import report
+from ferjax import faces
 
 flags.DEFINE_integer("fer_faces", 300, "FER2013 test faces used for the calibration.")
 flags.DEFINE_integer("timed_frames", 20, "Frames per clip timed at 640x480.")

@@ -1,6 +1,6 @@
 """Accuracy against face size: every face shrunk to N px and back, for several models.
 
-    python benchmarks/face_size_curve.py --models models/realtime,OTHER_EXPORT \
+    python -m benchmarks.face_size_curve --models ferjax/pretrained/realtime,OTHER_EXPORT \
         --dataset ferplus --npz fer2013.npz          # updates BENCHMARKS.md
 
 Each point is one `tools/eval.py --face_px N --json` run (area down-sampling, bilinear
@@ -22,7 +22,7 @@ from absl import flags
 from benchmarks import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_MODELS = flags.DEFINE_list("models", ["models/realtime"], "Exported model folders.")
+_MODELS = flags.DEFINE_list("models", ["ferjax/pretrained/realtime"], "Exported model folders.")
 _DATASET = flags.DEFINE_string("dataset", "ferplus", "Dataset for tools/eval.py.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split for tools/eval.py.")
 _NPZ = flags.DEFINE_string("npz", None, "Prepared .npz for tools/eval.py --npz.")

@@ -3,7 +3,7 @@
 Run by benchmarks/live_fps.py with benchmarks/.venv-fer/bin/python (see
 benchmarks/setup_fer_baseline.sh), never with the main environment:
 
-    benchmarks/.venv-fer/bin/python benchmarks/fer_baseline_worker.py \
+    benchmarks/.venv-fer/bin/python -m benchmarks.fer_baseline_worker \
         --frames /tmp/frames.npy --detectors haar,mtcnn
 
 For each detector it builds `fer.fer.FER` with the package defaults (Haar:

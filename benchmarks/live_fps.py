@@ -1,13 +1,13 @@
 """End-to-end FPS of the live pipeline at 640x480, and the `fer` package beside it.
 
-    python benchmarks/live_fps.py --model models/realtime
-    python benchmarks/live_fps.py --model /tmp/export --frames 10 --faces 1,5 --write=false
-    python benchmarks/live_fps.py --setup_baseline ...   # build the fer environment first
+    python -m benchmarks.live_fps --model ferjax/pretrained/realtime
+    python -m benchmarks.live_fps --model /tmp/export --frames 10 --faces 1,5 --write=false
+    python -m benchmarks.live_fps --setup_baseline ...   # build the fer environment first
 
 For 1, 5, 15 and 30 students this makes a synthetic classroom video
-(`ferjax.classroom`, real FER2013 test faces, a teacher walking past) in memory
+(`ferjax.synthetic.classroom`, real FER2013 test faces, a teacher walking past) in memory
 before timing, so no decoding is timed, then runs `ferjax.live.LivePipeline`
-plus `ferjax.overlay.draw` on every frame, as tools/live.py does, for a few
+plus `ferjax.live.overlay.draw` on every frame, as tools/live.py does, for a few
 detector settings. It reports the median ms per frame of each stage (detect:
 median over the frames it ran on, and its mean per frame), FPS = frames / wall
 time of the whole loop, and recall: the mean share of the visible students
@@ -41,17 +41,16 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-import cv2  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+import cv2
+import numpy as np
+from absl import app, flags
 
-from benchmarks import report  # pylint: disable=wrong-import-position
-from ferjax.inference import DEFAULT_MODEL_DIR  # pylint: disable=wrong-import-position
+from benchmarks import report
+from ferjax.inference import DEFAULT_MODEL_DIR
 
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR,
-                    "Exported model folder (from ferjax.export).")
+                    "Exported model folder (from ferjax.train.export).")
 flags.DEFINE_integer("frames", 150, "Frames per video (timed after a warm-up).")
 flags.DEFINE_list("faces", ["1", "5", "15", "30"], "Students per video.")
 flags.DEFINE_float("fps", 30.0, "Camera frame rate the synthetic motion is timed for.")
@@ -78,7 +77,7 @@ Box = tuple[float, float, float, float]
 
 def make_video(faces: np.ndarray, labels: np.ndarray, students: int
                ) -> tuple[list[np.ndarray], list[dict]]:
-  from ferjax import classroom  # pylint: disable=g-import-not-at-top
+  from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
   frames, truths = [], []
   for image, truth in classroom.generate(faces, labels, num_students=students,
                                          num_frames=FLAGS.frames, seed=students,
@@ -108,9 +107,9 @@ def mean_recall(boxes_per_frame: list[list[Box]], truths: list[dict]) -> float:
 def run_pipeline(detector, classifier, detect_every: int, frames: list[np.ndarray],
                  truths: list[dict]) -> dict:
   """Times pipeline + overlay on every frame, as tools/live.py runs them."""
-  from ferjax import overlay  # pylint: disable=g-import-not-at-top
-  from ferjax.live import STAGES, LivePipeline  # pylint: disable=g-import-not-at-top
-  from ferjax.video import Frame  # pylint: disable=g-import-not-at-top
+  from ferjax.live import overlay  # pylint: disable=g-import-not-at-top
+  from ferjax.live.pipeline import STAGES, LivePipeline  # pylint: disable=g-import-not-at-top
+  from ferjax.live.sources import Frame  # pylint: disable=g-import-not-at-top
 
   def pipeline():
     return LivePipeline(detector, classifier, fps=FLAGS.fps, detect_every=detect_every)
@@ -211,7 +210,8 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   if FLAGS.setup_baseline:
     subprocess.run(["bash", SETUP_SCRIPT], check=True)
-  from ferjax import classroom, faces  # pylint: disable=g-import-not-at-top
+  from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
+  from ferjax import faces  # pylint: disable=g-import-not-at-top
   from ferjax.inference import ExpressionClassifier  # pylint: disable=g-import-not-at-top
   if not os.path.isdir(FER2013):
     sys.exit(f"error: FER2013 not found at {os.path.abspath(FER2013)}")
@@ -244,7 +244,7 @@ def main(argv: list[str]) -> None:
 
 
 TEXT = """\
-Synthetic classroom videos (`ferjax.classroom`: real FER2013 test faces of 30-90 px
+Synthetic classroom videos (`ferjax.synthetic.classroom`: real FER2013 test faces of 30-90 px
 in rows of seats, a teacher walking past the front row) of {frames} frames at
 640x480, made in memory before timing, with motion timed for a {fps:g} FPS camera.
 Each ferjax row runs `LivePipeline.process` and `overlay.draw` on every frame, as

@@ -29,7 +29,10 @@ def machine() -> str:
 
 def provenance() -> str:
   """Machine, command and date lines for the top of a section."""
-  command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+  script = os.path.relpath(sys.argv[0])
+  if script.startswith("benchmarks" + os.sep):  # Run as `python -m benchmarks.x`.
+    script = "-m " + script[:-len(".py")].replace(os.sep, ".")
+  command = "python " + " ".join([script] + sys.argv[1:])
   return (f"- Machine: {machine()}\n- Command: `{command}`\n"
           f"- Date: {datetime.date.today().isoformat()}\n")
 

@@ -1,7 +1,7 @@
 """Training throughput (images/s) of every model with the real jitted train step.
 
-    python benchmarks/train_throughput.py            # updates BENCHMARKS.md
-    python benchmarks/train_throughput.py --nowrite  # print only
+    python -m benchmarks.train_throughput            # updates BENCHMARKS.md
+    python -m benchmarks.train_throughput --nowrite  # print only
 
 Uses random FER-sized arrays (48x48 grayscale, 7 classes) held on the device,
 full augmentation, the default optimizer. Reports the median of several timed
@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 
 from absl import app
 from absl import flags
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax
+import numpy as np
 
-from benchmarks import report  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ferjax import config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ferjax import models  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ferjax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ferjax import steps  # pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import report
+from ferjax.train import config_lib
+from ferjax import models
+from ferjax.train import sharding
+from ferjax.train import steps
 
 _BATCH = flags.DEFINE_integer("batch_size", 64, "Global batch size.")
 _WINDOWS = flags.DEFINE_integer("windows", 5, "Timed windows per model.")

@@ -13,9 +13,7 @@ Expected test (PrivateTest) accuracy: not yet measured. Model selection uses
 PublicTest only; the test split is evaluated once at the end.
 """
 
-from ferjax import config_lib
-
-STEPS_PER_EPOCH = 28_709 // 128
+from ferjax.train import config_lib
 
 
 def get_config():
@@ -23,8 +21,8 @@ def get_config():
   config.dataset = "fer2013"
   config.model = "vgg"
   config.batch_size = 128
-  config.total_steps = 100 * STEPS_PER_EPOCH
-  config.warmup_steps = 5 * STEPS_PER_EPOCH
+  config.num_epochs = 100
+  config.warmup_epochs = 5
   config.optimizer = "sgd"
   config.learning_rate = 0.1
   config.momentum = 0.9
@@ -34,6 +32,6 @@ def get_config():
   config.label_smoothing = 0.1
   config.mixup_alpha = 0.2
   config.log_every = 50
-  config.eval_every = 2 * STEPS_PER_EPOCH
+  config.eval_every_epochs = 2
   config.export = True
   return config

@@ -9,9 +9,7 @@ FER+ majority label. Hardware: one GPU (the VGG-style network, ~100 epochs).
 Expected test accuracy: not yet measured.
 """
 
-from ferjax import config_lib
-
-STEPS_PER_EPOCH = 28_000 // 128  # FER+ drops train rows without a majority.
+from ferjax.train import config_lib
 
 
 def get_config():
@@ -20,14 +18,14 @@ def get_config():
   config.soft_labels = True
   config.model = "vgg"
   config.batch_size = 128
-  config.total_steps = 100 * STEPS_PER_EPOCH
-  config.warmup_steps = 5 * STEPS_PER_EPOCH
+  config.num_epochs = 100
+  config.warmup_epochs = 5
   config.optimizer = "sgd"
   config.learning_rate = 0.1
   config.nesterov = True
   config.weight_decay = 5e-4
   config.mixup_alpha = 0.2
   config.log_every = 50
-  config.eval_every = 2 * STEPS_PER_EPOCH
+  config.eval_every_epochs = 2
   config.export = True
   return config

@@ -19,7 +19,7 @@ Hardware: a 2-core CPU; ResNet 32-64-128-256, 1.2M parameters, 61 MFLOPs.
 Results: see BENCHMARKS.md, "Model experiments".
 """
 
-from ferjax import config_lib
+from ferjax.train import config_lib
 
 
 def get_config():

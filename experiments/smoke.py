@@ -7,7 +7,7 @@ deterministically). Expected: validation accuracy well above chance (1/7);
 it checks the pipeline, it says nothing about facial expressions.
 """
 
-from ferjax import config_lib
+from ferjax.train import config_lib
 
 
 def get_config():

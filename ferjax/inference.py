@@ -1,6 +1,6 @@
-"""Runs an exported model (see `ferjax.export`) with no training code.
+"""Runs an exported model (see `ferjax.train.export`) with no training code.
 
-    classifier = ExpressionClassifier("models/realtime")       # TFLite by default
+    classifier = ExpressionClassifier(DEFAULT_MODEL_DIR)       # TFLite by default
     probabilities = classifier.predict(faces)   # faces: (n, 48, 48[, 1]) grey 0..255
 
 Imports neither JAX nor Flax: the TFLite backend needs `ai-edge-litert`,
@@ -16,9 +16,10 @@ import numpy as np
 
 from ferjax import calibration
 
-# The model shipped with the repository, used by the tools when no --model is given.
-DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                 "models", "realtime")
+# The model shipped inside the package (so any install has it), used by the tools when
+# no --model is given.
+DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained",
+                                 "realtime")
 FORMAT = "ferjax-export/1"
 METADATA_FILE = "metadata.json"
 SAVED_MODEL_DIR = "saved_model"
@@ -32,7 +33,8 @@ class ModelError(ValueError):
 
 def model_error_message(error: ModelError, model_dir: str) -> str:
   """The one-line message for a model that cannot be loaded, with a hint for the default."""
-  hint = (" (the shipped model is missing from this checkout: restore models/realtime, "
+  hint = (" (the shipped model is missing from this install: restore "
+          "ferjax/pretrained/realtime, "
           "or pass --model WORKDIR/export)" if model_dir == DEFAULT_MODEL_DIR else "")
   return f"error: {error}{hint}"
 
@@ -42,7 +44,7 @@ def read_metadata(model_dir: str | os.PathLike) -> dict:
   model_dir = os.fspath(model_dir)
   if not os.path.isdir(model_dir):
     raise ModelError(f"{model_dir}: not a folder; pass the folder written by "
-                     "ferjax.export (holding metadata.json, model.tflite, saved_model/)")
+                     "ferjax.train.export (holding metadata.json, model.tflite, saved_model/)")
   path = os.path.join(model_dir, METADATA_FILE)
   try:
     with open(path) as f:

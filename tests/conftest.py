@@ -15,17 +15,13 @@ SHARED = os.path.join(REPO_ROOT, "..", "shared")
 @pytest.fixture(scope="session")
 def smoke_workdir(tmp_path_factory) -> str:
   """A workdir trained with experiments/smoke.py (seconds on a CPU) and exported."""
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  from ferjax import trainer  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.spec_from_file_location(
-      "smoke", os.path.join(REPO_ROOT, "experiments", "smoke.py"))
-  smoke = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(smoke)
-  config = smoke.get_config()
+  from ferjax.train import config_lib  # pylint: disable=g-import-not-at-top
+  from ferjax.train import loop  # pylint: disable=g-import-not-at-top
+  config = config_lib.load_recipe(os.path.join(REPO_ROOT, "experiments", "smoke.py"))
   config.export = True
   config.tensorboard = False
   workdir = str(tmp_path_factory.mktemp("smoke_run"))
-  trainer.train(config, workdir)
+  loop.train(config, workdir)
   return workdir
 
 

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from ferjax import augment
-from ferjax import config_lib
+from ferjax.train import augment
+from ferjax.train import config_lib
 
 
 def _images(n=6):

@@ -1,4 +1,4 @@
-"""Tests for ferjax.classroom (random arrays stand in for faces)."""
+"""Tests for ferjax.synthetic.classroom (random arrays stand in for faces)."""
 
 import itertools
 
@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ferjax import classroom
+from ferjax.synthetic import classroom
 from ferjax.labels import EMOTIONS
 
 TEACHER_BGR = (70, 50, 45)

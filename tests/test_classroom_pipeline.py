@@ -10,7 +10,13 @@ import collections
 import cv2
 import numpy as np
 
-from ferjax import classroom, session, smoothing, tracking
+from ferjax.synthetic import classroom
+
+from ferjax.live import recorder as recorder_lib
+
+from ferjax.live import smoothing
+
+from ferjax.live import tracking
 from ferjax.labels import EMOTIONS
 
 FPS = 10.0
@@ -23,7 +29,7 @@ def test_ids_and_summary_through_a_synthetic_lesson(tmp_path):
   labels = np.arange(30) % 7
   tracker = tracking.Tracker(iou_threshold=0.3, max_age=int(3 * FPS), min_hits=3)
   smoother = smoothing.EmotionSmoother(EMOTIONS, time_constant_s=1.0, min_age_s=0.5)
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, bin_seconds=5, plots=False)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, bin_seconds=5, plots=False)
   tracks_of_student = collections.defaultdict(set)
   truth_label = {}
   hidden_frames = 0
@@ -44,7 +50,7 @@ def test_ids_and_summary_through_a_synthetic_lesson(tmp_path):
       tracks_of_student[student["id"]].add(int(track_id))
       probs = 0.6 * np.eye(7)[student["label"]] + 0.4 * rng.dirichlet(np.ones(7))
       smoothed = smoother.update(int(track_id), probs, t)
-      entries.append(session.Entry(int(track_id), student["box"], probs, smoothed.label))
+      entries.append(recorder_lib.Entry(int(track_id), student["box"], probs, smoothed.label))
     recorder.log(t, truth["frame"], entries)
     smoother.prune(tracker.active_ids)
   summary = recorder.close()

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from ferjax import evaluate
+from ferjax.evaluation import evaluator
 from ferjax.data import npz
 from ferjax.inference import ExpressionClassifier
 from tests import data_fixtures as fx
@@ -54,7 +54,7 @@ def test_eval_fer2013_writes_json_png_and_table(model_dir, fer_npz, tmp_path):
 
 def test_eval_matches_direct_predictions(model_dir, fer_npz):
   classifier = ExpressionClassifier(model_dir)
-  report = evaluate.evaluate(classifier, "fer2013", "validation", npz_path=fer_npz,
+  report = evaluator.evaluate_model(classifier, "fer2013", "validation", npz_path=fer_npz,
                              progress=False)
   data = npz.load_split(fer_npz, "validation")
   predictions = classifier.predict(data["image"]).argmax(-1)
@@ -70,11 +70,11 @@ def test_json_flag_prints_parsable_json(model_dir, fer_npz, tmp_path):
 
 def test_ten_crop_views_and_flip():
   faces = np.arange(2 * 48 * 48, dtype=np.uint8).reshape(2, 48, 48)
-  views = evaluate.ten_crops(faces)
+  views = evaluator.ten_crops(faces)
   assert views.shape == (10, 2, 48, 48)
   np.testing.assert_array_equal(views[5], views[0][:, :, ::-1])
   seen = []
-  averaged = evaluate.predict_with_tta(lambda x: (seen.append(len(x)), np.ones((len(x), 7)))[1],
+  averaged = evaluator.predict_with_tta(lambda x: (seen.append(len(x)), np.ones((len(x), 7)))[1],
                                        faces, "flip")
   assert seen == [4] and averaged.shape == (2, 7)
 

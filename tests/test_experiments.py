@@ -1,33 +1,42 @@
 """Every recipe in experiments/ loads and passes config validation."""
 
 import glob
-import importlib.util
 import os
 
 import pytest
 
-from ferjax import config_lib
+from ferjax.train import config_lib
 
 EXPERIMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "experiments")
 RECIPES = sorted(glob.glob(os.path.join(EXPERIMENTS, "*.py")))
 
 
-def _load(path):
-  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
-
-
 @pytest.mark.parametrize("path", RECIPES, ids=os.path.basename)
 def test_recipe_is_valid(path):
-  config_lib.validate(_load(path))
+  config_lib.validate(config_lib.load_recipe(path))
 
 
-def test_restart_recipe_continues_the_cpu_recipe():
-  stage1 = _load(os.path.join(EXPERIMENTS, "fer2013_cpu.py"))
-  stage2 = _load(os.path.join(EXPERIMENTS, "fer2013_cpu_restart.py"))
+def test_restart_stage_continues_the_cpu_recipe():
+  stage1 = config_lib.load_recipe(os.path.join(EXPERIMENTS, "fer2013_cpu.py"))
+  stage2 = config_lib.load_recipe(os.path.join(EXPERIMENTS, "fer2013_cpu.py:restart"))
   assert stage2.init_from and not stage1.init_from
   assert stage2.model == stage1.model and stage2.model_kwargs == stage1.model_kwargs
   assert stage2.learning_rate < stage1.learning_rate
+
+
+def test_unknown_stage_and_missing_recipe_are_config_errors():
+  with pytest.raises(config_lib.ConfigError, match="unknown stage 'x'"):
+    config_lib.load_recipe(os.path.join(EXPERIMENTS, "fer2013_cpu.py:x"))
+  with pytest.raises(config_lib.ConfigError, match="does not exist"):
+    config_lib.load_recipe(os.path.join(EXPERIMENTS, "nope.py"))
+
+
+def test_epochs_become_steps_from_the_data_size():
+  config = config_lib.load_recipe(os.path.join(EXPERIMENTS, "fer2013_cpu.py"))
+  resolved = config_lib.with_steps(config, num_train=28_709)
+  assert resolved.total_steps == 20 * (28_709 // 64)
+  assert resolved.warmup_steps == resolved.eval_every == 28_709 // 64
+  config.batch_size = 256  # A bigger batch trains for the same number of epochs.
+  bigger = config_lib.with_steps(config, num_train=28_709)
+  assert bigger.total_steps == 20 * (28_709 // 256)

@@ -10,7 +10,9 @@ import jax
 import numpy as np
 import pytest
 
-from ferjax import checkpoints, export
+from ferjax.train import checkpoints
+
+from ferjax.train import export
 from ferjax.inference import ExpressionClassifier, ModelError, read_metadata
 from ferjax.labels import EMOTIONS
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from ferjax import classroom
+from ferjax.synthetic import classroom
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MEDIA = os.path.join(ROOT, "..", "shared", "media")

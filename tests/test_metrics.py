@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ferjax import metrics
+from ferjax.evaluation import metrics
 
 
 def test_confusion_matrix_counts():

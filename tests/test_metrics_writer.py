@@ -2,7 +2,7 @@
 
 import json
 
-from ferjax import metrics_writer
+from ferjax.train import metrics_writer
 
 
 def _steps(workdir):

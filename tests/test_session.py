@@ -1,4 +1,4 @@
-"""Tests for ferjax.session and ferjax.session_report."""
+"""Tests for ferjax.live.recorder and ferjax.live.report."""
 
 import csv
 import json
@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from ferjax import session
+from ferjax.live import recorder as recorder_lib
 from ferjax.labels import EMOTIONS
 
 P_HAPPY = np.array([0.05, 0.0, 0.05, 0.7, 0.1, 0.0, 0.1])
@@ -38,18 +38,18 @@ def _log_known_session(recorder):
   """
   for frame in range(20):
     t = 0.5 * frame
-    entries = [session.Entry(1, (10, 20, 50, 60), P_HAPPY if t < 6 else P_SAD,
+    entries = [recorder_lib.Entry(1, (10, 20, 50, 60), P_HAPPY if t < 6 else P_SAD,
                              "happy" if t < 6 else "sad")]
     if 2.0 <= t < 4.0:
       entries.append({"track_id": 2, "box": (100, 20, 140, 60), "probs": P_NEUTRAL,
                       "smoothed_label": "uncertain" if t < 3.0 else "neutral"})
     if t == 9.0:
-      entries.append(session.Entry(3, (200, 20, 240, 60), P_SURPRISE))
+      entries.append(recorder_lib.Entry(3, (200, 20, 240, 60), P_SURPRISE))
     recorder.log(t, frame, entries)
 
 
 def test_summary_matches_hand_computation(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, bin_seconds=5, plots=False,
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, bin_seconds=5, plots=False,
                                      source="clip.mp4", model="m1")
   _log_known_session(recorder)
   summary = recorder.close()
@@ -107,7 +107,7 @@ def test_summary_matches_hand_computation(tmp_path):
 
 
 def test_csv_rows_and_content(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
   _log_known_session(recorder)
   recorder.close()
   with open(tmp_path / "frames.csv", newline="") as f:
@@ -126,7 +126,7 @@ def test_csv_rows_and_content(tmp_path):
 
 def test_rows_flushed_before_close(tmp_path):
   clock = FakeClock()
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False, clock=clock,
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False, clock=clock,
                                      flush_interval_s=1.0)
   path = tmp_path / "frames.csv"
 
@@ -134,37 +134,37 @@ def test_rows_flushed_before_close(tmp_path):
     with open(path, newline="") as f:
       return len(list(csv.reader(f))) - 1
 
-  recorder.log(0.0, 0, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])
+  recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])
   clock.now = 0.5
-  recorder.log(0.1, 1, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])
+  recorder.log(0.1, 1, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])
   assert rows_on_disk() == 0  # Buffered: under a second of wall time.
   clock.now = 1.2
-  recorder.log(0.2, 2, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])
+  recorder.log(0.2, 2, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])
   assert rows_on_disk() == 3
   assert not recorder.closed
   recorder.close()
 
 
 def test_close_is_idempotent_and_log_after_close_is_ignored(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
   _log_known_session(recorder)
   first = recorder.close()
   csv_before = (tmp_path / "frames.csv").read_text()
   json_before = (tmp_path / "summary.json").read_text()
-  recorder.log(20.0, 40, [session.Entry(9, (0, 0, 9, 9), P_HAPPY)])
+  recorder.log(20.0, 40, [recorder_lib.Entry(9, (0, 0, 9, 9), P_HAPPY)])
   assert recorder.close() is first
   assert (tmp_path / "frames.csv").read_text() == csv_before
   assert (tmp_path / "summary.json").read_text() == json_before
 
 
 def test_close_during_log_is_deferred_to_its_end(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False)
-  recorder.log(0.0, 0, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
+  recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])
 
   def interrupted_entries():
-    yield session.Entry(1, (0, 0, 9, 9), P_HAPPY)
+    yield recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)
     assert recorder.close() is None  # As if called from a signal handler.
-    yield session.Entry(2, (20, 0, 29, 9), P_SAD)
+    yield recorder_lib.Entry(2, (20, 0, 29, 9), P_SAD)
     raise KeyboardInterrupt  # The handler may also raise.
 
   with pytest.raises(KeyboardInterrupt):
@@ -176,7 +176,7 @@ def test_close_during_log_is_deferred_to_its_end(tmp_path):
 
 
 def test_empty_session_writes_valid_summary_and_report(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS)
   summary = recorder.close()
   assert summary["students"] == []
   assert summary["class"]["timeline"] == []
@@ -191,7 +191,7 @@ def test_empty_session_writes_valid_summary_and_report(tmp_path):
 
 
 def test_frames_without_students(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False, bin_seconds=5)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False, bin_seconds=5)
   for frame in range(3):
     recorder.log(frame * 1.0, frame, [])
   summary = recorder.close()
@@ -202,24 +202,24 @@ def test_frames_without_students(tmp_path):
 
 
 def test_one_frame_session(tmp_path):
-  recorder = session.SessionRecorder(tmp_path / "a", EMOTIONS, plots=False)
-  recorder.log(3.0, 0, [session.Entry(5, (0, 0, 9, 9), P_SAD, "sad")])
+  recorder = recorder_lib.SessionRecorder(tmp_path / "a", EMOTIONS, plots=False)
+  recorder.log(3.0, 0, [recorder_lib.Entry(5, (0, 0, 9, 9), P_SAD, "sad")])
   (student,) = recorder.close()["students"]
   assert student["seconds_visible"] == 0.0  # No interval is known.
   assert student["emotion_share"]["sad"] == 1.0  # Falls back to frame counts.
-  recorder = session.SessionRecorder(tmp_path / "b", EMOTIONS, plots=False, fps=10)
-  recorder.log(3.0, 0, [session.Entry(5, (0, 0, 9, 9), P_SAD, "sad")])
+  recorder = recorder_lib.SessionRecorder(tmp_path / "b", EMOTIONS, plots=False, fps=10)
+  recorder.log(3.0, 0, [recorder_lib.Entry(5, (0, 0, 9, 9), P_SAD, "sad")])
   (student,) = recorder.close()["students"]
   assert student["seconds_visible"] == _approx(0.1)
 
 
 def test_long_gaps_are_capped_and_short_tracks_dropped(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False,
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False,
                                      max_frame_gap_s=1.0, min_seconds_visible=1.5)
-  recorder.log(0.0, 0, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])
-  recorder.log(0.5, 1, [session.Entry(1, (0, 0, 9, 9), P_HAPPY),
-                        session.Entry(2, (20, 0, 29, 9), P_SAD)])
-  recorder.log(10.5, 2, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])  # After a stall.
+  recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])
+  recorder.log(0.5, 1, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY),
+                        recorder_lib.Entry(2, (20, 0, 29, 9), P_SAD)])
+  recorder.log(10.5, 2, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])  # After a stall.
   summary = recorder.close()
   # Durations: 0.5, min(10, 1.0), and the last frame as long as the one before.
   assert summary["session"]["duration_s"] == _approx(2.5)
@@ -229,12 +229,12 @@ def test_long_gaps_are_capped_and_short_tracks_dropped(tmp_path):
 
 
 def test_adaptive_bins(tmp_path):
-  assert session.choose_bin_seconds(10) == 1
-  assert session.choose_bin_seconds(200) == 5
-  assert session.choose_bin_seconds(3600) == 60
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False, max_bins=10)
+  assert recorder_lib.choose_bin_seconds(10) == 1
+  assert recorder_lib.choose_bin_seconds(200) == 5
+  assert recorder_lib.choose_bin_seconds(3600) == 60
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False, max_bins=10)
   for frame in range(30):  # 30 s at 1 fps: 5 s bins.
-    recorder.log(float(frame), frame, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)])
+    recorder.log(float(frame), frame, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])
   summary = recorder.close()
   assert summary["session"]["bin_seconds"] == 5.0
   assert [b["seconds"] for b in summary["students"][0]["timeline"]] == [5.0] * 6
@@ -242,20 +242,20 @@ def test_adaptive_bins(tmp_path):
 
 
 def test_invalid_entries_rejected_without_writing(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, plots=False)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
   with pytest.raises(ValueError, match="unknown label"):
-    recorder.log(0.0, 0, [session.Entry(1, (0, 0, 9, 9), P_HAPPY),
-                          session.Entry(2, (0, 0, 9, 9), P_HAPPY, "bored")])
+    recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY),
+                          recorder_lib.Entry(2, (0, 0, 9, 9), P_HAPPY, "bored")])
   with pytest.raises(ValueError, match="twice"):
-    recorder.log(0.0, 0, [session.Entry(1, (0, 0, 9, 9), P_HAPPY)] * 2)
+    recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)] * 2)
   with pytest.raises(ValueError, match="probabilities"):
-    recorder.log(0.0, 0, [session.Entry(1, (0, 0, 9, 9), [1.0])])
+    recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), [1.0])])
   recorder.close()
   assert len((tmp_path / "frames.csv").read_text().splitlines()) == 1
 
 
 def test_report_lists_students_and_plots(tmp_path):
-  recorder = session.SessionRecorder(tmp_path, EMOTIONS, bin_seconds=5)
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, bin_seconds=5)
   _log_known_session(recorder)
   summary = recorder.close()
   files = summary["session"]["files"]

@@ -1,11 +1,11 @@
-"""The model shipped in models/realtime: loads without JAX, and its stated accuracy holds."""
+"""The model shipped in ferjax/pretrained/realtime: loads without JAX, and its stated accuracy holds."""
 
 import os
 
 import numpy as np
 import pytest
 
-from ferjax import evaluate
+from ferjax.evaluation import evaluator
 from ferjax.data import npz
 from ferjax.inference import DEFAULT_MODEL_DIR as SHIPPED
 from ferjax.inference import ExpressionClassifier, read_metadata
@@ -28,7 +28,7 @@ def test_shipped_model_is_small_and_complete():
                     reason="real FER2013 archive absent")
 def test_stated_privatetest_accuracy_is_reproduced(tmp_path):
   path = npz.prepare(FER_DIR, tmp_path / "fer2013.npz", with_ferplus=False)
-  report = evaluate.evaluate(ExpressionClassifier(SHIPPED), "fer2013", "test",
+  report = evaluator.evaluate_model(ExpressionClassifier(SHIPPED), "fer2013", "test",
                              npz_path=path, progress=False)
   assert report["num_examples"] == 3589
   assert report["accuracy"] == pytest.approx(read_metadata(SHIPPED)["test_accuracy"],

@@ -1,11 +1,11 @@
-"""Tests for ferjax.smoothing."""
+"""Tests for ferjax.live.smoothing."""
 
 import math
 
 import numpy as np
 import pytest
 
-from ferjax import smoothing
+from ferjax.live import smoothing
 from ferjax.labels import EMOTIONS
 
 HAPPY = np.eye(7)[EMOTIONS.index("happy")]

@@ -1,9 +1,9 @@
-"""Tests for ferjax.tracking."""
+"""Tests for ferjax.live.tracking."""
 
 import numpy as np
 import pytest
 
-from ferjax import tracking
+from ferjax.live import tracking
 
 
 def _box(cx, cy, size=40.0):

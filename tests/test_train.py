@@ -12,18 +12,17 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from ferjax import checkpoints
-from ferjax import config_lib
-from ferjax import steps
-from ferjax import trainer
+from ferjax.train import checkpoints
+from ferjax.train import config_lib
+from ferjax.train import steps
+from ferjax.train import loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "experiments"))
-import smoke  # pylint: disable=g-import-not-at-top,wrong-import-position
+SMOKE = os.path.join(REPO, "experiments", "smoke.py")
 
 
 def _config(**overrides):
-  config = smoke.get_config()
+  config = config_lib.load_recipe(SMOKE)
   config.tensorboard = False
   config.update(overrides)
   return config
@@ -50,7 +49,7 @@ def _cli(workdir, *flags, devices=1):
 
 def test_smoke_learns_and_reports_test_once(tmp_path):
   workdir = str(tmp_path)
-  summary = trainer.train(_config(), workdir)
+  summary = loop.train(_config(), workdir)
   records = _records(workdir)
   losses = [r["train_loss"] for r in records if "train_loss" in r]
   assert np.mean(losses[-2:]) < 0.7 * losses[0]
@@ -68,10 +67,10 @@ def test_resume_matches_straight_run(tmp_path):
   kwargs = dict(total_steps=12, eval_every=12, log_every=4, warmup_steps=2,
                 mixup_alpha=0.4, label_smoothing=0.1)
   straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
-  trainer.train(_config(**kwargs), straight)
-  stopped = trainer.train(_config(stop_after=5, **kwargs), resumed)
+  loop.train(_config(**kwargs), straight)
+  stopped = loop.train(_config(stop_after=5, **kwargs), resumed)
   assert stopped["step"] == 5 and "test" not in stopped
-  trainer.train(_config(**kwargs), resumed)
+  loop.train(_config(**kwargs), resumed)
   (a, info_a), (b, info_b) = _params(straight), _params(resumed)
   assert info_a["step"] == info_b["step"] == 12
   for x, y in zip(a, b):
@@ -80,11 +79,11 @@ def test_resume_matches_straight_run(tmp_path):
 
 def test_init_from_starts_a_new_run_from_the_best_model(tmp_path):
   source, warm, cold = (str(tmp_path / name) for name in ("source", "warm", "cold"))
-  trainer.train(_config(), source)
+  loop.train(_config(), source)
   source_params, _ = _params(source)
   kwargs = dict(total_steps=4, eval_every=4, log_every=2, warmup_steps=1, learning_rate=1e-6)
-  warm_summary = trainer.train(_config(init_from=source, **kwargs), warm)
-  cold_summary = trainer.train(_config(**kwargs), cold)
+  warm_summary = loop.train(_config(init_from=source, **kwargs), warm)
+  cold_summary = loop.train(_config(**kwargs), cold)
   warm_params, warm_info = _params(warm)
   assert warm_info["step"] == 4  # A new run: its own steps, its own schedule.
   for x, y in zip(source_params, warm_params):  # A tiny rate barely moves the weights.
@@ -94,7 +93,7 @@ def test_init_from_starts_a_new_run_from_the_best_model(tmp_path):
 
 
 def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
-  """An export folder (like the shipped models/realtime) seeds a run with its exact weights."""
+  """An export folder (like the shipped ferjax/pretrained/realtime) seeds a run with its exact weights."""
   config = _config()
   graphdef, rng_template, state = steps.init_state(config)
   from_workdir, _ = checkpoints.warm_start_weights(state, smoke_workdir, config)
@@ -117,7 +116,7 @@ def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
 
 def test_init_from_another_architecture_exits_cleanly(tmp_path):
   source = str(tmp_path / "source")
-  trainer.train(_config(total_steps=2, eval_every=2, warmup_steps=1), source)
+  loop.train(_config(total_steps=2, eval_every=2, warmup_steps=1), source)
   result = _cli(tmp_path / "work", f"--config.init_from={source}",
                 "--config.model_kwargs.widths=(16,)")
   _assert_clean_failure(result, "init_from", "different architecture")

@@ -1,4 +1,4 @@
-"""Writes a synthetic classroom video and its ground truth (ferjax.classroom).
+"""Writes a synthetic classroom video and its ground truth (ferjax.synthetic.classroom).
 
     python tools/make_classroom.py --out /tmp/class15.mp4 --num_students 15 --num_frames 300
     python tools/make_classroom.py --out class.avi --npz fer2013.npz --label_change_every 90
@@ -6,22 +6,20 @@
 Faces are FER2013 test faces, read from --npz, --manual_dir, or the shared
 dataset folder beside the repository. The ground truth goes to --gt (default:
 the video path with .json): frame size, fps, seed, class names and, per frame,
-every student's id, box, visibility and label (schema in ferjax/classroom.py).
+every student's id, box, visibility and label (schema in ferjax/synthetic/classroom.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app, flags
 
-from ferjax import classroom  # pylint: disable=wrong-import-position
-from ferjax.data.errors import DataError  # pylint: disable=wrong-import-position
-from ferjax.labels import EMOTIONS  # pylint: disable=wrong-import-position
+from ferjax.synthetic import classroom
+from ferjax.data.errors import DataError
+from ferjax.labels import EMOTIONS
 
 flags.DEFINE_string("out", None, "Video path (.mp4: mp4v, .avi: MJPG).", required=True)
 flags.DEFINE_string("gt", None, "Ground-truth JSON path (default: --out with .json).")

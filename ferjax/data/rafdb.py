@@ -24,6 +24,8 @@ import dataclasses
 import hashlib
 import os
 
+import numpy as np
+
 from ferjax.data.errors import DataError
 from ferjax.labels import EMOTIONS
 
@@ -150,13 +152,12 @@ def find_images(manual_dir: str | os.PathLike) -> list[RafImage]:
 
 
 def face_crops(images: list[RafImage], detector: str = "default"
-               ) -> tuple["np.ndarray", "np.ndarray"]:
+               ) -> tuple[np.ndarray, np.ndarray]:
   """((n, 48, 48) uint8 faces, (n,) bool found): each image as the live tool frames it.
 
   RAF-DB's aligned images are tight crops; `faces.photo.PhotoFaces` pads them
   before detecting, so the training crops match live and eval crops.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
   from ferjax.data.images import read_image  # pylint: disable=g-import-not-at-top
   from ferjax.faces import photo  # pylint: disable=g-import-not-at-top
   finder = photo.PhotoFaces(detector)

@@ -16,12 +16,12 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from ferjax import checkpoints
-from ferjax import config_lib
-from ferjax import input_data
-from ferjax import metrics_writer
-from ferjax import sharding
-from ferjax import steps
+from ferjax.train import checkpoints
+from ferjax.train import config_lib
+from ferjax.train import input_pipeline
+from ferjax.train import metrics_writer
+from ferjax.train import sharding
+from ferjax.train import steps
 
 
 class TrainingError(RuntimeError):
@@ -48,7 +48,7 @@ def _eval_batches(split: dict[str, np.ndarray], batch_size: int, mesh) -> list[t
           for i in range(0, padded, batch_size)]
 
 
-def evaluate(eval_step, params, batch_stats, batches: list[tuple]) -> dict[str, Any]:
+def evaluate_batches(eval_step, params, batch_stats, batches: list[tuple]) -> dict[str, Any]:
   """Accuracy, mean loss and per-class accuracy (recall) over prepared batches."""
   confusion, loss = None, 0.0
   for images, labels, mask in batches:
@@ -64,14 +64,14 @@ def evaluate(eval_step, params, batch_stats, batches: list[tuple]) -> dict[str, 
           "confusion": confusion.tolist(), "count": int(total)}
 
 
-def evaluate_all(eval_step, params, batch_stats, sets: dict[str, list[tuple]]
+def evaluate_sets(eval_step, params, batch_stats, sets: dict[str, list[tuple]]
                  ) -> dict[str, Any]:
-  """`evaluate` on each named set; `accuracy` and `loss` are the means over the sets.
+  """`evaluate_batches` on each named set; `accuracy` and `loss` are the means over the sets.
 
   With one set the result is that set's, plus empty `per_dataset`; with several,
   the per-class figures and confusion are those of the first set.
   """
-  results = {name: evaluate(eval_step, params, batch_stats, b) for name, b in sets.items()}
+  results = {name: evaluate_batches(eval_step, params, batch_stats, b) for name, b in sets.items()}
   first = next(iter(results.values()))
   out = dict(first, datasets=list(results))
   out["per_dataset"] = {}
@@ -110,7 +110,7 @@ def _export(workdir: str) -> None:
     _say("export skipped: exporting needs TensorFlow (pip install tensorflow)")
     return
   try:
-    from ferjax import export as export_lib  # pylint: disable=g-import-not-at-top
+    from ferjax.train import export as export_lib  # pylint: disable=g-import-not-at-top
     out_dir = os.path.join(workdir, "export")
     export_lib.export_workdir(workdir, out_dir)
   except ImportError as e:
@@ -128,8 +128,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is not divisible by the {num_devices} devices")
   eval_batch_size = -(-config.eval_batch_size // num_devices) * num_devices
-  train_data = input_data.load_train_mixture(config)
-  validation_data = input_data.load_eval_splits(config, "validation")
+  train_data = input_pipeline.load_train_mixture(config)
+  validation_data = input_pipeline.load_eval_splits(config, "validation")
   num_train = len(train_data["label"])
   if num_train < config.batch_size:
     raise config_lib.ConfigError(
@@ -186,7 +186,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         _flush(pending, writer, pbar, config.batch_size, window_start)
         pending, window_start = [], time.perf_counter()
       if at_eval:
-        result = evaluate_all(eval_step, state["params"], state["batch_stats"], validation)
+        result = evaluate_sets(eval_step, state["params"], state["batch_stats"], validation)
         is_best = best is None or result["accuracy"] > best["validation_accuracy"]
         info = {"step": done, "validation_accuracy": result["accuracy"],
                 "validation_loss": result["loss"]}
@@ -219,9 +219,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   restored = ckpt.restore_best_model({"params": state["params"],
                                       "batch_stats": state["batch_stats"]})
   model_state, info = restored if restored else (state, {"step": int(state["step"])})
-  test = evaluate_all(eval_step, model_state["params"], model_state["batch_stats"],
+  test = evaluate_sets(eval_step, model_state["params"], model_state["batch_stats"],
                       {name: _eval_batches(d, eval_batch_size, mesh)
-                       for name, d in input_data.load_eval_splits(config, "test").items()})
+                       for name, d in input_pipeline.load_eval_splits(config, "test").items()})
   writer.write(info["step"], {
       "test_accuracy": test["accuracy"], "test_loss": test["loss"],
       "test_per_class_accuracy": test["per_class_accuracy"],

@@ -16,10 +16,10 @@ import optax
 from flax import nnx
 from jax.sharding import Mesh
 
-from ferjax import augment
-from ferjax import config_lib
+from ferjax.train import augment
+from ferjax.train import config_lib
 from ferjax import models
-from ferjax import sharding
+from ferjax.train import sharding
 
 State = dict[str, Any]
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}

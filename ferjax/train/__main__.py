@@ -16,7 +16,8 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from ferjax.config_lib import ConfigError
+from ferjax import cli
+from ferjax.train.config_lib import ConfigError
 from ferjax.data.errors import DataError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -49,15 +50,20 @@ def main(argv: list[str]) -> None:
   import jax  # pylint: disable=g-import-not-at-top
   if _MULTIHOST.value:
     jax.distributed.initialize()
-  from ferjax import trainer  # pylint: disable=g-import-not-at-top
+  from ferjax.train import loop  # pylint: disable=g-import-not-at-top
   try:
-    trainer.train(_CONFIG.value, _WORKDIR.value)
+    loop.train(_CONFIG.value, _WORKDIR.value)
   except DataError as e:
     sys.exit(f"error: {e}\n(For training pass --config.manual_dir=DIR, or a prepared "
              "--config.npz_path=FILE.)")
-  except (ConfigError, trainer.TrainingError) as e:
+  except (ConfigError, loop.TrainingError) as e:
     sys.exit(f"error: {e}")
 
 
+def run() -> None:
+  """Entry point of `ferjax-train` and `python -m ferjax.train`."""
+  cli.run(main, __name__, __doc__, flags_parser=_parse_flags)
+
+
 if __name__ == "__main__":
-  app.run(main, flags_parser=_parse_flags)
+  run()

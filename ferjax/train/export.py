@@ -18,7 +18,7 @@ Serving signature (both artifacts):
   output `probabilities`: float32 (batch, num_classes), softmax over
          `metadata["class_names"]` (FER2013 order).
 
-    python -m ferjax.export --workdir runs/fer2013 --out models/fer2013
+    python -m ferjax.train.export --workdir runs/fer2013 --out models/fer2013
 """
 
 from __future__ import annotations
@@ -172,10 +172,10 @@ def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
   error before and after (`ferjax.calibration`).
   """
   from ferjax import calibration  # pylint: disable=g-import-not-at-top
-  from ferjax import input_data  # pylint: disable=g-import-not-at-top
+  from ferjax.train import input_pipeline  # pylint: disable=g-import-not-at-top
   from ferjax.data.errors import DataError  # pylint: disable=g-import-not-at-top
   try:
-    sets = input_data.load_eval_splits(config, "validation")
+    sets = input_pipeline.load_eval_splits(config, "validation")
   except (DataError, ImportError, ValueError) as e:
     return {"temperature": 1.0, "note": f"not fitted: validation data unavailable ({e})"}
   model.eval()
@@ -198,8 +198,8 @@ def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
 def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH
                    ) -> dict[str, str]:
   """Exports the best checkpoint of a training workdir, with its metadata."""
-  from ferjax import checkpoints  # pylint: disable=g-import-not-at-top
-  from ferjax.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
+  from ferjax.train import checkpoints  # pylint: disable=g-import-not-at-top
+  from ferjax.train.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
 
   model, config, info = checkpoints.restore_best(workdir)
   temperature = fit_temperature(model, config)
@@ -230,9 +230,10 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from ferjax import cli  # pylint: disable=g-import-not-at-top
   flags.DEFINE_string("workdir", None, "Training workdir (checkpoints + config.json).",
                       required=True)
   flags.DEFINE_string("out", None, "Folder for the exported model.", required=True)
   flags.DEFINE_integer("tflite_batch", DEFAULT_TFLITE_BATCH, "Fixed TFLite batch size.")
-  app.run(main)
+  cli.run(main, __name__, __doc__)

@@ -19,7 +19,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from ferjax import config_lib
+from ferjax.train import config_lib
 from ferjax import inference
 from ferjax import models
 
@@ -131,7 +131,7 @@ def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
                              ) -> tuple[dict[str, Any], int]:
   """Params and batch stats read back from an export's SavedModel variables.
 
-  `ferjax.export` stores the model's non-RNG variables as `param_<i>` in the
+  `ferjax.train.export` stores the model's non-RNG variables as `param_<i>` in the
   flattening order of `nnx.split(model, nnx.RngState, ...)`; the same split of
   a model built from `config` gives the tree they go back into.
   """
@@ -156,7 +156,7 @@ def warm_start_weights(state: dict[str, Any], source: str,
   """`state` with params and batch stats from `source`; the optimizer stays fresh.
 
   `source` is a training workdir (its best model) or an export folder such as
-  the shipped `models/realtime`. Returns (state, source step). The source must
+  the shipped `ferjax/pretrained/realtime`. Returns (state, source step). The source must
   be the same architecture: a mismatch raises ConfigError naming it.
   """
   if os.path.isfile(os.path.join(source, CONFIG_FILE)):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ferjax.smoothing import UNCERTAIN
+from ferjax.live.smoothing import UNCERTAIN
 
 # BGR colour per emotion; grey for the low-confidence state.
 COLORS: dict[str, tuple[int, int, int]] = {

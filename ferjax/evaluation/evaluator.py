@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ferjax import calibration
-from ferjax import metrics
+from ferjax.evaluation import metrics
 from ferjax.data import imagefolder, loader
 from ferjax.data.errors import DataError
 from ferjax.data.images import read_image
@@ -146,7 +146,7 @@ def _report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str
   return report
 
 
-def evaluate(classifier, dataset: str, split: str, *, data_dir: str | None = None,
+def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None = None,
              manual_dir: str | None = None, npz_path: str | None = None,
              detector: str = "default", tta: str = "none", batch_size: int = 256,
              progress: bool = True, face_px: int = 0) -> dict:

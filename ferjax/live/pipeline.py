@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from ferjax import faces as faces_lib
-from ferjax.smoothing import EmotionSmoother
-from ferjax.tracking import Tracker
-from ferjax.video import Frame
+from ferjax.live.smoothing import EmotionSmoother
+from ferjax.live.tracking import Tracker
+from ferjax.live.sources import Frame
 
 STAGES = ("detect", "track", "classify", "draw")
 

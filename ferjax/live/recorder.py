@@ -5,7 +5,7 @@ their raw and smoothed emotion probabilities. It never receives or stores
 face images: only ids, boxes and probabilities.
 
     recorder = SessionRecorder("sessions/2024-05-01", EMOTIONS, source="webcam 0",
-                               model="models/realtime")
+                               model="ferjax/pretrained/realtime")
     try:
       for frame_index, (timestamp_s, entries) in enumerate(frames):
         recorder.log(timestamp_s, frame_index, entries)   # also for 0 entries
@@ -391,7 +391,7 @@ class SessionRecorder:
     self._write_summary()
     if self.plots:
       try:
-        from ferjax import session_report  # pylint: disable=g-import-not-at-top
+        from ferjax.live import report as session_report  # pylint: disable=g-import-not-at-top
         files.update(session_report.write_all(self._summary, self.out_dir))
       except Exception as e:  # pylint: disable=broad-except
         logging.error("session plots/report failed: %s", e)

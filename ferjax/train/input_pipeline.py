@@ -10,8 +10,8 @@ from __future__ import annotations
 import ml_collections
 import numpy as np
 
-from ferjax import config_lib
-from ferjax import synthetic
+from ferjax.train import config_lib
+from ferjax.synthetic import stripes
 from ferjax.data import loader
 from ferjax.data.errors import DataError, MissingSplit
 from ferjax.labels import FERPLUS_EMOTIONS
@@ -62,7 +62,7 @@ def load_dataset_split(config: ml_collections.ConfigDict, dataset: str, split: s
   num_classes = config_lib.num_classes(config)
   if dataset == "synthetic":
     sizes = dict(zip(SPLITS, config.synthetic_sizes))
-    arrays = synthetic.make_split(split, sizes[split], num_classes)
+    arrays = stripes.make_split(split, sizes[split], num_classes)
   else:
     try:
       arrays = loader.load_arrays(dataset, split, data_dir=config.data_dir or None,

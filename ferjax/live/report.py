@@ -1,4 +1,4 @@
-"""Plots and an HTML page made from a session summary (see ferjax.session).
+"""Plots and an HTML page made from a session summary (see ferjax.live.recorder).
 
     files = write_all(summary, out_dir)
     # {"class_timeline_png": ..., "students_heatmap_png": ..., "report_html": ...}

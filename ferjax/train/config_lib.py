@@ -185,3 +185,21 @@ def with_steps(config: ml_collections.ConfigDict, num_train: int
     config.eval_every = max(1, round(config.eval_every_epochs * steps_per_epoch))
   validate(config)
   return config
+
+
+def load_recipe(path: str) -> ml_collections.ConfigDict:
+  """The config of a recipe file, `experiments/x.py` or `experiments/x.py:arg`.
+
+  The same rule as `--config`: the file's `get_config()` is called, with `arg`
+  when one is given after a colon.
+  """
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  file_path, _, arg = path.partition(":")
+  if not os.path.isfile(file_path):
+    raise ConfigError(f"recipe {file_path!r} does not exist")
+  name = os.path.splitext(os.path.basename(file_path))[0]
+  spec = importlib.util.spec_from_file_location(f"ferjax_recipe_{name}", file_path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()

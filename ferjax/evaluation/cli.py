@@ -1,0 +1,106 @@
+"""Evaluates an exported ferjax model on a labelled dataset.
+
+    python tools/eval.py --dataset fer2013 --split test --manual_dir ~/data/fer2013
+    python tools/eval.py --dataset kdef --manual_dir ~/data/kdef
+    python tools/eval.py --dataset imagefolder --data_dir ~/photos   # DIR/<emotion>/*.jpg
+
+Writes `<out>/<dataset>_<split>.json` (schema in README.md) and a confusion-matrix
+PNG beside it, and prints a per-class table. `--json` prints the JSON to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+from ferjax import cli
+from ferjax.data.errors import DataError
+from ferjax.evaluation import evaluator
+from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
+                              ModelError, model_error_message)
+
+flags.DEFINE_string("dataset", None, f"One of {', '.join(evaluator.DATASETS)}.")
+flags.DEFINE_string("split", "test", "Split to evaluate (fer2013: train/validation/test).")
+flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets); "
+                    "for imagefolder, the folder of <emotion>/ sub-folders.")
+flags.DEFINE_string("manual_dir", None, "Folder holding the downloaded dataset files.")
+flags.DEFINE_string("npz", None, "Prepared FER2013 or RAF-DB .npz (python -m "
+                    "ferjax.data.npz; no TensorFlow datasets needed).")
+flags.DEFINE_integer("face_px", 0, "Shrink every face to this many pixels and back "
+                     "(area down, bilinear up), as a classroom camera sees it; 0 = as is.",
+                     lower_bound=0)
+flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.train.export).")
+flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
+flags.DEFINE_string("detector", "default", "Face detector for photo datasets.")
+flags.DEFINE_enum("tta", "none", evaluator.TTA_MODES, "Test-time augmentation, reported "
+                  "separately from the plain result.")
+flags.DEFINE_string("out", "eval_results", "Folder for the JSON report and PNG.")
+flags.DEFINE_bool("json", False, "Print the JSON report to stdout instead of the table.")
+FLAGS = flags.FLAGS
+
+
+def format_table(report: dict) -> str:
+  size = f" at {report['face_px']} px" if report.get("face_px") else ""
+  lines = [f"{report['dataset']}/{report['split']}{size}: {report['num_examples']} images, "
+           f"accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.4f}, "
+           f"ECE {report['calibration']['ece']:.3f}"]
+  if "tta" in report:
+    lines.append(f"  with {report['tta']['mode']} TTA: accuracy "
+                 f"{report['tta']['accuracy']:.2%}, macro-F1 {report['tta']['macro_f1']:.4f}")
+  lines.append(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} "
+               f"{'predicted':>9}")
+  for name, row in report["per_class"].items():
+    lines.append(f"{name:<10} {row['precision']:>9.3f} {row['recall']:>7.3f} "
+                 f"{row['f1']:>6.3f} {row['support']:>8d} "
+                 f"{report['predicted_share'][name]:>9.1%}")
+  notes = [f"{report['no_face_fallbacks']} images with no face found (whole image used)",
+           f"{report['unreadable']['count']} unreadable images skipped"
+           + (f" (e.g. {', '.join(report['unreadable']['examples'])})"
+              if report['unreadable']['count'] else ""),
+           f"{report['skipped_labels']} images of classes the model lacks skipped"]
+  lines += [f"note: {n}" for n in notes if not n.startswith("0 ")]
+  lines.append(f"{report['images_per_second']:.0f} images/s ({report['backend']})")
+  return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.dataset not in evaluator.DATASETS:
+    sys.exit(f"error: --dataset must be one of {', '.join(evaluator.DATASETS)}"
+             + (f" (got {FLAGS.dataset!r})" if FLAGS.dataset else ""))
+  try:
+    classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
+  except ModelError as e:
+    sys.exit(model_error_message(e, FLAGS.model))
+  try:
+    report = evaluator.evaluate_model(
+        classifier, FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,
+        manual_dir=FLAGS.manual_dir, npz_path=FLAGS.npz, detector=FLAGS.detector,
+        tta=FLAGS.tta, progress=not FLAGS.json, face_px=FLAGS.face_px)
+  except DataError as e:
+    sys.exit(f"error: {e}")
+  os.makedirs(FLAGS.out, exist_ok=True)
+  suffix = f"_px{FLAGS.face_px}" if FLAGS.face_px else ""
+  stem = os.path.join(FLAGS.out, f"{FLAGS.dataset}_{FLAGS.split}{suffix}")
+  with open(stem + ".json", "w") as f:
+    json.dump(report, f, indent=2)
+  from ferjax.evaluation import plots  # pylint: disable=g-import-not-at-top
+  plots.confusion_png(report, stem + "_confusion.png")
+  if FLAGS.json:
+    print(json.dumps(report, indent=2))
+  else:
+    print(format_table(report))
+    print(f"wrote {stem}.json and {stem}_confusion.png")
+
+
+def run() -> None:
+  """Entry point of `ferjax-eval` and `tools/eval.py`."""
+  cli.run(main, __name__, __doc__)
+
+
+if __name__ == "__main__":
+  run()

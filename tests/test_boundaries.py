@@ -1,0 +1,37 @@
+"""The line between the programs: evaluation and live analysis run without JAX or Flax."""
+
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import ferjax
+
+SERVING_PACKAGES = ("ferjax.evaluation", "ferjax.live", "ferjax.faces", "ferjax.data")
+SERVING_MODULES = ("ferjax.inference", "ferjax.calibration", "ferjax.labels", "ferjax.cli")
+
+
+def _modules_of(package: str) -> list[str]:
+  module = __import__(package, fromlist=["_"])
+  return [package] + [f"{package}.{m.name}" for m in pkgutil.iter_modules(module.__path__)]
+
+
+@pytest.mark.parametrize("package", SERVING_PACKAGES)
+def test_serving_side_imports_no_jax_or_flax(package):
+  """Every module of the package (one process each: the CLIs define the same flags)."""
+  modules = _modules_of(package) + list(SERVING_MODULES)
+  code = ("import importlib, sys\n"
+          f"for name in {modules!r}:\n"
+          "  importlib.import_module(name)\n"
+          "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'optax'))\n"
+          "assert not bad, bad[:5]\n")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_top_level_package_is_grouped_by_program():
+  top = {m.name for m in pkgutil.iter_modules(ferjax.__path__)}
+  assert {"train", "evaluation", "live", "faces", "data", "datasets", "models"} <= top
+  loose = {m.name for m in pkgutil.iter_modules(ferjax.__path__) if not m.ispkg}
+  assert loose == {"labels", "inference", "calibration", "cli"}
