@@ -91,4 +91,5 @@ class BlazeFace(base.FaceDetector):
       parts.append((boxes + shift[:4], scores, marks + shift))
     boxes, scores, marks = (np.concatenate(p) for p in zip(*parts))
     keep = geometry.nms(boxes, scores, self.iou_threshold)
-    return base.sorted_detections(boxes[keep], scores[keep], marks[keep], self.name, frame_bgr.shape)
+    return base.sorted_detections(boxes[keep], scores[keep], marks[keep], self.name,
+                                  frame_bgr.shape)
