@@ -21,6 +21,7 @@ from ferjax.evaluation import metrics
 from ferjax.data import imagefolder, loader
 from ferjax.data.errors import DataError
 from ferjax.data.images import read_image
+from ferjax.faces import pixels
 
 DATASETS = ("fer2013", "ferplus", "rafdb", "kdef", "jaffe", "imagefolder")
 FACE_DATASETS = ("fer2013", "ferplus", "rafdb")  # Stored as 48x48 face crops already.
@@ -47,9 +48,7 @@ class PhotoCropper:
 
   def __call__(self, image: np.ndarray) -> np.ndarray:
     """RGB (H, W, 3) or grey (H, W[, 1]) uint8 -> (48, 48) uint8 face."""
-    if image.ndim == 3 and image.shape[-1] == 1:
-      image = image[..., 0]
-    bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
+    bgr = pixels.to_bgr(image, rgb=True)
     face, found = self._faces.crop(bgr)
     self._stats.no_face_fallbacks += not found
     return face

@@ -6,7 +6,8 @@
 """
 
 from ferjax.faces.crop import (FACE_SIZE, FRAMINGS, Framing, crop_face, crop_faces,
-                               crop_square, framing_for, to_gray)
+                               crop_square, framing_for)
+from ferjax.faces.pixels import to_bgr, to_gray
 from ferjax.faces.detectors import (DEFAULT, DETECTORS, BlazeFace, CenterFace,
                                     DetectorUnavailable, FaceDetector, Haar,
                                     create_detector)
@@ -14,7 +15,7 @@ from ferjax.faces.geometry import Box, Detection, iou, largest_face, nms
 
 __all__ = [
     "FACE_SIZE", "FRAMINGS", "Framing", "crop_face", "crop_faces", "crop_square",
-    "framing_for", "to_gray", "DEFAULT", "DETECTORS", "BlazeFace", "CenterFace",
+    "framing_for", "to_bgr", "to_gray", "DEFAULT", "DETECTORS", "BlazeFace", "CenterFace",
     "DetectorUnavailable", "FaceDetector", "Haar", "create_detector", "Box",
     "Detection", "iou", "largest_face", "nms",
 ]

@@ -6,7 +6,6 @@ import abc
 import importlib.metadata
 import os
 
-import cv2
 import numpy as np
 
 from ferjax.faces.geometry import Detection
@@ -42,19 +41,6 @@ class FaceDetector(abc.ABC):
 
   def __call__(self, frame_bgr: np.ndarray) -> list[Detection]:
     return self.detect(frame_bgr)
-
-
-def as_bgr(frame: np.ndarray) -> np.ndarray:
-  frame = np.asarray(frame)
-  if frame.dtype != np.uint8:
-    raise ValueError(f"frame must be uint8, got {frame.dtype}")
-  if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
-    return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
-  if frame.ndim == 3 and frame.shape[2] == 4:
-    return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
-  if frame.ndim == 3 and frame.shape[2] == 3:
-    return frame
-  raise ValueError(f"frame must be (H, W[, 1|3|4]), got {frame.shape}")
 
 
 def sorted_detections(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray | None,

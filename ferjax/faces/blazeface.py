@@ -9,6 +9,7 @@ import numpy as np
 
 from ferjax.faces import base
 from ferjax.faces import geometry
+from ferjax.faces import pixels
 from ferjax.faces.geometry import Detection
 
 
@@ -79,7 +80,7 @@ class BlazeFace(base.FaceDetector):
     return resize.to_frame(boxes), scores[idx], resize.to_frame(marks)
 
   def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-    frame_bgr = base.as_bgr(frame_bgr)
+    frame_bgr = pixels.to_bgr(frame_bgr)
     h, w = frame_bgr.shape[:2]
     windows = [(0, 0, w, h)]
     if self.tile and max(w, h) > self.tile:

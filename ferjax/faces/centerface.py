@@ -14,6 +14,7 @@ import numpy as np
 
 from ferjax.faces import base
 from ferjax.faces import geometry
+from ferjax.faces import pixels
 from ferjax.faces.geometry import Detection
 
 
@@ -83,7 +84,7 @@ class CenterFace(base.FaceDetector):
     return run
 
   def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-    frame_bgr = base.as_bgr(frame_bgr)
+    frame_bgr = pixels.to_bgr(frame_bgr)
     image, resize = geometry.fit_longer_side(frame_bgr, self.max_side, multiple=32)
     blob = cv2.dnn.blobFromImage(image, 1.0, swapRB=True)  # RGB 0..255, NCHW.
     heat, size, offset, marks = (o[0] for o in self._run(blob))

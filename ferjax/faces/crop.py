@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ferjax.faces.geometry import Box, Detection
+from ferjax.faces.pixels import to_gray
 
 FACE_SIZE = 48
 
@@ -55,22 +56,6 @@ def crop_square(box: Box, framing: Framing) -> tuple[float, float, float]:
   cx = (x0 + x1) / 2 + framing.dx * size
   cy = (y0 + y1) / 2 + framing.dy * size
   return cx, cy, framing.scale * size
-
-
-def to_gray(frame: np.ndarray) -> np.ndarray:
-  """(H, W) uint8 grey from a grey (H, W[, 1]), BGR or BGRA uint8 frame."""
-  frame = np.asarray(frame)
-  if frame.dtype != np.uint8:
-    raise ValueError(f"frame must be uint8, got {frame.dtype}")
-  if frame.ndim == 2:
-    return frame
-  if frame.ndim == 3 and frame.shape[2] == 1:
-    return frame[:, :, 0]
-  if frame.ndim == 3 and frame.shape[2] == 3:
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-  if frame.ndim == 3 and frame.shape[2] == 4:
-    return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
-  raise ValueError(f"frame must be (H, W[, 1|3|4]), got {frame.shape}")
 
 
 def crop_face(frame: np.ndarray, box: Box | Detection, framing: Framing | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 
 from ferjax.faces import base
 from ferjax.faces import geometry
+from ferjax.faces import pixels
 from ferjax.faces.geometry import Detection
 
 
@@ -32,7 +33,7 @@ class Haar(base.FaceDetector):
     self.scale_factor, self.min_size = scale_factor, min_size
 
   def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-    frame_bgr = base.as_bgr(frame_bgr)
+    frame_bgr = pixels.to_bgr(frame_bgr)
     image, resize = geometry.fit_longer_side(frame_bgr, self.max_side)
     gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
     rects, _, weights = self._cascade.detectMultiScale3(

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ferjax.data.images import is_image_file
+from ferjax.faces import pixels
 
 
 class SourceError(RuntimeError):
@@ -45,14 +46,6 @@ class FrameSource:
     pass
 
 
-def _to_bgr(image: np.ndarray) -> np.ndarray:
-  if image.ndim == 2:
-    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-  if image.shape[-1] == 4:
-    return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-  return image
-
-
 class VideoFileSource(FrameSource):
   """Every frame of a video file or animated GIF."""
 
@@ -70,7 +63,7 @@ class VideoFileSource(FrameSource):
       ok, image = self._capture.read()
       if not ok:
         return
-      yield Frame(index, index / self.fps, _to_bgr(image))
+      yield Frame(index, index / self.fps, pixels.to_bgr(image))
       index += 1
 
   def close(self) -> None:
