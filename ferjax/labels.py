@@ -1,4 +1,4 @@
-"""The emotion classes shared by every dataset, model and tool.
+"""The emotion classes and the face size shared by every dataset, model and tool.
 
 Indices follow the FER2013 challenge order. FER+ adds ``contempt`` as index 7;
 datasets that have it append it, so indices 0-6 mean the same thing everywhere.
@@ -10,6 +10,8 @@ EMOTIONS: tuple[str, ...] = (
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FERPLUS_EMOTIONS: tuple[str, ...] = EMOTIONS + ("contempt",)
 NUM_CLASSES = len(EMOTIONS)
+# Side of the square grey face every model reads (FER2013's), in pixels.
+FACE_SIZE = 48
 
 # Folder names and codes that people use for the same class.
 _SYNONYMS: dict[str, str] = {

@@ -1,10 +1,10 @@
 """Writes a synthetic classroom video and its ground truth (ferjax.synthetic.classroom).
 
-    python tools/make_classroom.py --out /tmp/class15.mp4 --num_students 15 --num_frames 300
+    python tools/make_classroom.py --out /tmp/class15.mp4 --manual_dir ~/data/fer2013 \
+        --num_students 15 --num_frames 300
     python tools/make_classroom.py --out class.avi --npz fer2013.npz --label_change_every 90
 
-Faces are FER2013 test faces, read from --npz, --manual_dir, or the shared
-dataset folder beside the repository. The ground truth goes to --gt (default:
+Faces are FER2013 test faces, read from --npz or --manual_dir. The ground truth goes to --gt (default:
 the video path with .json): frame size, fps, seed, class names and, per frame,
 every student's id, box, visibility and label (schema in ferjax/synthetic/classroom.py).
 """
@@ -35,8 +35,7 @@ flags.DEFINE_float("teacher_speed", 8.0, "Teacher speed in pixels per frame.")
 flags.DEFINE_integer("label_change_every", None, "Give every student a new face and "
                      "label every this many frames.")
 flags.DEFINE_string("npz", None, "Prepared FER2013 .npz (from ferjax.data.npz).")
-flags.DEFINE_string("manual_dir", None, "Folder with fer2013.csv or fer2013.tar.gz "
-                    "(default: the shared dataset folder beside the repository).")
+flags.DEFINE_string("manual_dir", None, "Folder with fer2013.csv or fer2013.tar.gz.")
 flags.DEFINE_string("split", "test", "FER2013 split to take faces from.")
 FLAGS = flags.FLAGS
 

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from ferjax.data import fer2013
-from ferjax.labels import EMOTIONS, FERPLUS_EMOTIONS
+from ferjax.labels import EMOTIONS, FACE_SIZE, FERPLUS_EMOTIONS
 
 _SPLIT_SIZES_NOTE = "train 28,709 (Training), validation 3,589 (PublicTest), test 3,589 (PrivateTest)"
 
@@ -21,7 +21,7 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(48, 48, 1)),
+            "image": tfds.features.Image(shape=(FACE_SIZE, FACE_SIZE, 1)),
             "label": tfds.features.ClassLabel(names=EMOTIONS),
             "row": np.int64,
         }),
@@ -58,7 +58,7 @@ class Ferplus(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(48, 48, 1)),
+            "image": tfds.features.Image(shape=(FACE_SIZE, FACE_SIZE, 1)),
             "label": tfds.features.ClassLabel(names=FERPLUS_EMOTIONS),
             "votes": tfds.features.Tensor(shape=(fer2013.NUM_VOTES,), dtype=np.int32),
             "row": np.int64,

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from ferjax.data import rafdb
-from ferjax.labels import EMOTIONS
+from ferjax.labels import EMOTIONS, FACE_SIZE
 
 
 class Rafdb(tfds.core.GeneratorBasedBuilder):
@@ -26,7 +26,7 @@ class Rafdb(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(48, 48, 1)),
+            "image": tfds.features.Image(shape=(FACE_SIZE, FACE_SIZE, 1)),
             "label": tfds.features.ClassLabel(names=EMOTIONS),
             "name": tfds.features.Text(),
             "face_found": np.bool_,

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from ferjax.faces.geometry import Box, Detection
+from ferjax.labels import FACE_SIZE
 from ferjax.faces.pixels import to_gray
 
-FACE_SIZE = 48
 
 
 @dataclasses.dataclass(frozen=True)

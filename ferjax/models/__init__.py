@@ -13,11 +13,12 @@ from typing import Any, Callable
 import jax.numpy as jnp
 from flax import nnx
 
+from ferjax.labels import FACE_SIZE
 from ferjax.models import mini_xception
 from ferjax.models import resnet
 from ferjax.models import vgg
 
-IMAGE_SIZE = 48
+IMAGE_SIZE = FACE_SIZE
 # Fixed normalisation of [0, 1] pixels, close to the FER2013 mean and std.
 PIXEL_MEAN = 0.5
 PIXEL_STD = 0.25

@@ -31,8 +31,6 @@ import numpy as np
 
 from ferjax.labels import EMOTIONS
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_FER_DIR = os.path.join(REPO_ROOT, "..", "shared", "datasets", "fer2013")
 # Video containers this OpenCV build writes and reads back.
 FOURCC_BY_EXTENSION = {".mp4": "mp4v", ".avi": "MJPG"}
 
@@ -281,12 +279,19 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
 
 def load_fer_faces(split: str = "test", npz_path: str | None = None,
                    manual_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-  """FER2013 faces (n, 48, 48) uint8 and labels, from a prepared .npz or the CSV."""
+  """FER2013 faces (n, 48, 48) uint8 and labels, from a prepared .npz or the CSV.
+
+  Raises DataError (with download instructions) when neither is given or found.
+  """
   if npz_path:
     from ferjax.data import npz  # pylint: disable=g-import-not-at-top
     data = npz.load_split(npz_path, split)
     return data["image"][..., 0], data["label"]
   from ferjax.data import fer2013  # pylint: disable=g-import-not-at-top
-  table = fer2013.read_fer2013(manual_dir or DEFAULT_FER_DIR)
+  from ferjax.data.errors import DataError  # pylint: disable=g-import-not-at-top
+  if not manual_dir:
+    raise DataError("classroom videos are made of FER2013 faces: pass a prepared .npz "
+                    "(--npz) or the folder holding fer2013.csv (--manual_dir)")
+  table = fer2013.read_fer2013(manual_dir)
   rows = table.split_rows(split)
   return table.images[rows], table.labels[rows]

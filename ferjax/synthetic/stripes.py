@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ferjax.labels import FACE_SIZE as IMAGE_SIZE
 from ferjax.labels import NUM_CLASSES
-
-IMAGE_SIZE = 48
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
 

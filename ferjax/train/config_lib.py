@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from ferjax.labels import EMOTIONS, FERPLUS_EMOTIONS
+from ferjax.labels import EMOTIONS, FACE_SIZE, FERPLUS_EMOTIONS
 from ferjax.models import MODEL_NAMES
 
 DATASETS = ("fer2013", "ferplus", "rafdb", "synthetic")
@@ -128,8 +128,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _check(config.class_balance >= 0, f"class_balance must be >= 0, got {config.class_balance}")
   _check(0 <= config.augment.degrade <= 1,
          f"augment.degrade must be in [0, 1], got {config.augment.degrade}")
-  _check(4 <= config.augment.min_face_px <= 48,
-         f"augment.min_face_px must be in 4..48, got {config.augment.min_face_px}")
+  _check(4 <= config.augment.min_face_px <= FACE_SIZE,
+         f"augment.min_face_px must be in 4..{FACE_SIZE}, got {config.augment.min_face_px}")
   for field in ("num_epochs", "warmup_epochs", "eval_every_epochs"):
     _check(config[field] >= 0, f"{field} must be >= 0, got {config[field]}")
   for field in ("batch_size", "total_steps", "log_every", "eval_every",

@@ -22,7 +22,6 @@ from ferjax import models
 from ferjax.train import sharding
 
 State = dict[str, Any]
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 def learning_rate_schedule(config: ml_collections.ConfigDict) -> optax.Schedule:
@@ -55,7 +54,7 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
 def build_model(config: ml_collections.ConfigDict, seed: int) -> nnx.Module:
   """The configured model with the configured compute dtype."""
   kwargs = dict(config.model_kwargs)
-  kwargs["dtype"] = DTYPES[config.dtype]
+  kwargs["dtype"] = jnp.dtype(config.dtype)  # A name from config_lib.DTYPES.
   return models.create_model(config.model, config_lib.num_classes(config),
                              rngs=nnx.Rngs(seed), **kwargs)
 
