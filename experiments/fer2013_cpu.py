@@ -13,7 +13,7 @@ Hardware: a CPU. 0.19M parameters, ~38 MFLOPs per image forward; 130-240
 training images/s on 2 shared cores (BENCHMARKS.md).
 
 Measured (stage 1 of the shipped ferjax/pretrained/realtime, which
-`fer2013_cpu_restart.py` then trained further): 20 epochs on a 2-core Xeon CPU in 55
+its `:restart` stage then trained further): 20 epochs on a 2-core Xeon CPU in 55
 minutes (sharing the cores with other jobs); best checkpoint by PublicTest at
 the last step, validation 62.55%; PrivateTest accuracy 63.14% (63.42% with
 flip TTA), from
