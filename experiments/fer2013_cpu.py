@@ -12,13 +12,13 @@
 Hardware: a CPU. 0.19M parameters, ~38 MFLOPs per image forward; 130-240
 training images/s on 2 shared cores (BENCHMARKS.md).
 
-Measured (stage 1 of the shipped ferjax/pretrained/realtime, which
-its `:restart` stage then trained further): 20 epochs on a 2-core Xeon CPU in 55
+Measured (stage 1 of the model shipped until the ResNet of experiments/realtime.py
+replaced it; its `:restart` stage then trained further): 20 epochs on a 2-core Xeon CPU in 55
 minutes (sharing the cores with other jobs); best checkpoint by PublicTest at
 the last step, validation 62.55%; PrivateTest accuracy 63.14% (63.42% with
 flip TTA), from
     python tools/eval.py --dataset fer2013 --split test --manual_dir ~/data/fer2013
-Stage 2 (`:restart`, the previously shipped ferjax/pretrained/realtime): from the stage-1
+Stage 2 (`:restart`, the previously shipped real-time model): from the stage-1
 model (PublicTest 62.55%), 24 epochs in 64 minutes; validation 63.92%,
 PrivateTest 64.59% (65.81% with flip TTA, 65.48% ten-crop).
 Model selection uses PublicTest only; the test split is evaluated once.
