@@ -38,7 +38,7 @@ def run_eval(model: str, face_px: int) -> dict:
   command = [sys.executable, os.path.join(REPO, "tools", "eval.py"), "--dataset",
              _DATASET.value, "--split", _SPLIT.value, "--model", model, "--json",
              "--face_px", str(face_px if face_px < 48 else 0), "--out",
-             os.path.join("/tmp", "ferjax_face_size")]
+             os.path.join("/tmp", "ferjax_face_size"), "--overwrite"]
   if _NPZ.value:
     command += ["--npz", _NPZ.value]
   if _MANUAL_DIR.value:

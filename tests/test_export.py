@@ -138,6 +138,7 @@ def test_failed_export_leaves_previous_model_untouched(tmp_path, exported, monke
   model, _, _ = exported
   target = tmp_path / "model"
   target.mkdir()
+  (target / "metadata.json").write_text(json.dumps({"format": export.FORMAT}))
   (target / "keep.txt").write_text("previous")
 
   def broken_converter(*args, **kwargs):
@@ -145,8 +146,8 @@ def test_failed_export_leaves_previous_model_untouched(tmp_path, exported, monke
 
   monkeypatch.setattr(tf.lite.TFLiteConverter, "from_saved_model", broken_converter)
   with pytest.raises(RuntimeError, match="converter failed"):
-    export.export(model, target, tflite_batch=4)
+    export.export(model, target, tflite_batch=4, overwrite=True)
   with pytest.raises(ValueError, match="tflite_batch must be at least 1"):
-    export.export(model, target, tflite_batch=0)
+    export.export(model, target, tflite_batch=0, overwrite=True)
   assert (target / "keep.txt").read_text() == "previous"
-  assert [p for p in os.listdir(tmp_path) if p.startswith(".export-")] == []
+  assert sorted(os.listdir(tmp_path)) == ["model"]  # No staging folder, nothing moved aside.

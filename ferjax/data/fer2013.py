@@ -8,6 +8,9 @@ Layout of the manual directory (the Kaggle challenge archive)::
     <manual_dir>/fer2013.tar.gz          # holds fer2013/fer2013.csv
     <manual_dir>/fer2013.csv             # ...or the extracted CSV (any depth)
     <manual_dir>/fer2013new.csv          # FER+ votes, only for FER+
+
+Both CSVs may start with a byte-order mark (Excel's "CSV UTF-8") and may hold
+blank lines (e.g. a trailing one); blank lines are skipped.
 """
 
 from __future__ import annotations
@@ -88,6 +91,28 @@ def find_file(manual_dir: str | os.PathLike, name: str) -> str | None:
   return None
 
 
+def _non_blank(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+  """The rows of a csv.reader, without blank lines."""
+  return (fields for fields in reader if any(f.strip() for f in fields))
+
+
+def check_manual_dir(manual_dir: str | os.PathLike, ferplus: bool = False) -> None:
+  """Raises DataError (with the download instructions) unless the files are there.
+
+  Cheap: looks for the files without reading them.
+  """
+  instructions = FERPLUS_INSTRUCTIONS if ferplus else FER2013_INSTRUCTIONS
+  if not os.path.isdir(manual_dir):
+    raise DataError(f"manual directory {os.fspath(manual_dir)!r} does not exist.\n"
+                    + instructions)
+  if find_file(manual_dir, CSV_NAME) is None and find_file(manual_dir, ARCHIVE_NAME) is None:
+    raise DataError(f"neither {CSV_NAME} nor {ARCHIVE_NAME} found in "
+                    f"{os.fspath(manual_dir)!r}.\n" + instructions)
+  if ferplus and find_file(manual_dir, FERPLUS_CSV_NAME) is None:
+    raise DataError(f"{FERPLUS_CSV_NAME} not found in {os.fspath(manual_dir)!r}.\n"
+                    + FERPLUS_INSTRUCTIONS)
+
+
 def _open_csv_text(manual_dir: str | os.PathLike) -> tuple[str, IO[str], list]:
   """Opens fer2013.csv, extracted or inside the archive; returns (name, text, closers)."""
   if not os.path.isdir(manual_dir):
@@ -95,7 +120,7 @@ def _open_csv_text(manual_dir: str | os.PathLike) -> tuple[str, IO[str], list]:
                     + FER2013_INSTRUCTIONS)
   path = find_file(manual_dir, CSV_NAME)
   if path is not None:
-    f = open(path, newline="", encoding="utf-8")
+    f = open(path, newline="", encoding="utf-8-sig")  # pylint: disable=consider-using-with
     return path, f, [f]
   archive = find_file(manual_dir, ARCHIVE_NAME)
   if archive is None:
@@ -111,7 +136,7 @@ def _open_csv_text(manual_dir: str | os.PathLike) -> tuple[str, IO[str], list]:
     tar.close()
     raise DataError(f"{archive}: holds no {CSV_NAME}")
   raw = tar.extractfile(member)
-  text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+  text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
   return f"{archive}:{member.name}", text, [text, tar]
 
 
@@ -131,10 +156,12 @@ def parse_pixels(text: str, where: str) -> np.ndarray:
 def iter_csv_rows(name: str, text: IO[str]) -> Iterator[tuple[int, int, str, np.ndarray]]:
   """Yields (row, label, split, image) for each data line of a fer2013.csv stream."""
   reader = csv.reader(text)
-  header = next(reader, None)
+  rows = _non_blank(reader)
+  header = next(rows, None)
   if header is None or [h.strip() for h in header[:3]] != ["emotion", "pixels", "Usage"]:
-    raise DataError(f"{name}:1: expected the header 'emotion,pixels,Usage', got {header}")
-  for row, fields in enumerate(reader):
+    raise DataError(f"{name}:{reader.line_num or 1}: expected the header "
+                    f"'emotion,pixels,Usage', got {header}")
+  for row, fields in enumerate(rows):
     where = f"{name}:{reader.line_num}"
     if len(fields) != 3:
       raise DataError(f"{where}: expected 3 fields, found {len(fields)}")
@@ -182,13 +209,15 @@ def read_ferplus_votes(manual_dir: str | os.PathLike, num_rows: int) -> np.ndarr
     raise DataError(f"{FERPLUS_CSV_NAME} not found in {os.fspath(manual_dir)!r}.\n"
                     + FERPLUS_INSTRUCTIONS)
   votes = []
-  with open(path, newline="", encoding="utf-8") as f:
+  with open(path, newline="", encoding="utf-8-sig") as f:
     reader = csv.reader(f)
-    header = next(reader, None)
+    rows = _non_blank(reader)
+    header = next(rows, None)
     expected = ["Usage", "Image name", *FERPLUS_VOTE_COLUMNS]
     if header is None or [h.strip() for h in header] != expected:
-      raise DataError(f"{path}:1: expected the header {','.join(expected)}")
-    for fields in reader:
+      raise DataError(f"{path}:{reader.line_num or 1}: expected the header "
+                      f"{','.join(expected)}")
+    for fields in rows:
       where = f"{path}:{reader.line_num}"
       if len(fields) != len(expected):
         raise DataError(f"{where}: expected {len(expected)} fields, found {len(fields)}")

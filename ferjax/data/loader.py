@@ -20,8 +20,9 @@ DATASETS = ("fer2013", "ferplus", "rafdb", "kdef", "jaffe")
 def _remove_if_no_data(path: str) -> None:
   """Removes a dataset folder left by a failed prepare if it holds no prepared data.
 
-  TFDS already deletes its incomplete files; what stays behind is empty folders
-  and the builder-config note in `.config/`.
+  Only for a folder the failed prepare created (see `load_tfds`). TFDS already
+  deletes its incomplete files; what stays behind is empty folders and the
+  builder-config note in `.config/`.
   """
   if not os.path.isdir(path):
     return
@@ -32,11 +33,29 @@ def _remove_if_no_data(path: str) -> None:
   shutil.rmtree(path)
 
 
+def check_manual_data(builder, manual_dir: str | os.PathLike) -> None:
+  """Raises the dataset's own DataError (with instructions) if its files are missing.
+
+  Run before TFDS starts preparing, so a missing download is reported at once.
+  """
+  from ferjax.data import fer2013, jaffe, kdef, rafdb  # pylint: disable=g-import-not-at-top
+  name = builder.name
+  if name in ("fer2013", "ferplus"):
+    fer2013.check_manual_dir(manual_dir, ferplus=name == "ferplus")
+  elif name == "rafdb":
+    rafdb.find_images(manual_dir)
+  elif name == "kdef":
+    kdef.find_images(manual_dir, builder.builder_config.angles)
+  elif name == "jaffe":
+    jaffe.find_images(manual_dir)
+
+
 def load_tfds(name: str, split: str, *, data_dir: str | None = None,
               manual_dir: str | None = None, config: str | None = None):
   """Prepares (once) and loads a split with TFDS; returns a `tf.data.Dataset`.
 
-  Errors from bad or missing manual data come back as `DataError`.
+  Errors from bad or missing manual data come back as `DataError`, before
+  TFDS starts preparing when the files are missing.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   import ferjax.datasets  # pylint: disable=g-import-not-at-top,unused-import  # registers builders
@@ -44,17 +63,25 @@ def load_tfds(name: str, split: str, *, data_dir: str | None = None,
   if name not in DATASETS:
     raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
   full_name = f"{name}/{config}" if config else name
-  download_config = tfds.download.DownloadConfig(
-      manual_dir=os.path.expanduser(manual_dir) if manual_dir else None)
+  manual_dir = os.path.expanduser(manual_dir) if manual_dir else None
+  download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
   builder = tfds.builder(full_name, data_dir=data_dir)
   dataset_dir = os.path.join(os.fspath(builder.data_dir_root), name)
+  # Prepared data has dataset_info.json (builder.is_prepared() says the same, with a warning).
+  if not os.path.exists(os.path.join(os.fspath(builder.data_path), "dataset_info.json")):
+    # TFDS's own default: <data_dir>/downloads/manual.
+    check_manual_data(builder, manual_dir or os.path.join(
+        os.fspath(builder.data_dir_root), "downloads", "manual"))
+  created = not os.path.exists(dataset_dir)  # Only a folder made here is cleaned up.
   try:
     builder.download_and_prepare(download_config=download_config)
   except AssertionError as e:  # TFDS's missing/empty manual dir
-    _remove_if_no_data(dataset_dir)
+    if created:
+      _remove_if_no_data(dataset_dir)
     raise DataError(f"{name}: {e}") from None
   except DataError:
-    _remove_if_no_data(dataset_dir)
+    if created:
+      _remove_if_no_data(dataset_dir)
     raise
   if split not in builder.info.splits:
     raise MissingSplit(f"{name}: the manual download holds no {split!r} split "

@@ -6,6 +6,7 @@
 
 Writes `<out>/<dataset>_<split>.json` (schema in README.md) and a confusion-matrix
 PNG beside it, and prints a per-class table. `--json` prints the JSON to stdout.
+An existing report is replaced only with --overwrite.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 from absl import app, flags
 
 from ferjax import cli
+from ferjax import files
 from ferjax.data.errors import DataError
 from ferjax.evaluation import evaluator
 from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
@@ -39,6 +41,8 @@ flags.DEFINE_enum("tta", "none", evaluator.TTA_MODES, "Test-time augmentation, r
                   "separately from the plain result.")
 flags.DEFINE_string("out", "eval_results", "Folder for the JSON report and PNG.")
 flags.DEFINE_bool("json", False, "Print the JSON report to stdout instead of the table.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing report of the same dataset, "
+                  "split and --face_px in --out.")
 FLAGS = flags.FLAGS
 
 
@@ -66,12 +70,34 @@ def format_table(report: dict) -> str:
   return "\n".join(lines)
 
 
+def report_stem(out: str, dataset: str, split: str, face_px: int) -> str:
+  """`<out>/<dataset>_<split>[_px<N>]`: the report is this + .json, the PNG + _confusion.png."""
+  suffix = f"_px{face_px}" if face_px else ""
+  return os.path.join(out, f"{dataset}_{split}{suffix}")
+
+
+def check_outputs(out: str, stem: str, overwrite: bool) -> None:
+  """Raises files.OutputError unless the report can be written (before any work)."""
+  files.check_output_dir(out, "--out")
+  if overwrite:
+    return
+  for path in (stem + ".json", stem + "_confusion.png"):
+    if os.path.lexists(path):
+      raise files.OutputError(f"{path} already exists; pass --overwrite to replace it, "
+                              "or choose another --out")
+
+
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   if FLAGS.dataset not in evaluator.DATASETS:
     sys.exit(f"error: --dataset must be one of {', '.join(evaluator.DATASETS)}"
              + (f" (got {FLAGS.dataset!r})" if FLAGS.dataset else ""))
+  stem = report_stem(FLAGS.out, FLAGS.dataset, FLAGS.split, FLAGS.face_px)
+  try:
+    check_outputs(FLAGS.out, stem, FLAGS.overwrite)
+  except files.OutputError as e:
+    sys.exit(f"error: {e}")
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
@@ -83,13 +109,14 @@ def main(argv: list[str]) -> None:
         tta=FLAGS.tta, progress=not FLAGS.json, face_px=FLAGS.face_px)
   except DataError as e:
     sys.exit(f"error: {e}")
-  os.makedirs(FLAGS.out, exist_ok=True)
-  suffix = f"_px{FLAGS.face_px}" if FLAGS.face_px else ""
-  stem = os.path.join(FLAGS.out, f"{FLAGS.dataset}_{FLAGS.split}{suffix}")
-  with open(stem + ".json", "w") as f:
-    json.dump(report, f, indent=2)
   from ferjax.evaluation import plots  # pylint: disable=g-import-not-at-top
-  plots.confusion_png(report, stem + "_confusion.png")
+  try:
+    os.makedirs(FLAGS.out, exist_ok=True)
+    files.atomic_write_text(stem + ".json", json.dumps(report, indent=2))
+    with files.replacing(stem + "_confusion.png") as tmp:
+      plots.confusion_png(report, tmp)
+  except OSError as e:
+    sys.exit(f"error: cannot write the report in {FLAGS.out}: {e.strerror or e}")
   if FLAGS.json:
     print(json.dumps(report, indent=2))
   else:

@@ -4,10 +4,12 @@
     python tools/live.py --source lecture.mp4 --headless --out sessions/monday
     python tools/live.py --source clip.gif --output annotated.mp4
 
-Session records go to --out (default: sessions/<date-time>/, printed at start):
-frames.csv (flushed every second), and on exit (end of input, q/Esc, Ctrl-C or
-SIGTERM) summary.json, class_timeline.png, students_heatmap.png, report.html.
-No face images are stored unless --save-faces is given.
+Session records go to --out (default: a new sessions/<date-time>/, printed at
+start): frames.csv (flushed every second), and on exit (end of input, q/Esc,
+Ctrl-C or SIGTERM) summary.json, class_timeline.png, students_heatmap.png,
+report.html. Each is complete or absent; a signal during that writing only
+lets it finish. An --out that already holds a session is refused (its records
+are kept). No face images are stored unless --save-faces is given.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from absl import app, flags
 
 from ferjax import cli
 from ferjax import faces
+from ferjax import files
 from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
                               ModelError, model_error_message)
 from ferjax.live import overlay
 from ferjax.live import sources
 from ferjax.live.pipeline import LivePipeline
-from ferjax.live.recorder import Entry, SessionRecorder
+from ferjax.live.recorder import FRAMES_CSV, SUMMARY_JSON, Entry, SessionRecorder
 
 flags.DEFINE_string("source", "0", "Camera index, video/GIF file, or folder of images.")
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.train.export).")
@@ -53,26 +56,135 @@ flags.DEFINE_float("fps", 25.0, "Frame rate for image folders and files that lac
 FLAGS = flags.FLAGS
 
 
+VIDEO_EXTENSIONS = (".mp4", ".avi")
+SESSION_FILES = (FRAMES_CSV, SUMMARY_JSON)
+
+
 class _Stop(Exception):
-  """Raised from the SIGTERM handler to leave the frame loop cleanly."""
+  """Raised from the SIGTERM/SIGINT handler to leave the frame loop cleanly."""
 
 
-def _on_sigterm(signum, frame):
-  del signum, frame
-  raise _Stop()
+class _Signals:
+  """SIGTERM and Ctrl-C: the first stops the session, later ones only say it is ending.
+
+  Once `closing` is set (or after the first signal), signals no longer raise,
+  so the session files are always finished.
+  """
+
+  def __init__(self, restore: bool = True):
+    self.closing = False
+    self._restore = restore
+    self._previous = {}
+
+  def __enter__(self) -> _Signals:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+      self._previous[signum] = signal.signal(signum, self._handle)
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    if not self._restore:  # The process ends next: a late signal must not cut it short.
+      self.closing = True
+      return
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+
+  def _handle(self, signum, frame) -> None:
+    del signum, frame
+    if self.closing:
+      # os.write: a print here could re-enter a print that was interrupted.
+      os.write(2, "still writing the session files…\n".encode())
+      return
+    self.closing = True
+    raise _Stop()
 
 
-def _open_writer(path: str, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
-  fourcc = "MJPG" if path.lower().endswith(".avi") else "mp4v"
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-  if not writer.isOpened():
-    raise OSError(f"cannot write video {path!r} (use .mp4 or .avi)")
-  return writer
+def _check_video_output(path: str | None) -> None:
+  """--output: a new .mp4/.avi file in a writable folder (files.OutputError if not)."""
+  if not path:
+    return
+  if os.path.splitext(path)[1].lower() not in VIDEO_EXTENSIONS:
+    raise files.OutputError(f"--output {path}: the annotated video must be a .mp4 or "
+                            ".avi file")
+  if os.path.lexists(path):
+    raise files.OutputError(f"--output {path} already exists; choose a new file name")
+  files.check_output_dir(os.path.dirname(os.path.abspath(path)), "the folder of --output")
 
 
-def run_session() -> int:
-  """Runs the session; returns the process exit code."""
+def _session_dir(out: str | None) -> str:
+  """The session folder: --out (checked), else a new sessions/<date-time>[-n]."""
+  if not out:
+    out = files.unique_dir_name(os.path.join(
+        "sessions", datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")))
+    files.check_output_dir(out, "the session folder")
+    return out
+  files.check_output_dir(out, "--out")
+  held = [n for n in SESSION_FILES if os.path.lexists(os.path.join(out, n))]
+  if held:
+    raise files.OutputError(f"--out {out} already holds a session ({', '.join(held)}); "
+                            "its records are kept: pass a new --out")
+  return out
+
+
+def _open_recorder(out_dir: str, default_dir: bool, class_names, **kwargs
+                   ) -> tuple[SessionRecorder, str]:
+  """The session's recorder; a default folder taken meanwhile moves on to the next name."""
+  while True:
+    try:
+      if default_dir:
+        os.makedirs(out_dir)  # Claims the name; fails if another run took it.
+      return SessionRecorder(out_dir, class_names, **kwargs), out_dir
+    except FileExistsError:
+      if not default_dir:
+        raise
+      out_dir = files.unique_dir_name(out_dir)
+
+
+class _VideoWriter:
+  """The annotated video, written under a temporary name and renamed when finished."""
+
+  def __init__(self, path: str, fps: float, size: tuple[int, int]):
+    self.path = path
+    folder, name = os.path.split(os.path.abspath(path))
+    stem, ext = os.path.splitext(name)
+    self._tmp = os.path.join(folder, f".{stem}.{os.getpid()}.tmp{ext}")
+    fourcc = "MJPG" if ext.lower() == ".avi" else "mp4v"
+    os.makedirs(folder, exist_ok=True)
+    self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    if not self._writer.isOpened():
+      raise OSError(f"cannot write video {path!r}")
+
+  def write(self, image) -> None:
+    self._writer.write(image)
+
+  def close(self) -> None:
+    self._writer.release()
+    if os.path.exists(self._tmp):
+      os.chmod(self._tmp, 0o644)
+      os.replace(self._tmp, self.path)
+
+
+def run_session(restore_signals: bool = True) -> int:
+  """Runs the session; returns the process exit code.
+
+  SIGTERM and Ctrl-C stop it cleanly; with `restore_signals=False` (the
+  program's own entry point) they stay harmless until the process exits.
+  """
+  with _Signals(restore=restore_signals) as signals:
+    try:
+      return _run(signals)
+    except _Stop:
+      print("stopped before the session started; nothing was written", file=sys.stderr)
+      return 1
+
+
+def _run(signals: _Signals) -> int:
+  """The session, from the checks to the summary (see `run_session`)."""
+  try:
+    _check_video_output(FLAGS.output)
+    out_dir = _session_dir(FLAGS.out)
+  except files.OutputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
@@ -91,57 +203,77 @@ def run_session() -> int:
   except sources.SourceError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  out_dir = FLAGS.out or os.path.join(
-      "sessions", datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S"))
-  print(f"session records: {os.path.abspath(out_dir)}", flush=True)
-  pipeline = LivePipeline(detector, classifier, fps=source.fps,
-                          detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
-                          smoothing_s=FLAGS.smoothing_s,
-                          confidence_threshold=FLAGS.confidence)
-  recorder = SessionRecorder(out_dir, classifier.class_names, source=source.description,
-                             model=os.path.abspath(FLAGS.model), fps=source.fps)
+  try:
+    return _record(signals, source, classifier, detector, out_dir)
+  finally:
+    source.close()
+
+
+def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> int:
+  """Runs the frame loop and writes every session file, whatever stops it."""
+  try:
+    recorder, out_dir = _open_recorder(
+        out_dir, not FLAGS.out, classifier.class_names, source=source.description,
+        model=os.path.abspath(FLAGS.model), fps=source.fps)
+  except OSError as e:
+    print(f"error: cannot start the session records in {out_dir}: "
+          f"{e.strerror or e}; pass a new --out", file=sys.stderr)
+    return 2
   save_faces = FLAGS["save-faces"].value
   writer = None
   window = "ferjax live (q to quit)"
   frames_done, started, return_code = 0, time.perf_counter(), 0
-  previous = signal.signal(signal.SIGTERM, _on_sigterm)
   try:
-    for frame in source:
-      result = pipeline.process(frame)
-      recorder.log(frame.timestamp, frame.index, [
-          Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs)
-          for f in result.faces])
-      if save_faces:
-        for f in result.faces:
-          folder = os.path.join(out_dir, "faces", f"{f.track_id:04d}")
-          os.makedirs(folder, exist_ok=True)
-          cv2.imwrite(os.path.join(folder, f"{frame.index:07d}.png"), f.face)
-      frames_done += 1
-      if not FLAGS.headless or FLAGS.output:
-        fps = frames_done / max(time.perf_counter() - started, 1e-9)
-        annotated = overlay.draw(frame.image, result.faces, classifier.class_names, fps)
-        if FLAGS.output:
-          if writer is None:
-            writer = _open_writer(FLAGS.output, source.fps,
-                                  (annotated.shape[1], annotated.shape[0]))
-          writer.write(annotated)
-        if not FLAGS.headless:
-          cv2.imshow(window, annotated)
-          if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-            break
-      if FLAGS.max_frames and frames_done >= FLAGS.max_frames:
-        break
-  except (KeyboardInterrupt, _Stop):
+    try:
+      print(f"session records: {os.path.abspath(out_dir)}", flush=True)
+      pipeline = LivePipeline(detector, classifier, fps=source.fps,
+                              detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
+                              smoothing_s=FLAGS.smoothing_s,
+                              confidence_threshold=FLAGS.confidence)
+      for frame in source:
+        result = pipeline.process(frame)
+        recorder.log(frame.timestamp, frame.index, [
+            Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs)
+            for f in result.faces])
+        if save_faces:
+          for f in result.faces:
+            folder = os.path.join(out_dir, "faces", f"{f.track_id:04d}")
+            os.makedirs(folder, exist_ok=True)
+            cv2.imwrite(os.path.join(folder, f"{frame.index:07d}.png"), f.face)
+        frames_done += 1
+        if not FLAGS.headless or FLAGS.output:
+          fps = frames_done / max(time.perf_counter() - started, 1e-9)
+          annotated = overlay.draw(frame.image, result.faces, classifier.class_names, fps)
+          if FLAGS.output:
+            if writer is None:
+              writer = _VideoWriter(FLAGS.output, source.fps,
+                                    (annotated.shape[1], annotated.shape[0]))
+            writer.write(annotated)
+          if not FLAGS.headless:
+            cv2.imshow(window, annotated)
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+              break
+        if FLAGS.max_frames and frames_done >= FLAGS.max_frames:
+          break
+    finally:
+      signals.closing = True  # From here on a signal cannot cut the files short.
+  except _Stop:
     print("stopping: writing the session summary", file=sys.stderr)
   except cv2.error as e:
     print(f"error: cannot show the overlay window ({e.msg.strip()}); use --headless",
           file=sys.stderr)
     return_code = 2
+  except OSError as e:
+    print(f"error: {e.strerror or e} while recording; finishing the session files",
+          file=sys.stderr)
+    return_code = 1
   finally:
-    signal.signal(signal.SIGTERM, previous)
-    source.close()
+    signals.closing = True
     if writer is not None:
-      writer.release()
+      try:
+        writer.close()
+      except OSError as e:
+        recorder.unwritten[FLAGS.output] = e.strerror or str(e)
     if not FLAGS.headless:
       cv2.destroyAllWindows()
     summary = recorder.close()
@@ -149,6 +281,10 @@ def run_session() -> int:
   students = summary["students"] if summary else []
   print(f"{frames_done} frames in {seconds:.1f} s ({frames_done / max(seconds, 1e-9):.1f} "
         f"FPS), {len(students)} students")
+  if recorder.unwritten:
+    print(f"error: not written in {os.path.abspath(out_dir)}: " + "; ".join(
+        f"{name} ({why})" for name, why in recorder.unwritten.items()), file=sys.stderr)
+    return return_code or 1
   if summary:
     print(f"class mood: {summary['class']['dominant_emotion']}; "
           f"records in {os.path.abspath(out_dir)}")
@@ -158,7 +294,7 @@ def run_session() -> int:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  sys.exit(run_session())
+  sys.exit(run_session(restore_signals=False))
 
 
 def run() -> None:

@@ -82,6 +82,11 @@ scale, probabilities and shares in [0, 1], rounded to 6 decimals):
 Interruption. `close()` is idempotent and returns the summary. Called while
 `log()` is running (e.g. from a signal handler), it is deferred to the end of
 that `log()`, which runs even when the handler raises.
+
+Safety. frames.csv is created, never replaced: a folder that already holds
+one is refused (FileExistsError). summary.json, the PNGs and report.html are
+written to a temporary name and renamed, so each is complete or absent; files
+`close()` could not write are listed in `unwritten` (name -> reason).
 """
 
 from __future__ import annotations
@@ -93,12 +98,12 @@ import datetime
 import json
 import math
 import os
-import tempfile
 import time
 from typing import Any
 
-from absl import logging
 import numpy as np
+
+from ferjax import files as files_lib
 
 UNCERTAIN = "uncertain"
 SCHEMA_VERSION = 1
@@ -224,7 +229,7 @@ class SessionRecorder:
                max_frame_gap_s: float = 1.0, min_seconds_visible: float = 0.0,
                flush_interval_s: float = 1.0, plots: bool = True,
                clock: Callable[[], float] = time.monotonic):
-    """Opens `out_dir/frames.csv` for writing.
+    """Creates `out_dir/frames.csv`; FileExistsError if the folder already has one.
 
     Args:
       out_dir: folder for the session files (created).
@@ -265,7 +270,10 @@ class SessionRecorder:
     os.makedirs(self.out_dir, exist_ok=True)
     self.csv_path = os.path.join(self.out_dir, FRAMES_CSV)
     self.summary_path = os.path.join(self.out_dir, SUMMARY_JSON)
-    self._csv_file = open(self.csv_path, "w", newline="", encoding="utf-8")  # pylint: disable=consider-using-with
+    if os.path.lexists(self.summary_path):  # A finished session: keep its records.
+      raise FileExistsError(f"{self.summary_path} already exists")
+    # "x": never truncates the rows of an earlier (e.g. crashed) session.
+    self._csv_file = open(self.csv_path, "x", newline="", encoding="utf-8")  # pylint: disable=consider-using-with
     self._csv = csv.writer(self._csv_file)
     self._csv.writerow(["timestamp", "frame", "track_id", "x0", "y0", "x1", "y1"]
                        + [f"p_{name}" for name in self.class_names] + ["smoothed_label"])
@@ -283,6 +291,7 @@ class SessionRecorder:
     self._close_requested = False
     self._closed = False
     self._summary: dict[str, Any] | None = None
+    self.unwritten: dict[str, str] = {}  # File name -> why close() could not write it.
 
   @property
   def closed(self) -> bool:
@@ -385,30 +394,26 @@ class SessionRecorder:
     try:
       self._csv_file.close()
     except OSError as e:
-      logging.error("could not close %s: %s", self.csv_path, e)
+      self.unwritten[FRAMES_CSV] = f"last rows lost: {e.strerror or e}"
     files = {"frames_csv": FRAMES_CSV, "summary_json": SUMMARY_JSON}
     self._summary = self.summary(files)
     self._write_summary()
     if self.plots:
-      try:
-        from ferjax.live import report as session_report  # pylint: disable=g-import-not-at-top
-        files.update(session_report.write_all(self._summary, self.out_dir))
-      except Exception as e:  # pylint: disable=broad-except
-        logging.error("session plots/report failed: %s", e)
+      from ferjax.live import report as session_report  # pylint: disable=g-import-not-at-top
+      written = session_report.write_all(self._summary, self.out_dir, self.unwritten)
+      files.update(written)
       self._summary["session"]["files"] = files
       self._write_summary()
     return self._summary
 
   def _write_summary(self) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=self.out_dir)
+    """Writes summary.json whole (mode 0644) or not at all (noted in `unwritten`)."""
     try:
-      with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(self._summary, f, indent=2)
-      os.replace(tmp, self.summary_path)
-    except BaseException:
-      if os.path.exists(tmp):
-        os.unlink(tmp)
-      raise
+      files_lib.atomic_write_text(self.summary_path, json.dumps(self._summary, indent=2))
+    except OSError as e:
+      self.unwritten[SUMMARY_JSON] = e.strerror or str(e)
+    else:
+      self.unwritten.pop(SUMMARY_JSON, None)
 
   def _probs_dict(self, probs: np.ndarray | None) -> dict[str, float] | None:
     if probs is None:

@@ -3,6 +3,8 @@
     files = write_all(summary, out_dir)
     # {"class_timeline_png": ..., "students_heatmap_png": ..., "report_html": ...}
 
+Each file is written to a temporary name and renamed: complete or absent.
+
 The page references the PNGs by relative path, so the session folder can be
 moved or zipped as a whole. It shows no face images.
 """
@@ -20,6 +22,8 @@ from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top,
 from matplotlib import patches  # pylint: disable=g-import-not-at-top,wrong-import-position
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from ferjax import files as files_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 CLASS_TIMELINE_PNG = "class_timeline.png"
 STUDENTS_HEATMAP_PNG = "students_heatmap.png"
@@ -70,8 +74,11 @@ def class_timeline_png(summary: dict[str, Any], path: str) -> None:
   if timeline:
     ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize=8)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  try:
+    with files_lib.replacing(path) as tmp:
+      fig.savefig(tmp, dpi=110)
+  finally:
+    plt.close(fig)
 
 
 def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
@@ -104,8 +111,11 @@ def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
   handles = [patches.Patch(color=label_colour(n, i), label=n) for i, n in enumerate(labels)]
   ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  try:
+    with files_lib.replacing(path) as tmp:
+      fig.savefig(tmp, dpi=110)
+  finally:
+    plt.close(fig)
 
 
 def _pct(x: float) -> str:
@@ -178,17 +188,30 @@ def report_html(summary: dict[str, Any], path: str, images: dict[str, str]) -> N
   parts.append("<p>Shares are fractions of each student's visible time by smoothed "
                "label; ids are anonymous and only valid within this session.</p>")
   parts.append("</body></html>")
-  with open(path, "w", encoding="utf-8") as f:
-    f.write("\n".join(parts))
+  files_lib.atomic_write_text(path, "\n".join(parts))
 
 
-def write_all(summary: dict[str, Any], out_dir: str) -> dict[str, str]:
-  """Writes both PNGs and report.html; returns {name: relative path}."""
+def write_all(summary: dict[str, Any], out_dir: str,
+              failures: dict[str, str] | None = None) -> dict[str, str]:
+  """Writes both PNGs and report.html; returns {name: relative path} of those written.
+
+  Without `failures` the first error is raised; with it, a file that cannot be
+  written is recorded there (file name -> reason) and the others are still written.
+  """
   files = {}
-  for key, name, fn in (("class_timeline_png", CLASS_TIMELINE_PNG, class_timeline_png),
-                        ("students_heatmap_png", STUDENTS_HEATMAP_PNG, students_heatmap_png)):
-    fn(summary, os.path.join(out_dir, name))
-    files[key] = name
-  report_html(summary, os.path.join(out_dir, REPORT_HTML), files)
-  files["report_html"] = REPORT_HTML
+
+  def attempt(key: str, name: str, fn, *args) -> None:
+    try:
+      fn(summary, os.path.join(out_dir, name), *args)
+    except Exception as e:  # pylint: disable=broad-except
+      if failures is None:
+        raise
+      failures[name] = (e.strerror if isinstance(e, OSError) and e.strerror
+                        else f"{type(e).__name__}: {e}")
+    else:
+      files[key] = name
+
+  attempt("class_timeline_png", CLASS_TIMELINE_PNG, class_timeline_png)
+  attempt("students_heatmap_png", STUDENTS_HEATMAP_PNG, students_heatmap_png)
+  attempt("report_html", REPORT_HTML, report_html, dict(files))
   return files

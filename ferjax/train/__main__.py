@@ -4,7 +4,9 @@
     python -m ferjax.train --config experiments/fer2013.py --workdir runs/fer2013 \
         --config.npz_path=fer2013.npz --config.batch_size=64
 
-Re-running with the same --workdir resumes from the latest checkpoint.
+Re-running with the same --workdir resumes from the latest checkpoint (a
+finished run is left as it is). A non-empty folder that holds no training run
+is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from ferjax import cli
+from ferjax import files
 from ferjax.train.config_lib import ConfigError
 from ferjax.data.errors import DataError
 
@@ -47,6 +50,10 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   if not flags.FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # Keep library INFO chatter off the console.
+  try:  # Before JAX starts: a bad --workdir costs no set-up time.
+    files.check_output_dir(_WORKDIR.value, "--workdir")
+  except files.OutputError as e:
+    sys.exit(f"error: {e}")
   import jax  # pylint: disable=g-import-not-at-top
   if _MULTIHOST.value:
     jax.distributed.initialize()
@@ -56,7 +63,7 @@ def main(argv: list[str]) -> None:
   except DataError as e:
     sys.exit(f"error: {e}\n(For training pass --config.manual_dir=DIR, or a prepared "
              "--config.npz_path=FILE.)")
-  except (ConfigError, loop.TrainingError) as e:
+  except (ConfigError, loop.TrainingError, files.OutputError) as e:
     sys.exit(f"error: {e}")
 
 

@@ -19,6 +19,10 @@ Serving signature (both artifacts):
          `metadata["class_names"]` (FER2013 order).
 
     python -m ferjax.train.export --workdir runs/fer2013 --out models/fer2013
+
+The output folder must be new or empty. An existing export there is replaced
+only with --overwrite, and then kept beside it as `<out>.previous-<date-time>`;
+any other non-empty folder is refused.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from ferjax import files
 from ferjax.inference import FORMAT, METADATA_FILE, SAVED_MODEL_DIR, TFLITE_FILE
 from ferjax.models import IMAGE_SIZE, preprocess
+
 SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
@@ -102,12 +108,68 @@ def _build_tf_module(predict: Callable, params: list[np.ndarray], batches: list[
   return module
 
 
+def is_export(path: str | os.PathLike) -> bool:
+  """True if `path` holds a ferjax export (metadata.json of `FORMAT`)."""
+  try:
+    with open(os.path.join(path, METADATA_FILE), encoding="utf-8") as f:
+      return json.load(f).get("format") == FORMAT
+  except (OSError, ValueError, AttributeError):
+    return False
+
+
+def check_target(out_dir: str | os.PathLike, *, overwrite: bool = False,
+                 what: str = "--out") -> None:
+  """Raises `files.OutputError` unless an export may go to `out_dir`.
+
+  Allowed: a new or empty folder, or (with `overwrite`) an existing export,
+  which is then moved aside. Anything else is never touched.
+  """
+  out_dir = os.path.abspath(os.fspath(out_dir))
+  files.check_output_dir(out_dir, what)
+  parent = os.path.dirname(out_dir)
+  if os.path.isdir(parent) and not os.access(parent, os.W_OK | os.X_OK):
+    raise files.OutputError(f"{what} {out_dir}: its folder {parent} is not writable; "
+                            "pass a folder you can write to")
+  if not os.path.exists(out_dir) or files.is_empty_dir(out_dir):
+    return
+  if not is_export(out_dir):
+    raise files.OutputError(f"{what} {out_dir} is not empty and holds no ferjax export; "
+                            "nothing was written: choose a new or empty folder")
+  if not overwrite:
+    raise files.OutputError(f"{what} {out_dir} already holds an export; pass --overwrite "
+                            f"to replace it (the old one is kept as {out_dir}.previous-"
+                            "<date-time>) or choose another folder")
+
+
+def _place(staging: str, out_dir: str) -> str | None:
+  """Moves the finished `staging` folder to `out_dir`; returns where an old export went."""
+  if files.is_empty_dir(out_dir):  # Keep the user's folder: fill it, metadata last.
+    for name in sorted(os.listdir(staging), key=lambda n: n == METADATA_FILE):
+      os.replace(os.path.join(staging, name), os.path.join(out_dir, name))
+    os.rmdir(staging)
+    return None
+  previous = None
+  if os.path.lexists(out_dir):  # An export (see check_target): moved aside, never deleted.
+    previous = files.aside_name(out_dir)
+    os.rename(out_dir, previous)
+  try:
+    os.replace(staging, out_dir)
+  except OSError:
+    if previous is not None:
+      os.rename(previous, out_dir)
+    raise
+  return previous
+
+
 def export(model: nnx.Module, out_dir: str | os.PathLike, *,
            metadata: dict[str, Any] | None = None,
            tflite_batch: int = DEFAULT_TFLITE_BATCH,
-           small_batches: tuple[int, ...] = DEFAULT_SMALL_BATCHES) -> dict[str, str]:
+           small_batches: tuple[int, ...] = DEFAULT_SMALL_BATCHES,
+           overwrite: bool = False) -> dict[str, str]:
   """Writes SavedModel, TFLite and metadata for `model` into `out_dir`.
 
+  `out_dir` must be new or empty, or an earlier export with `overwrite`; that
+  one is moved to `<out_dir>.previous-<date-time>` (returned as "previous").
   Files are written to a temporary folder and moved into place at the end,
   so a failed export never leaves a half-written model behind.
   """
@@ -115,12 +177,13 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
 
   if tflite_batch < 1:
     raise ValueError(f"tflite_batch must be at least 1, got {tflite_batch}")
+  out_dir = os.path.abspath(os.fspath(out_dir))
+  check_target(out_dir, overwrite=overwrite)
   batches = sorted({b for b in small_batches if 1 <= b < tflite_batch} | {tflite_batch})
   predict, params = inference_function(model)
   num_classes = int(np.asarray(predict(params, np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1),
                                                          np.float32))).shape[-1])
-  out_dir = os.fspath(out_dir)
-  parent = os.path.dirname(os.path.abspath(out_dir))
+  parent = os.path.dirname(out_dir)
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
   os.chmod(staging, 0o755)  # mkdtemp makes it private; an export is for sharing
@@ -154,15 +217,17 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
       meta["class_names"] = list(FERPLUS_EMOTIONS[:num_classes])
     with open(os.path.join(staging, METADATA_FILE), "w") as f:
       json.dump(meta, f, indent=2, sort_keys=True)
-    if os.path.exists(out_dir):
-      shutil.rmtree(out_dir)
-    os.replace(staging, out_dir)
+    check_target(out_dir, overwrite=overwrite)  # Again: the work took a while.
+    previous = _place(staging, out_dir)
   finally:
-    if os.path.exists(staging):
+    if os.path.exists(staging):  # Made by this run: only ever its own files.
       shutil.rmtree(staging)
-  return {"saved_model": os.path.join(out_dir, SAVED_MODEL_DIR),
-          "tflite": os.path.join(out_dir, TFLITE_FILE),
-          "metadata": os.path.join(out_dir, METADATA_FILE)}
+  paths = {"saved_model": os.path.join(out_dir, SAVED_MODEL_DIR),
+           "tflite": os.path.join(out_dir, TFLITE_FILE),
+           "metadata": os.path.join(out_dir, METADATA_FILE)}
+  if previous is not None:
+    paths["previous"] = previous
+  return paths
 
 
 def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
@@ -195,12 +260,34 @@ def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
               calibration.apply_temperature(probabilities, temperature), labels), 4)}
 
 
-def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH
-                   ) -> dict[str, str]:
-  """Exports the best checkpoint of a training workdir, with its metadata."""
+def check_workdir(workdir: str) -> None:
+  """Raises ValueError unless `workdir` is a training workdir with a checkpoint."""
+  from ferjax.train import checkpoints  # pylint: disable=g-import-not-at-top
+  expected = (f"it should hold {checkpoints.CONFIG_FILE} and {checkpoints.BEST_DIR}/ or "
+              f"{checkpoints.LATEST_DIR}/, as written by python -m ferjax.train")
+  if not os.path.isdir(workdir):
+    raise ValueError(f"--workdir {workdir} is not a folder; {expected}")
+  missing = [] if os.path.isfile(os.path.join(workdir, checkpoints.CONFIG_FILE)) else [
+      checkpoints.CONFIG_FILE]
+  if not any(os.path.isdir(os.path.join(workdir, d))
+             for d in (checkpoints.BEST_DIR, checkpoints.LATEST_DIR)):
+    missing.append("checkpoints")
+  if missing:
+    raise ValueError(f"--workdir {workdir} is not a training workdir (no "
+                     f"{' and no '.join(missing)}); {expected}")
+
+
+def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH,
+                   overwrite: bool = False) -> dict[str, str]:
+  """Exports the best checkpoint of a training workdir, with its metadata.
+
+  Both folders are checked before any work (see `check_target`).
+  """
   from ferjax.train import checkpoints  # pylint: disable=g-import-not-at-top
   from ferjax.train.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
 
+  check_workdir(workdir)
+  check_target(out_dir, overwrite=overwrite)
   model, config, info = checkpoints.restore_best(workdir)
   temperature = fit_temperature(model, config)
   metadata = {"temperature": temperature["temperature"], "calibration": temperature,
@@ -215,7 +302,8 @@ def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLIT
         record = json.loads(line)
         if "test_accuracy" in record and record.get("step") == info.get("step"):
           metadata["test_accuracy"] = record["test_accuracy"]
-  return export(model, out_dir, metadata=metadata, tflite_batch=tflite_batch)
+  return export(model, out_dir, metadata=metadata, tflite_batch=tflite_batch,
+                overwrite=overwrite)
 
 
 def main(argv: list[str]) -> None:
@@ -223,9 +311,15 @@ def main(argv: list[str]) -> None:
   from absl import flags  # pylint: disable=g-import-not-at-top
   values = flags.FLAGS
   try:
-    paths = export_workdir(values.workdir, values.out, values.tflite_batch)
-  except (FileNotFoundError, ValueError) as e:
+    paths = export_workdir(values.workdir, values.out, values.tflite_batch,
+                           overwrite=values.overwrite)
+  except ValueError as e:
     raise SystemExit(f"error: {e}") from None
+  except OSError as e:  # E.g. a full disk: the staging folder is gone, --out untouched.
+    raise SystemExit(f"error: cannot export to {values.out}: {e.strerror or e}") from None
+  previous = paths.pop("previous", None)
+  if previous:
+    print(f"moved the previous export to {previous}")
   print("wrote " + ", ".join(paths.values()))
 
 
@@ -236,4 +330,6 @@ if __name__ == "__main__":
                       required=True)
   flags.DEFINE_string("out", None, "Folder for the exported model.", required=True)
   flags.DEFINE_integer("tflite_batch", DEFAULT_TFLITE_BATCH, "Fixed TFLite batch size.")
+  flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out (it is moved "
+                    "to <out>.previous-<date-time>, not deleted).")
   cli.run(main, __name__, __doc__)

@@ -7,6 +7,7 @@ split (PrivateTest) is evaluated once at the end with the best checkpoint.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import time
 from typing import Any
@@ -16,6 +17,7 @@ import ml_collections
 import numpy as np
 import tqdm
 
+from ferjax import files
 from ferjax.train import checkpoints
 from ferjax.train import config_lib
 from ferjax.train import input_pipeline
@@ -104,24 +106,84 @@ def _flush(pending: list, writer, pbar, batch_size: int, window_start: float,
                    img_s=f"{means.get('images_per_second', 0):.0f}")
 
 
+EXPORT_DIR = "export"
+
+
+def is_workdir(path: str) -> bool:
+  """True if `path` holds a training run (its config.json or checkpoints)."""
+  return (os.path.isfile(os.path.join(path, checkpoints.CONFIG_FILE))
+          or os.path.isdir(os.path.join(path, checkpoints.LATEST_DIR)))
+
+
+def check_workdir(workdir: str, export: bool = False) -> None:
+  """Raises `files.OutputError` unless `workdir` can hold (or already holds) a run.
+
+  A new or empty folder starts a run and a ferjax workdir resumes; any other
+  non-empty folder is refused before any work, as is an `export/` in it that
+  holds something other than an export (when `export`).
+  """
+  files.check_output_dir(workdir, "--workdir")
+  if os.path.isdir(workdir) and os.listdir(workdir) and not is_workdir(workdir):
+    raise files.OutputError(
+        f"--workdir {workdir} is not empty and holds no training run (no "
+        f"{checkpoints.CONFIG_FILE} or {checkpoints.LATEST_DIR}/); choose a new or empty "
+        "folder, or the workdir of the run to resume")
+  out_dir = os.path.join(workdir, EXPORT_DIR)
+  if export and os.path.isdir(out_dir) and os.listdir(out_dir):
+    from ferjax.train import export as export_lib  # pylint: disable=g-import-not-at-top
+    if not export_lib.is_export(out_dir):
+      raise files.OutputError(f"{out_dir} holds something other than a ferjax export; "
+                              "move it away (the run exports there) or pass "
+                              "--config.export=False")
+
+
+def _test_record(workdir: str) -> dict[str, Any] | None:
+  """The test record of metrics.jsonl, or None if the test split was not evaluated."""
+  path = os.path.join(workdir, metrics_writer.METRICS_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      try:
+        record = json.loads(line)
+      except json.JSONDecodeError:
+        continue  # A line cut short by a killed run.
+      if isinstance(record, dict) and "test_accuracy" in record:
+        return record
+  return None
+
+
 def _export(workdir: str) -> None:
-  """Exports the best model to <workdir>/export; skipped without TensorFlow."""
+  """Exports the best model to <workdir>/export; skipped without TensorFlow.
+
+  An earlier export there is moved aside to export.previous-<date-time>.
+  """
   if importlib.util.find_spec("tensorflow") is None:
     _say("export skipped: exporting needs TensorFlow (pip install tensorflow)")
     return
   try:
     from ferjax.train import export as export_lib  # pylint: disable=g-import-not-at-top
-    out_dir = os.path.join(workdir, "export")
-    export_lib.export_workdir(workdir, out_dir)
+    out_dir = os.path.join(workdir, EXPORT_DIR)
+    paths = export_lib.export_workdir(workdir, out_dir, overwrite=True)
   except ImportError as e:
     _say(f"export skipped: exporting needs TensorFlow ({e})")
     return
+  except files.OutputError as e:
+    _say(f"export skipped: {e}")
+    return
+  if "previous" in paths:
+    _say(f"moved the previous export to {paths['previous']}")
   _say(f"exported to {out_dir}")
 
 
 def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Trains (or resumes) in `workdir`; returns a summary of the final results."""
+  """Trains (or resumes) in `workdir`; returns a summary of the final results.
+
+  A run that already finished (last step reached, test split evaluated) is
+  not evaluated or exported again: the summary says `already_finished`.
+  """
   config_lib.validate(config)
+  check_workdir(workdir, export=bool(config.export))
   mesh = sharding.make_mesh()
   num_devices = mesh.devices.size
   if config.batch_size % num_devices:
@@ -135,6 +197,16 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is larger than the train split ({num_train})")
   config = config_lib.with_steps(config, num_train)
+  ckpt = checkpoints.Checkpointer(workdir, config.keep)
+  test_record = _test_record(workdir)
+  if ckpt.latest_step() == config.total_steps and test_record is not None:
+    _say(f"{workdir} holds a finished run (step {config.total_steps}, test accuracy "
+         f"{test_record['test_accuracy']:.4f}); nothing to do: the test split is "
+         "evaluated once. Pass a new --workdir to train again.")
+    best = ckpt.best_info()
+    ckpt.close()
+    return {"step": config.total_steps, "best_validation": best,
+            "test": {"accuracy": test_record["test_accuracy"]}, "already_finished": True}
 
   graphdef, rng_template, state = steps.init_state(config)
   flops = steps.model_flops(graphdef, state, rng_template)
@@ -146,7 +218,6 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
        + f"; {config.total_steps:,} steps of {config.batch_size}")
 
   replicated = sharding.replicated(mesh)
-  ckpt = checkpoints.Checkpointer(workdir, config.keep)
   if config.init_from and ckpt.latest_step() is None:
     state, source_step = checkpoints.warm_start_weights(state, config.init_from, config)
     _say(f"initialised from {config.init_from} (its model of step {source_step})")
