@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ferjax.live import recorder as recorder_lib
+from ferjax.live import time_totals
 from ferjax.labels import EMOTIONS
 
 P_HAPPY = np.array([0.05, 0.0, 0.05, 0.7, 0.1, 0.0, 0.1])
@@ -229,9 +230,9 @@ def test_long_gaps_are_capped_and_short_tracks_dropped(tmp_path):
 
 
 def test_adaptive_bins(tmp_path):
-  assert recorder_lib.choose_bin_seconds(10) == 1
-  assert recorder_lib.choose_bin_seconds(200) == 5
-  assert recorder_lib.choose_bin_seconds(3600) == 60
+  assert time_totals.choose_bin_seconds(10) == 1
+  assert time_totals.choose_bin_seconds(200) == 5
+  assert time_totals.choose_bin_seconds(3600) == 60
   recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False, max_bins=10)
   for frame in range(30):  # 30 s at 1 fps: 5 s bins.
     recorder.log(float(frame), frame, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY)])

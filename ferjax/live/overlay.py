@@ -7,13 +7,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ferjax.live import colours
 from ferjax.live.smoothing import UNCERTAIN
 
-# BGR colour per emotion; grey for the low-confidence state.
-COLORS: dict[str, tuple[int, int, int]] = {
-    "angry": (40, 40, 220), "disgust": (40, 140, 60), "fear": (160, 60, 160),
-    "happy": (40, 210, 240), "sad": (200, 120, 40), "surprise": (0, 150, 255),
-    "neutral": (200, 200, 200), "contempt": (90, 90, 160), UNCERTAIN: (128, 128, 128)}
 BAR_HEIGHT = 22
 
 
@@ -29,7 +25,7 @@ def draw(image: np.ndarray, faces: Sequence, class_names: Sequence[str],
   out = image.copy()
   for face in faces:
     x0, y0, x1, y1 = (int(round(v)) for v in face.box)
-    color = COLORS.get(face.label, (255, 255, 255))
+    color = colours.bgr(face.label)
     cv2.rectangle(out, (x0, y0), (x1, y1), color, 2)
     score = "" if face.label == UNCERTAIN else f" {face.smoothed_probs.max():.0%}"
     _text(out, f"#{face.track_id} {face.label}{score}", (x0, max(12, y0 - 5)), color)
@@ -43,7 +39,7 @@ def draw(image: np.ndarray, faces: Sequence, class_names: Sequence[str],
     if not count:
       continue
     width = int(round(w * count / len(labels)))
-    cv2.rectangle(out, (x, h - BAR_HEIGHT), (x + width, h), COLORS.get(name, (255,) * 3), -1)
+    cv2.rectangle(out, (x, h - BAR_HEIGHT), (x + width, h), colours.bgr(name), -1)
     if width > 50:
       _text(out, f"{name} {count}", (x + 4, h - 6), (255, 255, 255), 0.4)
     x += width

@@ -17,76 +17,15 @@ Files in `out_dir`:
                 every `flush_interval_s` of wall time (checked on each `log`):
                 timestamp,frame,track_id,x0,y0,x1,y1,p_angry,...,p_neutral,
                 smoothed_label
-  summary.json  written by `close()` (schema below)
+  summary.json  written by `close()` (schema in `ferjax.live.summary`)
   class_timeline.png, students_heatmap.png, report.html   (unless plots=False)
-
-Time accounting. A frame lasts until the next logged frame, capped at
-`max_frame_gap_s` (a stall does not count as seen time); the last frame lasts
-as long as the one before it (or `1 / fps` when given, else 0). A student is
-visible in a frame when it has an entry, so call `log` for every processed
-frame, with no entries when nobody is tracked. Each frame falls in the time
-bin of its timestamp. Shares are fractions of visible seconds (of visible
-frames when no time has passed, e.g. a one-frame session). The label of an
-entry is its smoothed label (`"uncertain"` allowed); without one, the argmax
-of its raw probabilities. Dominant emotions ignore `"uncertain"` time and
-are `"uncertain"` only when there is no other; ties go to the earlier class
-in `class_names`.
-
-summary.json schema (version 1; times in seconds on the caller's timestamp
-scale, probabilities and shares in [0, 1], rounded to 6 decimals):
-
-  {
-    "schema_version": 1,
-    "session": {
-      "started_at": str,          # ISO 8601 wall-clock time the recorder started
-      "start_s": float,           # timestamp of the first logged frame
-      "end_s": float,             # start_s + duration_s
-      "duration_s": float,        # sum of frame durations
-      "frames": int,              # logged frames
-      "fps": float | null,        # frames / duration_s
-      "source": str, "model": str,
-      "class_names": [str],       # the emotions, in probability order
-      "bin_seconds": float,       # width of every timeline bin
-      "min_seconds_visible": float,
-      "tracks_dropped": int,      # tracks seen less than min_seconds_visible
-      "images_stored": false,     # no face images are ever written
-      "files": {name: relative path}
-    },
-    "class": {
-      "student_seconds": float,   # visible seconds summed over students
-      "emotion_share": {label: float},     # class_names + "uncertain"; sums to 1
-      "dominant_emotion": str,
-      "mean_probabilities": {emotion: float} | null,   # time-weighted raw mean
-      "timeline": [               # every bin from the session start
-        {"bin": int, "start_s": float, "end_s": float,
-         "students_seen": int,    # distinct students visible in the bin
-         "mean_students": float,  # student-seconds / bin seconds
-         "dominant": str | null,
-         "mean_probabilities": {emotion: float} | null}
-      ]
-    },
-    "students": [                 # sorted by id
-      {"id": int,
-       "seconds_visible": float, "frames_visible": int,
-       "first_seen_s": float, "last_seen_s": float,
-       "emotion_share": {label: float},
-       "dominant_emotion": str,
-       "mean_probabilities": {emotion: float},
-       "timeline": [              # only bins where the student was visible
-         {"bin": int, "start_s": float, "seconds": float, "dominant": str,
-          "mean_probabilities": {emotion: float}}
-       ]}
-    ]
-  }
-
-Interruption. `close()` is idempotent and returns the summary. Called while
-`log()` is running (e.g. from a signal handler), it is deferred to the end of
-that `log()`, which runs even when the handler raises.
 
 Safety. frames.csv is created, never replaced: a folder that already holds
 one is refused (FileExistsError). summary.json, the PNGs and report.html are
 written to a temporary name and renamed, so each is complete or absent; files
 `close()` could not write are listed in `unwritten` (name -> reason).
+
+Time accounting: `ferjax.live.time_totals`.
 """
 
 from __future__ import annotations
@@ -96,7 +35,6 @@ import csv
 import dataclasses
 import datetime
 import json
-import math
 import os
 import time
 from typing import Any
@@ -104,13 +42,12 @@ from typing import Any
 import numpy as np
 
 from ferjax import files as files_lib
+from ferjax.live import summary as summary_lib
+from ferjax.live import time_totals
+from ferjax.live.smoothing import UNCERTAIN
 
-UNCERTAIN = "uncertain"
-SCHEMA_VERSION = 1
 FRAMES_CSV = "frames.csv"
 SUMMARY_JSON = "summary.json"
-# Adaptive bin widths (seconds), the smallest giving at most `max_bins` bins.
-NICE_BIN_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,93 +68,10 @@ class Entry:
   smoothed_probs: Sequence[float] | None = None
 
 
-class _Acc:
-  """Sums over visible time: seconds and frames, per label and weighted probs."""
-
-  def __init__(self, num_classes: int):
-    self.seconds = 0.0
-    self.frames = 0
-    self.label_seconds = np.zeros(num_classes + 1)  # Last: uncertain.
-    self.label_frames = np.zeros(num_classes + 1)
-    self.prob_seconds = np.zeros(num_classes)
-    self.prob_frames = np.zeros(num_classes)
-
-  def add(self, label: int, probs: np.ndarray, seconds: float) -> None:
-    self.seconds += seconds
-    self.frames += 1
-    self.label_seconds[label] += seconds
-    self.label_frames[label] += 1
-    self.prob_seconds += probs * seconds
-    self.prob_frames += probs
-
-  def merge(self, other: _Acc) -> None:
-    self.seconds += other.seconds
-    self.frames += other.frames
-    self.label_seconds += other.label_seconds
-    self.label_frames += other.label_frames
-    self.prob_seconds += other.prob_seconds
-    self.prob_frames += other.prob_frames
-
-  def share(self) -> np.ndarray:
-    if self.seconds > 0:
-      return self.label_seconds / self.seconds
-    if self.frames:
-      return self.label_frames / self.frames
-    return np.zeros_like(self.label_seconds)
-
-  def mean_probs(self) -> np.ndarray | None:
-    if self.seconds > 0:
-      return self.prob_seconds / self.seconds
-    if self.frames:
-      return self.prob_frames / self.frames
-    return None
-
-  def dominant(self, labels: Sequence[str]) -> str | None:
-    """Label with the most time, ignoring uncertain unless it is all there is."""
-    if not self.frames:
-      return None
-    weights = self.label_seconds if self.seconds > 0 else self.label_frames
-    if weights[:-1].max() <= 0:
-      return labels[-1]
-    return labels[int(np.argmax(weights[:-1]))]
-
-
-class _Student:
-  """Accumulated visibility of one track."""
-
-  def __init__(self, num_classes: int, first_s: float):
-    self.num_classes = num_classes
-    self.total = _Acc(num_classes)
-    self.bins: dict[int, _Acc] = {}
-    self.first_s = first_s
-    self.last_s = first_s
-
-  def add(self, bin_index: int, label: int, probs: np.ndarray, seconds: float,
-          timestamp_s: float) -> None:
-    self.total.add(label, probs, seconds)
-    acc = self.bins.get(bin_index)
-    if acc is None:
-      acc = self.bins[bin_index] = _Acc(self.num_classes)
-    acc.add(label, probs, seconds)
-    self.last_s = max(self.last_s, timestamp_s)
-
-
-def _round(x: float) -> float:
-  return round(float(x), 6)
-
-
 def _as_entry(entry: Entry | Mapping[str, Any]) -> Entry:
   if isinstance(entry, Entry):
     return entry
   return Entry(**entry)
-
-
-def choose_bin_seconds(duration_s: float, max_bins: int = 60) -> float:
-  """Smallest of NICE_BIN_SECONDS giving at most `max_bins` bins."""
-  for width in NICE_BIN_SECONDS:
-    if math.ceil(duration_s / width) <= max_bins:
-      return float(width)
-  return float(math.ceil(duration_s / max_bins))
 
 
 class SessionRecorder:
@@ -238,7 +92,7 @@ class SessionRecorder:
       model: the model used, for the summary.
       fps: nominal frame rate; only sets the duration of the last frame of a
         one-frame session.
-      bin_seconds: timeline bin width; None picks one from NICE_BIN_SECONDS
+      bin_seconds: timeline bin width; None picks one from time_totals.NICE_BIN_SECONDS
         giving at most `max_bins` bins.
       max_bins: see `bin_seconds`.
       max_frame_gap_s: longest time one frame can account for.
@@ -280,13 +134,10 @@ class SessionRecorder:
     self._csv_file.flush()
     self._last_flush = clock()
 
-    self._students: dict[int, _Student] = {}
-    self._frame_bins: dict[int, list[float]] = {}  # bin -> [seconds, frames]
+    self._totals = time_totals.SessionTotals(len(self.class_names), self._base_bin_s)
     self._frames = 0
-    self._start_s: float | None = None
     self._pending: tuple[float, list[tuple[int, int, np.ndarray]]] | None = None
     self._last_duration: float | None = None
-    self._duration_s = 0.0
     self._in_log = False
     self._close_requested = False
     self._closed = False
@@ -344,8 +195,6 @@ class SessionRecorder:
                    + [f"{float(p):.4f}" for p in probs] + [label])
     self._csv.writerows(lines)  # Only once every entry is valid.
 
-    if self._start_s is None:
-      self._start_s = timestamp_s
     if self._pending is not None:
       self._finish_pending(min(max(timestamp_s - self._pending[0], 0.0),
                                self.max_frame_gap_s))
@@ -362,20 +211,11 @@ class SessionRecorder:
     self._last_flush = self._clock()
 
   def _finish_pending(self, duration: float) -> None:
-    """Adds the pending frame, now that its duration is known, to the sums."""
+    """Adds the pending frame, now that its duration is known, to the totals."""
     timestamp_s, rows = self._pending
     self._pending = None
     self._last_duration = duration
-    self._duration_s += duration
-    bin_index = int(math.floor((timestamp_s - self._start_s) / self._base_bin_s + 1e-9))
-    frame_bin = self._frame_bins.setdefault(bin_index, [0.0, 0])
-    frame_bin[0] += duration
-    frame_bin[1] += 1
-    for track_id, label, probs in rows:
-      student = self._students.get(track_id)
-      if student is None:
-        student = self._students[track_id] = _Student(len(self.class_names), timestamp_s)
-      student.add(bin_index, label, probs, duration, timestamp_s)
+    self._totals.add_frame(timestamp_s, duration, rows)
 
   def close(self) -> dict[str, Any] | None:
     """Finishes the files; idempotent. Returns the summary (None if deferred)."""
@@ -415,103 +255,10 @@ class SessionRecorder:
     else:
       self.unwritten.pop(SUMMARY_JSON, None)
 
-  def _probs_dict(self, probs: np.ndarray | None) -> dict[str, float] | None:
-    if probs is None:
-      return None
-    return {name: _round(p) for name, p in zip(self.class_names, probs)}
-
-  def _share_dict(self, acc: _Acc) -> dict[str, float]:
-    return {name: _round(s) for name, s in zip(self.labels, acc.share())}
-
   def summary(self, files: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The summary of what was logged so far (see the module docstring)."""
-    duration = self._duration_s
-    if self._fixed_bin_s:
-      bin_s, factor = float(self._fixed_bin_s), 1
-    else:
-      bin_s = choose_bin_seconds(duration, self.max_bins)
-      factor = int(round(bin_s / self._base_bin_s))
-    start = self._start_s if self._start_s is not None else 0.0
-
-    kept = {i: s for i, s in sorted(self._students.items())
-            if s.total.seconds >= self.min_seconds_visible}
-    students = []
-    class_total = _Acc(len(self.class_names))
-    class_bins: dict[int, _Acc] = {}
-    class_seen: dict[int, int] = {}
-    for track_id, student in kept.items():
-      class_total.merge(student.total)
-      bins: dict[int, _Acc] = {}
-      for base_index, acc in student.bins.items():
-        index = base_index // factor
-        bins.setdefault(index, _Acc(len(self.class_names))).merge(acc)
-      timeline = []
-      for index in sorted(bins):
-        acc = bins[index]
-        class_bins.setdefault(index, _Acc(len(self.class_names))).merge(acc)
-        class_seen[index] = class_seen.get(index, 0) + 1
-        timeline.append({"bin": index, "start_s": _round(start + index * bin_s),
-                         "seconds": _round(acc.seconds), "dominant": acc.dominant(self.labels),
-                         "mean_probabilities": self._probs_dict(acc.mean_probs())})
-      students.append({
-          "id": track_id,
-          "seconds_visible": _round(student.total.seconds),
-          "frames_visible": student.total.frames,
-          "first_seen_s": _round(student.first_s),
-          "last_seen_s": _round(student.last_s),
-          "emotion_share": self._share_dict(student.total),
-          "dominant_emotion": student.total.dominant(self.labels),
-          "mean_probabilities": self._probs_dict(student.total.mean_probs()),
-          "timeline": timeline,
-      })
-
-    frame_bins: dict[int, list[float]] = {}
-    for base_index, (seconds, frames) in self._frame_bins.items():
-      merged = frame_bins.setdefault(base_index // factor, [0.0, 0])
-      merged[0] += seconds
-      merged[1] += frames
-    num_bins = max(frame_bins) + 1 if frame_bins else 0
-    class_timeline = []
-    for index in range(num_bins):
-      acc = class_bins.get(index, _Acc(len(self.class_names)))
-      seconds, frames = frame_bins.get(index, [0.0, 0])
-      if seconds > 0:
-        mean_students = acc.seconds / seconds
-      else:
-        mean_students = acc.frames / frames if frames else 0.0
-      class_timeline.append({
-          "bin": index, "start_s": _round(start + index * bin_s),
-          "end_s": _round(start + (index + 1) * bin_s),
-          "students_seen": class_seen.get(index, 0),
-          "mean_students": _round(mean_students),
-          "dominant": acc.dominant(self.labels),
-          "mean_probabilities": self._probs_dict(acc.mean_probs()),
-      })
-
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "session": {
-            "started_at": self._started_at,
-            "start_s": _round(start),
-            "end_s": _round(start + duration),
-            "duration_s": _round(duration),
-            "frames": self._frames,
-            "fps": _round(self._frames / duration) if duration > 0 else None,
-            "source": self.source,
-            "model": self.model,
-            "class_names": list(self.class_names),
-            "bin_seconds": bin_s,
-            "min_seconds_visible": self.min_seconds_visible,
-            "tracks_dropped": len(self._students) - len(kept),
-            "images_stored": False,
-            "files": dict(files or {}),
-        },
-        "class": {
-            "student_seconds": _round(class_total.seconds),
-            "emotion_share": self._share_dict(class_total),
-            "dominant_emotion": class_total.dominant(self.labels) or UNCERTAIN,
-            "mean_probabilities": self._probs_dict(class_total.mean_probs()),
-            "timeline": class_timeline,
-        },
-        "students": students,
-    }
+    """The summary of what was logged so far (`ferjax.live.summary`)."""
+    info = summary_lib.SessionInfo(
+        class_names=self.class_names, started_at=self._started_at, frames=self._frames,
+        source=self.source, model=self.model, bin_seconds=self._fixed_bin_s,
+        max_bins=self.max_bins, min_seconds_visible=self.min_seconds_visible)
+    return summary_lib.build_summary(info, self._totals, files)

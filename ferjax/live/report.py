@@ -24,22 +24,17 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from ferjax import files as files_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ferjax.live import colours  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 CLASS_TIMELINE_PNG = "class_timeline.png"
 STUDENTS_HEATMAP_PNG = "students_heatmap.png"
 REPORT_HTML = "report.html"
 
-# One colour per label; classes outside this table get a matplotlib default.
-EMOTION_COLOURS = {
-    "angry": "#d62728", "disgust": "#7f9a2b", "fear": "#9467bd", "happy": "#f2c318",
-    "sad": "#1f77b4", "surprise": "#ff7f0e", "neutral": "#9fb3c8",
-    "contempt": "#8c564b", "uncertain": "#dddddd",
-}
 _ABSENT_COLOUR = "#ffffff"
 
 
 def label_colour(label: str, index: int = 0) -> str:
-  return EMOTION_COLOURS.get(label, f"C{index % 10}")
+  return colours.EMOTION_COLOURS.get(label, f"C{index % 10}")
 
 
 def class_timeline_png(summary: dict[str, Any], path: str) -> None:
