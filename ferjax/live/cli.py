@@ -56,7 +56,6 @@ flags.DEFINE_float("fps", 25.0, "Frame rate for image folders and files that lac
 FLAGS = flags.FLAGS
 
 
-VIDEO_EXTENSIONS = (".mp4", ".avi")
 SESSION_FILES = (FRAMES_CSV, SUMMARY_JSON)
 
 
@@ -102,7 +101,7 @@ def _check_video_output(path: str | None) -> None:
   """--output: a new .mp4/.avi file in a writable folder (files.OutputError if not)."""
   if not path:
     return
-  if os.path.splitext(path)[1].lower() not in VIDEO_EXTENSIONS:
+  if os.path.splitext(path)[1].lower() not in sources.VIDEO_FOURCC:
     raise files.OutputError(f"--output {path}: the annotated video must be a .mp4 or "
                             ".avi file")
   if os.path.lexists(path):
@@ -147,11 +146,8 @@ class _VideoWriter:
     folder, name = os.path.split(os.path.abspath(path))
     stem, ext = os.path.splitext(name)
     self._tmp = os.path.join(folder, f".{stem}.{os.getpid()}.tmp{ext}")
-    fourcc = "MJPG" if ext.lower() == ".avi" else "mp4v"
     os.makedirs(folder, exist_ok=True)
-    self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-    if not self._writer.isOpened():
-      raise OSError(f"cannot write video {path!r}")
+    self._writer = sources.open_video_writer(self._tmp, fps, size, container=ext)
 
   def write(self, image) -> None:
     self._writer.write(image)

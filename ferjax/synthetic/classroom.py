@@ -30,9 +30,9 @@ import cv2
 import numpy as np
 
 from ferjax.labels import EMOTIONS
+from ferjax.live import sources
 
 # Video containers this OpenCV build writes and reads back.
-FOURCC_BY_EXTENSION = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,19 +256,15 @@ def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:
   """Writes BGR frames (.mp4: mp4v, .avi: MJPG); returns how many were written."""
   path = os.fspath(path)
-  ext = os.path.splitext(path)[1].lower()
-  if ext not in FOURCC_BY_EXTENSION:
-    raise ValueError(f"{path}: use one of {', '.join(FOURCC_BY_EXTENSION)}")
+  if os.path.splitext(path)[1].lower() not in sources.VIDEO_FOURCC:
+    raise ValueError(f"{path}: use one of {', '.join(sources.VIDEO_FOURCC)}")
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   writer = None
   count = 0
   try:
     for frame in frames:
       if writer is None:
-        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*FOURCC_BY_EXTENSION[ext]),
-                                 fps, (frame.shape[1], frame.shape[0]))
-        if not writer.isOpened():
-          raise OSError(f"{path}: OpenCV cannot write {FOURCC_BY_EXTENSION[ext]} video")
+        writer = sources.open_video_writer(path, fps, (frame.shape[1], frame.shape[0]))
       writer.write(frame)
       count += 1
   finally:
