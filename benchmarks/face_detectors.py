@@ -75,15 +75,8 @@ def timed(detector: faces.FaceDetector, frame: np.ndarray) -> tuple[list, float]
 
 def confirmed(box: faces.Box, others: list[list[faces.Detection]]) -> bool:
   """Whether another detector has a box whose centre lies in `box`, or vice versa."""
-  def inside(point, b):
-    return b[0] <= point[0] <= b[2] and b[1] <= point[1] <= b[3]
-  centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-  for detections in others:
-    for d in detections:
-      b = d.box
-      if inside(centre, b) or inside(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), box):
-        return True
-  return False
+  return any(faces.centre_inside(box, d.box) or faces.centre_inside(d.box, box)
+             for detections in others for d in detections)
 
 
 def draw(frame: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:

@@ -40,14 +40,15 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import cv2
 import numpy as np
 from absl import app, flags
 
 from benchmarks import report
+from ferjax.faces import geometry
 from ferjax.inference import DEFAULT_MODEL_DIR
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR,
                     "Exported model folder (from ferjax.train.export).")
@@ -72,7 +73,7 @@ CONFIGS = (  # label, detector name, detect_every.
     ("ferjax, blazeface_back, detect every 1", "blazeface_back", 1),
 )
 TARGETS = ((5, 30.0), (30, 15.0))  # (students, FPS) for the default settings.
-Box = tuple[float, float, float, float]
+Box = geometry.Box
 
 
 def make_video(faces: np.ndarray, labels: np.ndarray, students: int
@@ -92,9 +93,7 @@ def frame_recall(boxes: list[Box], truth: dict) -> float | None:
   visible = [s["box"] for s in truth["students"] if s["visible"]]
   if not visible:
     return None
-  centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in boxes]
-  found = sum(any(t[0] <= x < t[2] and t[1] <= y < t[3] for x, y in centres)
-              for t in visible)
+  found = sum(any(geometry.centre_inside(b, t) for b in boxes) for t in visible)
   return found / len(visible)
 
 

@@ -11,11 +11,11 @@ from ferjax.faces.pixels import to_bgr, to_gray
 from ferjax.faces.detectors import (DEFAULT, DETECTORS, BlazeFace, CenterFace,
                                     DetectorUnavailable, FaceDetector, Haar,
                                     create_detector)
-from ferjax.faces.geometry import Box, Detection, iou, largest_face, nms
+from ferjax.faces.geometry import Box, Detection, centre_inside, iou, largest_face, nms
 
 __all__ = [
     "FACE_SIZE", "FRAMINGS", "Framing", "crop_face", "crop_faces", "crop_square",
     "framing_for", "to_bgr", "to_gray", "DEFAULT", "DETECTORS", "BlazeFace", "CenterFace",
     "DetectorUnavailable", "FaceDetector", "Haar", "create_detector", "Box",
-    "Detection", "iou", "largest_face", "nms",
+    "Detection", "centre_inside", "iou", "largest_face", "nms",
 ]

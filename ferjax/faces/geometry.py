@@ -129,3 +129,9 @@ def tiles(width: int, height: int, tile: int, overlap: float = 0.25
     return [round(i * (length - tile) / (n - 1)) for i in range(n)]
   return [(x, y, min(x + tile, width), min(y + tile, height))
           for y in starts(height) for x in starts(width)]
+
+
+def centre_inside(box: Box, other: Box) -> bool:
+  """Whether the centre of `box` lies in `other` (half-open: [x0, x1) x [y0, y1))."""
+  x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+  return other[0] <= x < other[2] and other[1] <= y < other[3]
