@@ -22,7 +22,8 @@ Results: see BENCHMARKS.md, "Model experiments".
 from ferjax.train import config_lib
 
 
-def get_config():
+def get_config(stage: str = ""):
+  """The full run by default; `finetune` for a short low-rate warm restart from it."""
   config = config_lib.base_config()
   config.dataset = "ferplus"
   config.mixture = "ferplus:0.6,rafdb:0.4"
@@ -46,4 +47,11 @@ def get_config():
   config.augment.degrade = 0.5
   config.log_every = 100
   config.export = True
+  if stage == "finetune":
+    config.init_from = "runs/realtime"
+    config.num_epochs = 8
+    config.warmup_epochs = 0.5
+    config.learning_rate = 0.01
+  elif stage:
+    raise config_lib.ConfigError(f"realtime.py: unknown stage {stage!r}; use :finetune")
   return config

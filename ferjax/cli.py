@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import sys
+import threading
 from collections.abc import Callable
 
 _HELP = ("-h", "-?", "--help", "--helpshort", "--helpfull")
@@ -25,6 +28,43 @@ def quiet_startup(argv: list[str]) -> None:
     os.environ.setdefault("GLOG_minloglevel", "3")
 
 
+# Start-up chatter that native libraries (TensorFlow, XLA, absl C++, TFLite) print to
+# the stderr file descriptor whatever TF_CPP_MIN_LOG_LEVEL says.
+_NATIVE_NOISE = re.compile(
+    rb"^(?:[IW]\d{4} \d\d:\d\d:\d\d|E\d{4} \d\d:\d\d:\d\d.*cu(?:Init|da)"
+    rb"|WARNING: All log messages before absl::InitializeLog"
+    rb"|INFO: Created TensorFlow Lite)")
+
+
+def filter_native_stderr() -> None:
+  """Drops native start-up chatter from file descriptor 2; every other line passes.
+
+  A pipe replaces fd 2 and a thread copies its lines to the real stderr, skipping
+  `_NATIVE_NOISE`; at exit fd 2 is restored and the pipe drained.
+  """
+  read_fd, write_fd = os.pipe()
+  real_stderr = os.dup(2)
+  sys.stderr.flush()
+  os.dup2(write_fd, 2)
+  os.close(write_fd)
+
+  def pump() -> None:
+    with os.fdopen(read_fd, "rb") as pipe:
+      for line in pipe:
+        if not _NATIVE_NOISE.match(line):
+          os.write(real_stderr, line)
+
+  thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+  thread.start()
+
+  def restore() -> None:
+    sys.stderr.flush()
+    os.dup2(real_stderr, 2)  # Closes the pipe's last writer in this process.
+    thread.join(timeout=2.0)
+
+  atexit.register(restore)
+
+
 def run(main: Callable[[list[str]], None], module_name: str, doc: str | None,
         argv: list[str] | None = None, **app_kwargs) -> None:
   """absl `app.run(main)` with quiet start-up and `--help` printing usage and exiting 0."""
@@ -37,4 +77,5 @@ def run(main: Callable[[list[str]], None], module_name: str, doc: str | None,
   from absl import app, logging  # pylint: disable=g-import-not-at-top
   if not _asks_for_verbosity(argv):
     logging.set_verbosity(logging.WARNING)
+    filter_native_stderr()
   app.run(main, argv=argv, **app_kwargs)

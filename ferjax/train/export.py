@@ -165,8 +165,11 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
            metadata: dict[str, Any] | None = None,
            tflite_batch: int = DEFAULT_TFLITE_BATCH,
            small_batches: tuple[int, ...] = DEFAULT_SMALL_BATCHES,
-           overwrite: bool = False) -> dict[str, str]:
+           overwrite: bool = False, tflite_float16: bool = False) -> dict[str, str]:
   """Writes SavedModel, TFLite and metadata for `model` into `out_dir`.
+
+  `tflite_float16` stores the TFLite weights as float16 (half the size; the
+  interpreter computes in float32 as before); the SavedModel keeps float32.
 
   `out_dir` must be new or empty, or an earlier export with `overwrite`; that
   one is moved to `<out_dir>.previous-<date-time>` (returned as "previous").
@@ -196,6 +199,9 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
     for batch in batches:
       converter = tf.lite.TFLiteConverter.from_saved_model(
           saved_model, signature_keys=[f"serving_batch_{batch}"])
+      if tflite_float16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
       tflite_files[str(batch)] = tflite_file(batch, tflite_batch)
       with open(os.path.join(staging, tflite_files[str(batch)]), "wb") as f:
         f.write(converter.convert())
@@ -209,6 +215,7 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
         "preprocessing": "ferjax.models.preprocess (inside the graph)",
         "tflite_batch": tflite_batch,
         "tflite_files": tflite_files,
+        "tflite_weights": "float16" if tflite_float16 else "float32",
         "num_params": int(sum(p.size for p in params)),
         **(metadata or {}),
     }
@@ -278,12 +285,13 @@ def check_workdir(workdir: str) -> None:
 
 
 def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH,
-                   overwrite: bool = False) -> dict[str, str]:
+                   overwrite: bool = False, tflite_float16: bool = False) -> dict[str, str]:
   """Exports the best checkpoint of a training workdir, with its metadata.
 
   Both folders are checked before any work (see `check_target`).
   """
   from ferjax.train import checkpoints  # pylint: disable=g-import-not-at-top
+  from ferjax.train import config_lib  # pylint: disable=g-import-not-at-top
   from ferjax.train.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
 
   check_workdir(workdir)
@@ -293,6 +301,7 @@ def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLIT
   metadata = {"temperature": temperature["temperature"], "calibration": temperature,
               "model": config.model, "dataset": config.dataset,
               "mixture": config.get("mixture", ""),
+              "datasets": [name for name, _ in config_lib.mixture(config)],
               "config_hash": config_hash(config), "step": info.get("step"),
               "validation_accuracy": info.get("validation_accuracy")}
   metrics_path = os.path.join(workdir, METRICS_FILE)
@@ -303,7 +312,7 @@ def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLIT
         if "test_accuracy" in record and record.get("step") == info.get("step"):
           metadata["test_accuracy"] = record["test_accuracy"]
   return export(model, out_dir, metadata=metadata, tflite_batch=tflite_batch,
-                overwrite=overwrite)
+                overwrite=overwrite, tflite_float16=tflite_float16)
 
 
 def main(argv: list[str]) -> None:
@@ -312,7 +321,8 @@ def main(argv: list[str]) -> None:
   values = flags.FLAGS
   try:
     paths = export_workdir(values.workdir, values.out, values.tflite_batch,
-                           overwrite=values.overwrite)
+                           overwrite=values.overwrite,
+                           tflite_float16=values.tflite_float16)
   except ValueError as e:
     raise SystemExit(f"error: {e}") from None
   except OSError as e:  # E.g. a full disk: the staging folder is gone, --out untouched.
@@ -330,6 +340,8 @@ if __name__ == "__main__":
                       required=True)
   flags.DEFINE_string("out", None, "Folder for the exported model.", required=True)
   flags.DEFINE_integer("tflite_batch", DEFAULT_TFLITE_BATCH, "Fixed TFLite batch size.")
+  flags.DEFINE_bool("tflite_float16", False, "Store the TFLite weights as float16 (half "
+                    "the size, same float32 compute).")
   flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out (it is moved "
                     "to <out>.previous-<date-time>, not deleted).")
   cli.run(main, __name__, __doc__)
