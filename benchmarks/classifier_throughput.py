@@ -1,9 +1,9 @@
 """Faces/s of the exported classifiers (TFLite, SavedModel) and of tools/eval.py.
 
     python -m benchmarks.classifier_throughput
-    python -m benchmarks.classifier_throughput --model runs/x/export   # a trained export
+    python -m benchmarks.classifier_throughput --models ferjax/pretrained/realtime,runs/x/export
 
-For each recipe's network (untrained weights unless --model is given: speed
+For each recipe's network (untrained weights unless --models are given: speed
 does not depend on the weights) this exports with jax2tf, then times batched
 inference on this CPU: the median of `--repeats` timed runs after a warm-up.
 With the real FER2013 beside the repo it also times tools/eval.py's whole
@@ -17,15 +17,16 @@ import statistics
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import numpy as np
 from absl import app, flags
 
 from benchmarks import report
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 flags.DEFINE_list("recipes", ["fer2013_cpu", "fer2013"], "experiments/<name>.py recipes.")
-flags.DEFINE_string("model", None, "An exported model folder to time instead of recipes.")
+flags.DEFINE_list("models", [], "Exported model folders to time (in one run) instead of "
+                  "recipes.")
 flags.DEFINE_integer("repeats", 7, "Timed runs per measurement (median reported).")
 flags.DEFINE_integer("faces", 1024, "Faces per timed run.")
 flags.DEFINE_bool("write", True, "Update BENCHMARKS.md.")
@@ -81,13 +82,19 @@ def time_model(label: str, model_dir: str, faces: np.ndarray) -> dict:
   return row
 
 
+def _export_label(path: str) -> str:
+  """`path` (its network, from metadata.json)."""
+  from ferjax.inference import read_metadata  # pylint: disable=g-import-not-at-top
+  return f"`{path}` ({read_metadata(path).get('model', '?')})"
+
+
 def main(argv: list[str]) -> None:
   del argv
   faces = np.random.default_rng(0).integers(0, 256, (FLAGS.faces, 48, 48, 1)).astype(
       np.float32)
   rows = []
   with tempfile.TemporaryDirectory() as tmp:
-    targets = ([("given model", FLAGS.model)] if FLAGS.model else
+    targets = ([(_export_label(path), path) for path in FLAGS.models] if FLAGS.models else
                [(name, export_recipe(name, tmp)) for name in FLAGS.recipes])
     for label, model_dir in targets:
       rows.append(time_model(label, model_dir, faces))
