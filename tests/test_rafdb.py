@@ -91,3 +91,28 @@ def test_real_rafdb_training_images():
   assert counts[EMOTIONS.index("happy")] == 4_772
   assert counts[EMOTIONS.index("fear")] == 281
   assert sum(i.split == "validation" for i in images) == 1_248  # The fixed hold-out.
+
+
+@pytest.mark.parametrize("layout", ["official", "repackaged"])
+def test_tfds_builder_splits_both_layouts(tmp_path, layout):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from ferjax.data import loader  # pylint: disable=g-import-not-at-top
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  if layout == "official":
+    fx.write_rafdb_official(str(manual))
+  else:
+    fx.write_rafdb_repackaged(str(manual))
+  seen = {}
+  for split in rafdb.SPLITS:
+    try:
+      dataset = loader.load_tfds("rafdb", split, data_dir=str(tmp_path / "data"),
+                                 manual_dir=str(manual))
+    except DataError:  # A split with no images in this tiny tree.
+      continue
+    for example in tfds.as_numpy(dataset):
+      assert example["image"].shape == (48, 48, 1)
+      name = example["name"].decode()
+      assert rafdb.split_of(name) == split
+      seen[name] = int(example["label"])
+  assert seen == EXPECTED

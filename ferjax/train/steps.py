@@ -84,6 +84,23 @@ def _fresh_rngs(template: nnx.State, key: jax.Array) -> nnx.State:
   return jax.tree.unflatten(treedef, out)
 
 
+def batch_indices(key: jax.Array, step: jax.Array, num_examples: int, batch_size: int,
+                  weight: jax.Array | None = None) -> jax.Array:
+  """Indices of the global batch of `step`.
+
+  Without `weight`, every epoch is a fresh permutation (each example once); with
+  it, examples are drawn with replacement with probabilities `weight`.
+  """
+  steps_per_epoch = num_examples // batch_size
+  epoch_key = jax.random.fold_in(jax.random.fold_in(key, 1), step // steps_per_epoch)
+  if weight is not None:
+    return jax.random.choice(jax.random.fold_in(epoch_key, step), num_examples,
+                             (batch_size,), p=weight)
+  order = jax.random.permutation(epoch_key, num_examples)
+  return jax.lax.dynamic_slice_in_dim(order, (step % steps_per_epoch) * batch_size,
+                                      batch_size)
+
+
 def make_train_step(config: ml_collections.ConfigDict, graphdef: nnx.GraphDef,
                     rng_template: nnx.State, num_examples: int, mesh: Mesh) -> Callable:
   """jit(step(state, data) -> (state, metrics)); `data` holds the whole train split.
@@ -97,20 +114,12 @@ def make_train_step(config: ml_collections.ConfigDict, graphdef: nnx.GraphDef,
   tx = make_optimizer(config)
   schedule = learning_rate_schedule(config)
   batch_size = config.batch_size
-  steps_per_epoch = num_examples // batch_size
   batch = sharding.batch_sharding(mesh)
   constrain = lambda x: jax.lax.with_sharding_constraint(x, batch)
 
   def step_fn(state: State, data: dict[str, jax.Array]) -> tuple[State, dict[str, jax.Array]]:
     step = state["step"]
-    epoch_key = jax.random.fold_in(jax.random.fold_in(state["key"], 1), step // steps_per_epoch)
-    if "weight" in data:  # A mixture or class balancing: draw by weight.
-      indices = jax.random.choice(jax.random.fold_in(epoch_key, step), num_examples,
-                                  (batch_size,), p=data["weight"])
-    else:  # Each example once per epoch.
-      order = jax.random.permutation(epoch_key, num_examples)
-      indices = jax.lax.dynamic_slice_in_dim(order, (step % steps_per_epoch) * batch_size,
-                                             batch_size)
+    indices = batch_indices(state["key"], step, num_examples, batch_size, data.get("weight"))
     k_augment, k_mix, k_dropout = jax.random.split(
         jax.random.fold_in(jax.random.fold_in(state["key"], 2), step), 3)
     images = constrain(data["image"][indices].astype(jnp.float32))
