@@ -68,6 +68,11 @@ def class_timeline_png(summary: dict[str, Any], path: str) -> None:
   ax.set_title(f"Class mood ({summary['session']['bin_seconds']:g} s bins)")
   if timeline:
     ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize=8)
+  _save(fig, path)
+
+
+def _save(fig, path: str) -> None:
+  """Writes `fig` to `path` whole (temporary name, then rename) and frees it."""
   fig.tight_layout()
   try:
     with files_lib.replacing(path) as tmp:
@@ -105,12 +110,7 @@ def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
   ax.set_title(f"Dominant emotion per student ({bin_s:g} s bins; white: not visible)")
   handles = [patches.Patch(color=label_colour(n, i), label=n) for i, n in enumerate(labels)]
   ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-  fig.tight_layout()
-  try:
-    with files_lib.replacing(path) as tmp:
-      fig.savefig(tmp, dpi=110)
-  finally:
-    plt.close(fig)
+  _save(fig, path)
 
 
 def _pct(x: float) -> str:
