@@ -29,6 +29,14 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, metrics and exports go here.")
 _MULTIHOST = flags.DEFINE_bool("multihost", False,
                                "Call jax.distributed.initialize() first (multi-process runs).")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "With --multihost: host:port of process 0 (default: detected "
+    "on clusters JAX knows, e.g. SLURM, TPU pods).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
+                                      "With --multihost: how many processes (default: detected).")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None,
+                                   "With --multihost: this process, 0..num_processes-1 "
+                                   "(default: detected).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -55,8 +63,10 @@ def main(argv: list[str]) -> None:
   except files.OutputError as e:
     sys.exit(f"error: {e}")
   import jax  # pylint: disable=g-import-not-at-top
-  if _MULTIHOST.value:
-    jax.distributed.initialize()
+  if _MULTIHOST.value:  # On CPUs, JAX's default gloo collectives connect the processes.
+    jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
+                               num_processes=_NUM_PROCESSES.value,
+                               process_id=_PROCESS_ID.value)
   from ferjax.train import loop  # pylint: disable=g-import-not-at-top
   try:
     loop.train(_CONFIG.value, _WORKDIR.value)

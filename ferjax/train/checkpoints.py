@@ -56,12 +56,19 @@ class Checkpointer:
 
   def __init__(self, workdir: str, keep: int):
     workdir = os.path.abspath(workdir)
+    # Both managers save the same steps: their cross-process barriers need distinct names.
     self._latest = ocp.CheckpointManager(
         os.path.join(workdir, LATEST_DIR),
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=keep, create=True,
+            multiprocessing_options=ocp.options.MultiprocessingOptions(
+                barrier_sync_key_prefix=LATEST_DIR)))
     self._best = ocp.CheckpointManager(
         os.path.join(workdir, BEST_DIR),
-        options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=1, create=True,
+            multiprocessing_options=ocp.options.MultiprocessingOptions(
+                barrier_sync_key_prefix=BEST_DIR)))
 
   def latest_step(self) -> int | None:
     return self._latest.latest_step()
@@ -190,12 +197,16 @@ def restore_best(workdir: str) -> tuple[nnx.Module, ml_collections.ConfigDict, d
   template = {"params": params, "batch_stats": batch_stats}
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = _abstract(template, device)
+  # A local read: in a multi-process run only one process (e.g. the exporter) calls this.
+  this_process = ocp.options.MultiprocessingOptions(
+      primary_host=jax.process_index(), active_processes={jax.process_index()})
   restored = None
   for subdir in (BEST_DIR, LATEST_DIR):
     path = os.path.join(os.path.abspath(workdir), subdir)
     if not os.path.isdir(path):
       continue
-    manager = ocp.CheckpointManager(path)
+    manager = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(
+        create=False, multiprocessing_options=this_process))
     step = manager.latest_step()
     if step is not None:
       restored = manager.restore(step, args=ocp.args.Composite(
