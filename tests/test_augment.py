@@ -17,14 +17,19 @@ def _images(n=6):
 def _config(**overrides):
   config = config_lib.base_config().augment
   config.update(overrides)
-  return config
+  return ml_collections.FrozenConfigDict(config)  # Hashable: a static argument of _augment.
+
+
+# Compiled whole, as in the train step (op-by-op dispatch compiles every op on its own).
+_augment = jax.jit(augment.augment_batch, static_argnums=2)
+_warp = jax.jit(augment.warp)
 
 
 def test_batch_shape_dtype_range_and_determinism():
   images = _images()
-  out = augment.augment_batch(images, jax.random.key(0), _config())
-  again = augment.augment_batch(images, jax.random.key(0), _config())
-  other = augment.augment_batch(images, jax.random.key(1), _config())
+  out = _augment(images, jax.random.key(0), _config())
+  again = _augment(images, jax.random.key(0), _config())
+  other = _augment(images, jax.random.key(1), _config())
   assert out.shape == images.shape and out.dtype == jnp.float32
   assert 0.0 <= float(out.min()) and float(out.max()) <= 255.0
   np.testing.assert_array_equal(out, again)
@@ -36,7 +41,7 @@ def test_identity_when_disabled():
   config = _config(flip=False, rotate_degrees=0.0, scale=0.0, shift_pixels=0.0,
                    brightness=0.0, contrast=0.0)
   images = _images()
-  np.testing.assert_allclose(augment.augment_batch(images, jax.random.key(3), config),
+  np.testing.assert_allclose(_augment(images, jax.random.key(3), config),
                              images, atol=1e-3)
 
 
@@ -44,13 +49,13 @@ def test_flip_really_flips():
   image = _images(1)[0]
   matrix = augment.affine_matrix(flip=jnp.array(True), angle=0.0, scale=1.0,
                                  shift=jnp.zeros(2))
-  flipped = augment.warp(image, matrix)
+  flipped = _warp(image, matrix)
   np.testing.assert_allclose(flipped, image[:, ::-1], atol=1e-4)
   np.testing.assert_array_equal(augment.flip_left_right(image), image[:, ::-1])
   # With only flips on, every output is the image or its mirror, and both occur.
   config = _config(rotate_degrees=0.0, scale=0.0, shift_pixels=0.0, brightness=0.0,
                    contrast=0.0)
-  out = augment.augment_batch(jnp.repeat(image[None], 32, 0), jax.random.key(0), config)
+  out = _augment(jnp.repeat(image[None], 32, 0), jax.random.key(0), config)
   same = [bool(np.allclose(o, image, atol=1e-3)) for o in out]
   mirrored = [bool(np.allclose(o, image[:, ::-1], atol=1e-3)) for o in out]
   assert all(s or m for s, m in zip(same, mirrored))
@@ -61,7 +66,7 @@ def test_shift_moves_content():
   image = _images(1)[0]
   matrix = augment.affine_matrix(flip=jnp.array(False), angle=0.0, scale=1.0,
                                  shift=jnp.array([3.0, -2.0]))
-  out = augment.warp(image, matrix)
+  out = _warp(image, matrix)
   np.testing.assert_allclose(out[:-3, 2:], image[3:, :-2], atol=1e-4)
 
 
@@ -83,4 +88,9 @@ def test_smooth_labels():
   targets = jax.nn.one_hot(jnp.array([0, 3]), 4)
   smoothed = augment.smooth_labels(targets, 0.2)
   np.testing.assert_allclose(smoothed[0], [0.85, 0.05, 0.05, 0.05], atol=1e-6)
-  assert isinstance(config_lib.base_config().augment, ml_collections.ConfigDict)
+  np.testing.assert_allclose(smoothed.sum(-1), 1.0, atol=1e-6)  # Still distributions.
+  # Soft targets (mixup, FER+ votes) are smoothed the same way.
+  soft = jnp.array([[0.6, 0.4, 0.0, 0.0]])
+  np.testing.assert_allclose(augment.smooth_labels(soft, 0.2), [[0.53, 0.37, 0.05, 0.05]],
+                             atol=1e-6)
+  assert augment.smooth_labels(targets, 0.0) is targets  # Off means untouched.

@@ -12,7 +12,6 @@ from ferjax.faces import geometry
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
 MEDIA = os.path.join(SHARED, "media")
-FER2013 = os.path.join(SHARED, "datasets", "fer2013")
 needs_media = pytest.mark.skipif(not os.path.isdir(MEDIA),
                                  reason=f"shared media not found in {os.path.abspath(MEDIA)}")
 
@@ -150,8 +149,14 @@ def test_missing_weights_package_is_a_clear_error(monkeypatch):
     faces.create_detector("blazeface")
 
 
-@pytest.mark.parametrize("name", ["default", "centerface", "blazeface", "blazeface_back",
-                                  "haar"])
+def test_default_detector_is_centerface():
+  detector = _available("default")
+  if detector is None:
+    pytest.skip("centerface weights not installed")
+  assert isinstance(detector, faces.CenterFace) and detector.name == "centerface"
+
+
+@pytest.mark.parametrize("name", sorted(faces.DETECTORS))
 def test_no_faces_in_a_blank_frame(name):
   detector = _available(name)
   if detector is None:
@@ -198,13 +203,8 @@ def test_boxes_follow_the_frame_scale():
 
 
 @pytest.fixture(scope="module")
-def fer_faces(tmp_path_factory):
-  from ferjax.data import fer2013, npz  # pylint: disable=g-import-not-at-top
-  if not os.path.isfile(os.path.join(FER2013, fer2013.ARCHIVE_NAME)):
-    pytest.skip(f"real FER2013 not found in {os.path.abspath(FER2013)}")
-  path = str(tmp_path_factory.mktemp("fer") / "fer2013.npz")
-  npz.prepare(FER2013, path)
-  images = npz.load_split(path, "test")["image"][:, :, :, 0]
+def fer_faces(fer2013_test_faces):
+  images, _ = fer2013_test_faces
   return images[np.random.default_rng(0).choice(len(images), 40, replace=False)]
 
 

@@ -59,8 +59,8 @@ def test_classroom_clip_finds_and_tracks_the_four_people(exported_model_dir, tmp
 
 @needs_fer
 def test_synthetic_classroom_every_student_found_with_stable_ids(exported_model_dir,
-                                                                 tmp_path):
-  faces, labels = classroom.load_fer_faces("test", manual_dir=FER_DIR)
+                                                                 fer2013_test_faces, tmp_path):
+  faces, labels = fer2013_test_faces
   frames, truths = [], []
   for frame, truth in classroom.generate(faces[:400], labels[:400], num_students=5,
                                          num_frames=60, seed=3, fps=15.0):
@@ -89,10 +89,10 @@ def test_synthetic_classroom_every_student_found_with_stable_ids(exported_model_
 
 
 @needs_fer
-def test_shipped_model_reads_the_students_dominant_emotions(tmp_path):
+def test_shipped_model_reads_the_students_dominant_emotions(fer2013_test_faces, tmp_path):
   """Each synthetic student shows one FER2013 test face; compare per-student dominant
   emotions from the session summary with the truth (chance is about 1 in 7)."""
-  faces, labels = classroom.load_fer_faces("test", manual_dir=FER_DIR)
+  faces, labels = fer2013_test_faces
   truths, frames = [], []
   for frame, truth in classroom.generate(faces, labels, num_students=12, num_frames=45,
                                          seed=11, fps=15.0, teacher=False):
@@ -120,21 +120,24 @@ def test_shipped_model_reads_the_students_dominant_emotions(tmp_path):
   assert sum(matches) / len(matches) >= 0.4, matches
 
 
-def test_save_faces_stores_crops_only_when_asked(exported_model_dir, tmp_path):
-  faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), np.uint8)
-  frames = [frame for frame, _ in classroom.generate(faces, np.zeros(8, int),
-                                                     num_students=2, num_frames=12,
-                                                     seed=0, teacher=False)]
-  video_path = str(tmp_path / "two.avi")
-  classroom.write_video(video_path, frames, 10.0)
-  result = _live("--source", video_path, "--headless", "--model", exported_model_dir,
-                 "--detector", "haar", "--out", str(tmp_path / "s"), "--save-faces",
-                 "--detect_every", "1")
+@needs_media
+def test_save_faces_stores_one_crop_per_logged_face(exported_model_dir, tmp_path):
+  """--save-faces on real faces: faces/<track>/<frame>.png for every row of frames.csv."""
+  out = tmp_path / "s"
+  result = _live("--source", os.path.join(MEDIA, "classroom.gif"), "--headless",
+                 "--model", exported_model_dir, "--out", str(out), "--save-faces",
+                 "--max_frames", "12")
   assert result.returncode == 0, result.stderr[-3000:]
-  summary = _summary(tmp_path / "s")
-  saved = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path / "s" / "faces") for f in fs]
-  logged = sum(s["frames_visible"] for s in summary["students"])
-  assert len(saved) == logged  # one crop per logged face (zero if nothing was found)
+  with open(out / "frames.csv") as f:
+    logged = {(int(r["track_id"]), int(r["frame"])) for r in csv.DictReader(f)}
+  saved = {(int(track.name), int(os.path.splitext(crop.name)[0]))
+           for track in (out / "faces").iterdir() for crop in track.iterdir()}
+  assert len({track for track, _ in logged}) == 4  # The four people of the clip.
+  assert saved == logged  # One folder per track, one crop per logged face.
+  track, frame = min(saved)
+  crop = classroom.cv2.imread(str(out / "faces" / f"{track:04d}" / f"{frame:07d}.png"),
+                              classroom.cv2.IMREAD_UNCHANGED)
+  assert crop.shape == (48, 48)
 
 
 def test_sigterm_still_writes_the_summary(exported_model_dir, tmp_path):

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from ferjax.evaluation import evaluator
-from ferjax.data import npz
 from ferjax.inference import DEFAULT_MODEL_DIR as SHIPPED
 from ferjax.inference import ExpressionClassifier, read_metadata
 from ferjax.labels import EMOTIONS
@@ -29,11 +28,10 @@ def test_shipped_model_is_small_and_complete():
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(FER_DIR, "fer2013new.csv")),
                     reason="real FER2013 archive and FER+ labels absent")
-def test_stated_ferplus_test_accuracy_is_reproduced(tmp_path):
+def test_stated_ferplus_test_accuracy_is_reproduced(fer2013_npz):
   """The TFLite model (float16 weights) matches the test accuracy the training run logged."""
-  path = npz.prepare(FER_DIR, tmp_path / "fer2013.npz")
   report = evaluator.evaluate_model(ExpressionClassifier(SHIPPED), "ferplus", "test",
-                                    npz_path=path, progress=False)
+                                    npz_path=fer2013_npz, progress=False)
   assert report["num_examples"] == 3137  # FER+ majority rows of PrivateTest, no contempt.
   assert report["accuracy"] == pytest.approx(read_metadata(SHIPPED)["test_accuracy"],
                                              abs=2e-3)

@@ -2,7 +2,7 @@
 
 import json
 import os
-import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,15 +17,17 @@ from ferjax.train import config_lib
 from ferjax.train import steps
 from ferjax.train import loop
 
+from tests import smoke_config
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMOKE = os.path.join(REPO, "experiments", "smoke.py")
+# Device-count runs stop after a few small steps (longer runs amplify float reordering
+# chaotically); otherwise they are the session's smoke run, whose compiled step they reuse.
+FEW_STEPS = dict(eval_every=3, stop_after=3)
 
 
 def _config(**overrides):
-  config = config_lib.load_recipe(SMOKE)
-  config.tensorboard = False
-  config.update(overrides)
-  return config
+  """The session smoke run's config (conftest `smoke_run`) with `overrides`."""
+  return smoke_config.make(**overrides)
 
 
 def _records(workdir):
@@ -38,18 +40,86 @@ def _params(workdir):
   return jax.tree.leaves(nnx.state(model, nnx.Param)), info
 
 
+def _final_state(workdir, config):
+  """The latest checkpoint's full train state: params, batch stats, optimizer, step, key."""
+  _, _, template = steps.init_state(config)
+  ckpt = checkpoints.Checkpointer(str(workdir), config.keep)
+  try:
+    state, _ = ckpt.restore_latest(template)
+  finally:
+    ckpt.close()
+  return state
+
+
+def _assert_same_run(a, b):
+  """Workdirs `a` and `b` (of `_config()` runs) hold the same final state and best model."""
+  config = _config()
+  final_a, final_b = _final_state(a, config), _final_state(b, config)
+  assert int(final_a["step"]) == int(final_b["step"]) == config.total_steps
+  for x, y in zip(jax.tree.leaves(final_a), jax.tree.leaves(final_b)):
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+  (best_a, info_a), (best_b, info_b) = _params(a), _params(b)
+  assert info_a == info_b
+  for x, y in zip(best_a, best_b):
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+
+
+def _assert_close_params(a, b):
+  """Best-model parameters of workdirs `a` and `b` agree up to float reordering."""
+  (x_params, _), (y_params, _) = _params(a), _params(b)
+  for x, y in zip(x_params, y_params):
+    np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-6)
+
+
+def _command(workdir, *flags):
+  return [sys.executable, "-m", "ferjax.train", "--config", "experiments/smoke.py",
+          "--workdir", str(workdir), *smoke_config.flags(), *flags]
+
+
+def _env(devices=1):
+  """This process's environment with `devices` CPUs.
+
+  XLA_FLAGS are part of the compilation cache key: they change only when they must,
+  so one-device runs reuse what this process compiled.
+  """
+  env = dict(os.environ, JAX_PLATFORMS="cpu")
+  if devices > 1:
+    env["XLA_FLAGS"] = (f"{env.get('XLA_FLAGS', '')} "
+                        f"--xla_force_host_platform_device_count={devices}")
+  return env
+
+
 def _cli(workdir, *flags, devices=1):
-  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-             JAX_PLATFORMS="cpu")
-  return subprocess.run(
-      [sys.executable, "-m", "ferjax.train", "--config", "experiments/smoke.py",
-       "--workdir", str(workdir), "--config.tensorboard=False", *flags],
-      cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+  return subprocess.run(_command(workdir, *flags), cwd=REPO, env=_env(devices),
+                        capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_smoke_learns_and_reports_test_once(tmp_path):
-  workdir = str(tmp_path)
-  summary = loop.train(_config(), workdir)
+def _start(workdir, *flags, log):
+  """Starts `python -m ferjax.train` in the background, output to the open file `log`."""
+  return subprocess.Popen(_command(workdir, *flags), cwd=REPO, env=_env(), stdout=log,
+                          stderr=subprocess.STDOUT)
+
+
+def _flags(overrides: dict) -> list[str]:
+  return [f"--config.{k}={v}" for k, v in overrides.items()]
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def one_device_run(tmp_path_factory):
+  """The FEW_STEPS run on one device, in this process."""
+  workdir = str(tmp_path_factory.mktemp("one_device"))
+  loop.train(_config(**FEW_STEPS), workdir)
+  return workdir
+
+
+def test_smoke_learns_and_reports_test_once(smoke_run):
+  workdir, summary = smoke_run
   records = _records(workdir)
   losses = [r["train_loss"] for r in records if "train_loss" in r]
   assert np.mean(losses[-2:]) < 0.7 * losses[0]
@@ -60,33 +130,27 @@ def test_smoke_learns_and_reports_test_once(tmp_path):
   model, config, info = checkpoints.restore_best(workdir)
   assert config.model == "mini_xception" and info["step"] == summary["best_validation"]["step"]
   assert info["validation_accuracy"] == summary["best_validation"]["validation_accuracy"]
-  assert model(np.zeros((2, 48, 48, 1), np.float32)).shape == (2, 7)
+  logits = nnx.jit(lambda model, x: model(x))(model, np.zeros((2, 48, 48, 1), np.float32))
+  assert logits.shape == (2, 7)
 
 
-def test_resume_matches_straight_run(tmp_path):
-  kwargs = dict(total_steps=12, eval_every=12, log_every=4, warmup_steps=2,
-                mixup_alpha=0.4, label_smoothing=0.1)
-  straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
-  loop.train(_config(**kwargs), straight)
-  stopped = loop.train(_config(stop_after=5, **kwargs), resumed)
+def test_resume_matches_straight_run(smoke_workdir, tmp_path):
+  resumed = str(tmp_path / "resumed")
+  stopped = loop.train(_config(stop_after=5), resumed)
   assert stopped["step"] == 5 and "test" not in stopped
-  loop.train(_config(**kwargs), resumed)
-  (a, info_a), (b, info_b) = _params(straight), _params(resumed)
-  assert info_a["step"] == info_b["step"] == 12
-  for x, y in zip(a, b):
-    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+  loop.train(_config(), resumed)
+  _assert_same_run(smoke_workdir, resumed)  # The session's run went straight through.
 
 
-def test_init_from_starts_a_new_run_from_the_best_model(tmp_path):
-  source, warm, cold = (str(tmp_path / name) for name in ("source", "warm", "cold"))
-  loop.train(_config(), source)
-  source_params, _ = _params(source)
-  kwargs = dict(total_steps=4, eval_every=4, log_every=2, warmup_steps=1, learning_rate=1e-6)
-  warm_summary = loop.train(_config(init_from=source, **kwargs), warm)
-  cold_summary = loop.train(_config(**kwargs), cold)
+def test_init_from_starts_a_new_run_from_the_best_model(smoke_workdir, tmp_path):
+  warm, cold = str(tmp_path / "warm"), str(tmp_path / "cold")
+  source_params, _ = _params(smoke_workdir)
+  one_step = dict(eval_every=1, stop_after=1)  # At step 0 the warmup's rate is 0.
+  warm_summary = loop.train(_config(init_from=smoke_workdir, **one_step), warm)
+  cold_summary = loop.train(_config(**one_step), cold)
   warm_params, warm_info = _params(warm)
-  assert warm_info["step"] == 4  # A new run: its own steps, its own schedule.
-  for x, y in zip(source_params, warm_params):  # A tiny rate barely moves the weights.
+  assert warm_info["step"] == 1  # A new run: its own steps, its own schedule.
+  for x, y in zip(source_params, warm_params):  # The source's weights.
     np.testing.assert_allclose(x, y, atol=1e-3)
   assert (warm_summary["best_validation"]["validation_accuracy"]
           > cold_summary["best_validation"]["validation_accuracy"] + 0.2)
@@ -114,56 +178,79 @@ def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
     checkpoints.warm_start_weights(wider_state, os.path.join(smoke_workdir, "export"), wider)
 
 
-def test_init_from_another_architecture_exits_cleanly(tmp_path):
-  source = str(tmp_path / "source")
-  loop.train(_config(total_steps=2, eval_every=2, warmup_steps=1), source)
-  result = _cli(tmp_path / "work", f"--config.init_from={source}",
+def test_init_from_another_architecture_exits_cleanly(smoke_workdir, tmp_path):
+  result = _cli(tmp_path / "work", f"--config.init_from={smoke_workdir}",
                 "--config.model_kwargs.widths=(16,)")
   _assert_clean_failure(result, "init_from", "different architecture")
   result = _cli(tmp_path / "work2", f"--config.init_from={tmp_path / 'nowhere'}")
   _assert_clean_failure(result, "init_from", "neither a training workdir")
 
 
-def test_killed_run_resumes_to_the_same_parameters(tmp_path):
-  """SIGKILL after the first checkpoint, run again: same result as an uninterrupted run."""
-  flags = ["--config.total_steps=240", "--config.eval_every=20", "--config.log_every=10"]
-  straight = _cli(tmp_path / "straight", *flags)
-  assert straight.returncode == 0, straight.stderr[-2000:]
-  env = dict(os.environ, JAX_PLATFORMS="cpu")
-  process = subprocess.Popen(
-      [sys.executable, "-m", "ferjax.train", "--config", "experiments/smoke.py",
-       "--workdir", str(tmp_path / "killed"), "--config.tensorboard=False", *flags],
-      cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  latest = tmp_path / "killed" / checkpoints.LATEST_DIR
-  deadline = time.monotonic() + 240
-  while time.monotonic() < deadline and process.poll() is None:
-    if latest.is_dir() and any(p.name.isdigit() for p in latest.iterdir()):
-      break
-    time.sleep(0.05)
-  process.send_signal(signal.SIGKILL)
-  process.wait()
-  saved = sorted(int(p.name) for p in latest.iterdir() if p.name.isdigit())
-  assert saved and saved[-1] < 240, f"not killed mid-run (checkpoints {saved})"
-  resumed = _cli(tmp_path / "killed", *flags)
-  assert resumed.returncode == 0, resumed.stderr[-2000:]
-  assert "resumed from" in resumed.stdout + resumed.stderr
-  (a, info_a), (b, info_b) = _params(tmp_path / "straight"), _params(tmp_path / "killed")
-  assert info_a == info_b
-  for x, y in zip(a, b):
-    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+def _saved_steps(directory) -> list[int]:
+  if not directory.is_dir():
+    return []
+  return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
 
 
-def test_four_devices_match_one(tmp_path):
-  # Few, small steps: longer runs amplify float reordering chaotically.
-  flags = ["--config.total_steps=3", "--config.eval_every=3", "--config.warmup_steps=1",
-           "--config.learning_rate=0.02"]
-  one, four = _cli(tmp_path / "one", *flags), _cli(tmp_path / "four", *flags, devices=4)
-  assert one.returncode == 0, one.stderr[-2000:]
+def test_killed_run_resumes_to_the_same_parameters(smoke_workdir, tmp_path, capsys):
+  """SIGKILL once the first checkpoint exists, run again: same result as an uninterrupted run."""
+  workdir = tmp_path / "killed"
+  latest = workdir / checkpoints.LATEST_DIR
+  with open(tmp_path / "killed.log", "w", encoding="utf-8") as log:
+    process = _start(workdir, log=log)
+    try:
+      deadline = time.monotonic() + 240
+      while (process.poll() is None and time.monotonic() < deadline
+             and not _saved_steps(latest)):
+        time.sleep(0.02)
+    finally:
+      process.kill()  # SIGKILL: no clean-up of any kind.
+      process.wait()
+  saved = _saved_steps(latest)
+  assert saved and saved[-1] < _config().total_steps, (
+      f"not killed mid-run (checkpoints {saved}): "
+      f"{(tmp_path / 'killed.log').read_text(encoding='utf-8')[-2000:]}")
+  capsys.readouterr()
+  loop.train(_config(), str(workdir))  # The next run, in place of a new process.
+  assert "resumed from" in capsys.readouterr().out
+  _assert_same_run(smoke_workdir, workdir)
+
+
+def test_four_devices_match_one(one_device_run, tmp_path):
+  four = _cli(tmp_path / "four", *_flags(FEW_STEPS), devices=4)
   assert four.returncode == 0, four.stderr[-2000:]
   assert "4 x cpu device(s)" in four.stdout + four.stderr
-  (a, _), (b, _) = _params(tmp_path / "one"), _params(tmp_path / "four")
-  for x, y in zip(a, b):
-    np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-6)
+  _assert_close_params(one_device_run, tmp_path / "four")
+
+
+def test_two_processes_match_one(one_device_run, tmp_path):
+  """--multihost on two local CPU processes: each step's global batch is split over both."""
+  workdir = tmp_path / "two"
+  distributed = ["--multihost", f"--coordinator_address=localhost:{_free_port()}",
+                 "--num_processes=2"]
+  logs = [tmp_path / f"process_{i}.log" for i in range(2)]
+  processes = []
+  try:
+    for i, path in enumerate(logs):
+      with open(path, "w", encoding="utf-8") as log:
+        processes.append(_start(workdir, *_flags(FEW_STEPS), *distributed,
+                                f"--process_id={i}", log=log))
+    codes = [p.wait(timeout=300) for p in processes]
+  finally:
+    for p in processes:
+      if p.poll() is None:
+        p.kill()
+        p.wait()
+  outputs = [path.read_text(encoding="utf-8") for path in logs]
+  assert codes == [0, 0], "\n".join(o[-2000:] for o in outputs)
+  assert "2 x cpu device(s)" in outputs[0]
+  assert "validation accuracy" in outputs[0]  # Process 0 reports; the other is quiet.
+  assert "validation accuracy" not in outputs[1]
+  records = _records(workdir)  # Written once, by process 0.
+  assert [r["step"] for r in records if "validation_accuracy" in r] == [3]
+  train_steps = [r["step"] for r in records if "train_loss" in r]
+  assert train_steps and len(train_steps) == len(set(train_steps))
+  _assert_close_params(one_device_run, workdir)
 
 
 def _assert_clean_failure(result, *needles):
