@@ -9,7 +9,8 @@ import pytest
 import ferjax
 
 SERVING_PACKAGES = ("ferjax.evaluation", "ferjax.live", "ferjax.faces", "ferjax.data")
-SERVING_MODULES = ("ferjax.inference", "ferjax.calibration", "ferjax.labels", "ferjax.cli")
+SERVING_MODULES = ("ferjax.inference", "ferjax.calibration", "ferjax.labels", "ferjax.cli",
+                   "ferjax.files")
 
 
 def _modules_of(package: str) -> list[str]:
@@ -34,4 +35,4 @@ def test_top_level_package_is_grouped_by_program():
   top = {m.name for m in pkgutil.iter_modules(ferjax.__path__)}
   assert {"train", "evaluation", "live", "faces", "data", "datasets", "models"} <= top
   loose = {m.name for m in pkgutil.iter_modules(ferjax.__path__) if not m.ispkg}
-  assert loose == {"labels", "inference", "calibration", "cli"}
+  assert loose == {"labels", "inference", "calibration", "cli", "files"}
