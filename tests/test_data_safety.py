@@ -79,16 +79,21 @@ def test_check_output_dir(tmp_path):
   assert not (tmp_path / "new").exists()  # Checks create nothing.
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
-def test_check_output_dir_read_only(tmp_path):
-  locked = tmp_path / "locked"
-  locked.mkdir()
-  locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
-  try:
-    with pytest.raises(files.OutputError, match="not writable"):
-      files.check_output_dir(locked / "out", "--out")
-  finally:
-    locked.chmod(0o755)
+@pytest.fixture
+def locked(tmp_path):
+  """A read-only folder (skips as root, who can write anyway); writable again after."""
+  if os.geteuid() == 0:
+    pytest.skip("root can write to read-only folders")
+  folder = tmp_path / "locked"
+  folder.mkdir()
+  folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+  yield folder
+  folder.chmod(0o755)
+
+
+def test_check_output_dir_read_only(locked):
+  with pytest.raises(files.OutputError, match="not writable"):
+    files.check_output_dir(locked / "out", "--out")
 
 
 def test_replacing_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -286,15 +291,8 @@ def test_train_workdir_that_cannot_be_written(tmp_path):
   _assert_one_line_error(result, "--workdir", "is a file, not a folder")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
-def test_train_read_only_workdir(tmp_path):
-  locked = tmp_path / "locked"
-  locked.mkdir()
-  locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
-  try:
-    _assert_one_line_error(_train(locked / "run"), "not writable")
-  finally:
-    locked.chmod(0o755)
+def test_train_read_only_workdir(locked):
+  _assert_one_line_error(_train(locked / "run"), "not writable")
 
 
 def test_finished_run_is_not_evaluated_or_exported_again(smoke_workdir, tmp_path):
