@@ -35,7 +35,11 @@ from ferjax.train import config_lib
 
 
 def get_config(stage: str = ""):
-  """The full run by default; `finetune` for a short low-rate warm restart from it."""
+  """The full run by default; `finetune` or `restart` continue from the shipped model.
+
+  `finetune`: 8 epochs at peak rate 0.01. `restart`: a second 40-epoch cosine
+  cycle at peak rate 0.03 (a warm restart, fresh optimiser state).
+  """
   config = config_lib.base_config()
   config.dataset = "ferplus"
   config.mixture = "ferplus:0.6,rafdb:0.4"
@@ -64,6 +68,12 @@ def get_config(stage: str = ""):
     config.num_epochs = 8
     config.warmup_epochs = 0.5
     config.learning_rate = 0.01
+  elif stage == "restart":
+    config.init_from = "ferjax/pretrained/realtime"
+    config.num_epochs = 40
+    config.warmup_epochs = 1
+    config.learning_rate = 0.03
   elif stage:
-    raise config_lib.ConfigError(f"realtime.py: unknown stage {stage!r}; use :finetune")
+    raise config_lib.ConfigError(
+        f"realtime.py: unknown stage {stage!r}; use :finetune or :restart")
   return config
