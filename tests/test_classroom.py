@@ -1,5 +1,7 @@
 """Tests for ferjax.synthetic.classroom (random arrays stand in for faces)."""
 
+import collections
+import dataclasses
 import itertools
 
 import cv2
@@ -124,3 +126,131 @@ def test_video_written_and_read_back(faces, tmp_path, extension):
     count += 1
   capture.release()
   assert count == 12
+
+
+# The realistic rendering (`lesson`, `lecture_photo`).
+
+QUIET = classroom.Realism(down_share=0.0, turned_share=0.0, lean_share=0.0, arm_share=0.0,
+                          gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0)
+
+
+def _lesson(faces, **kwargs):
+  return list(classroom.lesson(*faces, **kwargs))
+
+
+def test_lesson_deterministic_for_a_seed(faces):
+  a = _lesson(faces, num_students=25, num_frames=8, seed=3)
+  b = _lesson(faces, num_students=25, num_frames=8, seed=3)
+  c = _lesson(faces, num_students=25, num_frames=8, seed=4)
+  for (fa, ga), (fb, gb) in zip(a, b):
+    np.testing.assert_array_equal(fa, fb)
+    assert ga == gb
+  assert not np.array_equal(a[0][0], c[0][0])
+  assert a[0][1]["students"] != c[0][1]["students"]
+
+
+@pytest.mark.parametrize("num_students", [25, 30, 40])
+def test_lesson_faces_in_perspective_between_12_and_30_px(faces, num_students):
+  frames = _lesson(faces, num_students=num_students, num_frames=30, seed=1)
+  for frame, truth in frames:
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    students = truth["students"]
+    assert [s["id"] for s in students] == list(range(1, num_students + 1))
+    sizes = [s["size"] for s in students]
+    assert min(sizes) == 12 and max(sizes) == 30
+    assert sizes == sorted(sizes)  # Back row first: the back rows are smaller.
+    for s in students:
+      x0, y0, x1, y1 = s["box"]
+      assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 480
+      assert max(x1 - x0, y1 - y0) == s["size"]
+      assert s["pose"] in classroom.POSES
+      assert s["visible"] == (s["occluded_fraction"] < 0.5)
+  first = frames[0][1]["students"][-1]["box"]
+  assert any(t["students"][-1]["box"] != first for _, t in frames)  # Students move.
+
+
+def test_lesson_pose_states_squash_the_faces(faces):
+  realism = dataclasses.replace(QUIET, down_share=0.4, turned_share=0.4)
+  poses = collections.Counter()
+  for _, truth in _lesson(faces, num_students=25, num_frames=150, seed=2, fps=15,
+                          realism=realism, teacher=False):
+    for s in truth["students"]:
+      x0, y0, x1, y1 = s["box"]
+      w, h = x1 - x0, y1 - y0
+      poses[s["pose"]] += 1
+      if s["pose"] == "down":  # Writing: the face shorter than wide.
+        assert h < w
+      elif s["pose"] == "turned":
+        assert w < h
+      else:  # Frontal, or at most easing into or out of a pose.
+        assert min(w, h) >= 0.85 * max(w, h)
+  assert poses["down"] > 100 and poses["turned"] > 100 and poses["frontal"] > 100
+  quiet = _lesson(faces, num_students=25, num_frames=20, seed=2, realism=QUIET)
+  assert {s["pose"] for _, t in quiet for s in t["students"]} == {"frontal"}
+
+
+def test_lesson_neighbours_occlude_faces(faces):
+  realism = dataclasses.replace(QUIET, lean_share=0.3, arm_share=0.3)
+  fractions = [s["occluded_fraction"] for _, t in
+               _lesson(faces, num_students=30, num_frames=150, seed=5, fps=15,
+                       realism=realism, teacher=False) for s in t["students"]]
+  partly = [f for f in fractions if 0.1 < f < 0.5]
+  assert len(partly) > 20  # Leaning heads and raised arms cover faces behind them.
+  assert max(fractions) > 0.3
+  calm = [s["occluded_fraction"] for _, t in
+          _lesson(faces, num_students=30, num_frames=20, seed=5, realism=QUIET,
+                  teacher=False) for s in t["students"]]
+  assert max(calm) == 0.0
+
+
+def test_lesson_teacher_hides_the_front_row_and_has_a_face(faces):
+  frames = _lesson(faces, num_students=30, num_frames=120, seed=6, fps=15, realism=QUIET,
+                   teacher_start=10, teacher_speed=12)
+  hidden_ids, teacher_seen = set(), 0
+  for frame, truth in frames:
+    teacher = truth["teacher"]
+    if truth["frame"] < 10:
+      assert teacher is None and truth["teacher_box"] is None
+    if teacher is not None:
+      assert teacher["id"] == 31 and teacher["teacher"] is True
+      assert teacher["size"] == 42
+      teacher_seen += teacher["visible"]
+    for s in truth["students"]:
+      if s["occluded_fraction"] == 1.0:
+        x0, y0, x1, y1 = s["box"]
+        assert (frame[y0:y1, x0:x1] == TEACHER_BGR).all()  # Under the teacher's coat.
+      if not s["visible"]:
+        hidden_ids.add(s["id"])
+  assert teacher_seen > 20
+  assert set(range(25, 31)) <= hidden_ids  # The front row of 6.
+
+
+def test_lesson_lighting_drifts_and_flickers(faces):
+  def wall(realism):
+    frames = _lesson(faces, num_students=25, num_frames=90, seed=7, fps=3,  # 30 s.
+                     realism=realism, teacher=False)
+    return np.array([f[:60].reshape(-1, 3).mean(0) for f, _ in frames])  # Above the rows.
+  quiet = wall(QUIET)
+  np.testing.assert_array_equal(quiet, np.broadcast_to(quiet[0], quiet.shape))
+  lit = wall(classroom.Realism(flicker_every_s=1.0))
+  brightness = lit.mean(1)
+  assert brightness.min() < 0.8 * np.median(brightness)  # A flicker.
+  assert np.ptp(lit[:, 0] / lit[:, 2]) > 0.02  # Colour drifts.
+
+
+def test_lecture_photo(faces):
+  image, truth = classroom.lecture_photo(*faces, seed=1)
+  assert image.shape == (2256, 4000, 3) and image.dtype == np.uint8
+  students = truth["students"]
+  assert len(students) == 24 and truth["teacher"] is None
+  sizes = [s["size"] for s in students]
+  assert min(sizes) == 60 and max(sizes) == 140
+  assert all(s["visible"] and s["occluded_fraction"] == 0.0 and s["pose"] == "frontal"
+             for s in students)
+  for a, b in itertools.combinations([s["box"] for s in students], 2):
+    assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1])
+
+
+def test_lesson_too_many_students_rejected(faces):
+  with pytest.raises(ValueError, match="do not fit"):
+    next(classroom.lesson(*faces, num_students=200))

@@ -1,22 +1,44 @@
 """A synthetic classroom video with known faces, ids, expressions and occlusions.
 
-Real face crops (e.g. FER2013 test faces) are upscaled and laid out in a grid
-of seats on a textured back wall, each with a body and a desk below. Students
-sway slowly inside their own seat, so they never overlap; back rows are
-smaller than front rows. A 'teacher' (a faceless coat-coloured rectangle)
-walks across the front, hiding the front row's faces for a few frames.
+Real face crops (e.g. FER2013 test faces) are pasted into seats in rows on a
+textured back wall, each with a body and a desk, and the truth of every frame is
+known. Two renderings share one ground-truth schema:
 
-    for frame_bgr, truth in generate(faces, labels, num_students=15, num_frames=150):
-      truth["students"]  # [{"id", "box", "visible", "occluded_fraction", "label", "emotion"}]
+* simple (`generate(...)`, the default): a grid of seats with faces of 30-90 px
+  swaying inside their own cells, so they never overlap, and a faceless
+  coat-coloured rectangle (the teacher) walking across the front row.
+* realistic (`lesson(...)`, or `generate(..., realism=Realism())`): rows in
+  perspective (back rows small and close together, faces 12-30 px at 640x480),
+  heads with hair, students who write (head down: the face squashed vertically,
+  its lower part in shadow), turn (squashed horizontally, the far side shaded),
+  lean over the face behind them or raise an arm across it, a slow drift of
+  gain and colour with brief flickers, and a teacher with a real face who walks
+  through the front. `lecture_photo(...)` renders one still of the same room at
+  4000x2256 with 24 people and faces of 60-140 px.
+
+    for frame_bgr, truth in lesson(faces, labels, num_students=30, num_frames=300):
+      truth["students"]  # [{"id", "box", "visible", "occluded_fraction", ...}]
 
 Ground truth per frame:
   {"frame": int, "time_s": float,
-   "teacher_box": [x0, y0, x1, y1] | null,
+   "teacher_box": [x0, y0, x1, y1] | null (the teacher's body, clipped to the frame),
+   "teacher": face dict (below) with "teacher": true | null (realistic only; null
+              while off screen; id num_students + 1),
    "students": [{"id": int (1..N, seat order: back row first, left to right),
-                 "box": [x0, y0, x1, y1] (ints, x1/y1 exclusive: the pasted face),
+                 "box": [x0, y0, x1, y1] (ints, x1/y1 exclusive: the face as drawn,
+                        squashed by its pose, clipped to the frame),
                  "visible": bool (occluded_fraction < occlusion_threshold),
-                 "occluded_fraction": float (share of the box under the teacher),
+                 "occluded_fraction": float (share of the box hidden: by the teacher
+                        in the simple rendering; by anything drawn over it or
+                        outside the frame in the realistic one),
+                 "size": int (face side in px before any squash: max(w, h) of the
+                        unclipped box),
+                 "pose": "frontal" | "down" (writing) | "turned",
                  "label": int (index into EMOTIONS), "emotion": str}]}
+
+The teacher is ground truth of its own (not a student) because a detector that
+finds the teacher's face is right, not a false positive; scorers decide whether
+to count it (`ferjax.synthetic.scoring` does by default).
 """
 
 from __future__ import annotations
@@ -44,6 +66,7 @@ class Seat:
   sway: tuple[float, float]  # Amplitude (px) in x and y.
   period_s: tuple[float, float]
   phase: tuple[float, float]
+  row: int = 0  # 0: the back row.
 
 
 def _row_counts(num_students: int, width: int, height: int) -> list[int]:
@@ -133,20 +156,39 @@ def _overlap_fraction(box: tuple[int, int, int, int],
   return w * h / ((box[2] - box[0]) * (box[3] - box[1]))
 
 
-def _teacher_box(frame: int, start: int, speed: float, width: int, top: int, height: int,
-                 teacher_width: int) -> tuple[int, int, int, int] | None:
-  """Walks left to right, then back, from frame `start` on."""
+def _teacher_left(frame: int, start: int, speed: float, width: int,
+                  teacher_width: int) -> int | None:
+  """The teacher's left edge (may lie outside the frame): walks right, then back."""
   if frame < start:
     return None
   travel = width + teacher_width
   pass_frames = max(1, math.ceil(travel / speed))
   step = (frame - start) % (2 * pass_frames)
   distance = min((step if step < pass_frames else 2 * pass_frames - step) * speed, travel)
-  x0 = int(round(-teacher_width + distance))
+  return int(round(-teacher_width + distance))
+
+
+def _teacher_box(frame: int, start: int, speed: float, width: int, top: int, height: int,
+                 teacher_width: int) -> tuple[int, int, int, int] | None:
+  """Walks left to right, then back, from frame `start` on."""
+  x0 = _teacher_left(frame, start, speed, width, teacher_width)
+  if x0 is None:
+    return None
   x0c, x1c = max(x0, 0), min(x0 + teacher_width, width)
   if x1c <= x0c:
     return None
   return (x0c, top, x1c, height)
+
+
+def _check_faces(faces: np.ndarray, labels: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+  faces = np.asarray(faces)
+  if faces.ndim == 4:
+    faces = faces[..., 0]
+  labels = np.asarray(list(labels), np.int64)
+  if faces.ndim != 3 or len(faces) != len(labels) or not len(faces):
+    raise ValueError(f"need (n, h, w) faces with n labels, got {faces.shape} and "
+                     f"{labels.shape}")
+  return faces, labels
 
 
 def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
@@ -155,7 +197,8 @@ def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
              teacher: bool = True, teacher_start: int | None = None,
              teacher_speed: float = 8.0, occlusion_threshold: float = 0.5,
              label_change_every: int | None = None, feather: float = 0.0,
-             class_names: tuple[str, ...] = EMOTIONS) -> Iterator[tuple[np.ndarray, dict]]:
+             class_names: tuple[str, ...] = EMOTIONS, realism: Realism | None = None
+             ) -> Iterator[tuple[np.ndarray, dict]]:
   """Yields (frame_bgr uint8 (height, width, 3), ground truth dict) per frame.
 
   Args:
@@ -177,14 +220,18 @@ def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
     feather: share of the face's half-width over which its edges fade into
       the wall (0: hard edges; detectors find FER crops best that way).
     class_names: names for the labels.
+    realism: None for the simple rendering; else the realistic one with these
+      events and lighting (see `Realism`, `lesson`).
   """
-  faces = np.asarray(faces)
-  if faces.ndim == 4:
-    faces = faces[..., 0]
-  labels = np.asarray(list(labels), np.int64)
-  if faces.ndim != 3 or len(faces) != len(labels) or not len(faces):
-    raise ValueError(f"need (n, h, w) faces with n labels, got {faces.shape} and "
-                     f"{labels.shape}")
+  faces, labels = _check_faces(faces, labels)
+  if realism is not None:
+    yield from _realistic(faces, labels, num_students, num_frames, seed, width=width,
+                          height=height, fps=fps, face_size=face_size, teacher=teacher,
+                          teacher_start=teacher_start, teacher_speed=teacher_speed,
+                          occlusion_threshold=occlusion_threshold,
+                          label_change_every=label_change_every, feather=feather,
+                          class_names=class_names, realism=realism)
+    return
   rng = np.random.default_rng(seed)
   seats = layout(num_students, width, height, face_size, rng)
   background = _background(width, height, rng)
@@ -246,11 +293,387 @@ def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
       label = int(labels[chosen[i, change]])
       students.append({"id": i + 1, "box": list(box),
                        "visible": bool(occluded < occlusion_threshold),
-                       "occluded_fraction": round(occluded, 4), "label": label,
+                       "occluded_fraction": round(occluded, 4),
+                       "size": box[2] - box[0], "pose": "frontal", "label": label,
                        "emotion": class_names[label]})
     yield image, {"frame": frame_index, "time_s": round(t, 6),
                   "teacher_box": list(teacher_box) if teacher_box else None,
                   "students": students}
+
+
+# The realistic rendering.
+
+POSES = ("frontal", "down", "turned")
+_FRONTAL, _DOWN, _TURNED, _LEAN, _ARM = range(5)
+_SKIN = ((0.80, 0.90, 1.10), (0.90, 0.95, 1.04), (0.70, 0.82, 1.05), (0.95, 1.0, 1.0),
+         (0.62, 0.74, 0.92))  # BGR tints of the grey faces.
+_HAIR = ((20, 22, 28), (30, 45, 70), (60, 90, 130), (15, 15, 15), (90, 130, 170))
+_TEACHER_BGR = (70, 50, 45)
+_DESK_BGR, _DESK_EDGE_BGR = (60, 95, 140), (40, 65, 100)
+
+
+@dataclasses.dataclass(frozen=True)
+class Realism:
+  """What makes a realistic lesson hard: events per student and lighting.
+
+  Each student's time line alternates quiet spells with events (writing,
+  turning, leaning, raising an arm) of `event_s` seconds; the shares are the
+  expected fractions of time in each. Lighting: a global gain drifting by
+  +-`gain_drift` and per-channel colour by +-`colour_drift` over tens of
+  seconds, and a flicker (`flicker_gain` for 2-4 frames) every `flicker_every_s`
+  seconds on average (0: none).
+  """
+  down_share: float = 0.10
+  turned_share: float = 0.08
+  lean_share: float = 0.03
+  arm_share: float = 0.03
+  event_s: tuple[float, float] = (2.0, 5.0)
+  down_squash: float = 0.7       # face height while writing (~45 deg), share of its side
+  turned_squash: float = 0.7     # face width while turned
+  gain_drift: float = 0.12
+  colour_drift: float = 0.05
+  flicker_every_s: float = 8.0
+  flicker_gain: float = 0.65
+
+
+STILL = Realism(down_share=0.0, turned_share=0.0, lean_share=0.0, arm_share=0.0,
+                gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0)
+
+
+def perspective_layout(num_students: int, width: int, height: int,
+                       face_size: tuple[int, int], rng: np.random.Generator) -> list[Seat]:
+  """Rows in perspective: face sides from face_size[0] (back) to [1] (front).
+
+  Rows lie between 30% and 74% of the height, closer together at the back;
+  columns converge towards the back. Seats are listed back row first, left to
+  right; a seat's `cell` is its share of the row (x) and the row's band (y).
+  """
+  if num_students < 1:
+    raise ValueError(f"need at least one student, got {num_students}")
+  num_rows = max(1, round(math.sqrt(num_students / 1.25)))
+  cols = math.ceil(num_students / num_rows)
+  counts = [cols] * num_rows
+  for i in range(num_rows * cols - num_students):  # Thin out the back rows.
+    counts[i % num_rows] -= 1
+  depth = np.linspace(0.0, 1.0, len(counts)) if len(counts) > 1 else np.ones(1)
+  sizes = np.round(face_size[0] + depth * (face_size[1] - face_size[0])).astype(int)
+  gaps = (sizes[:-1] + sizes[1:]) / 2.0
+  ys = np.concatenate([[0.0], np.cumsum(gaps)])
+  ys = 0.30 * height + (ys / ys[-1] if len(ys) > 1 else ys) * 0.44 * height
+  seats = []
+  for row, count in enumerate(counts):
+    size, pitch = int(sizes[row]), (0.62 + 0.32 * depth[row]) * width / cols
+    if pitch < 1.8 * size or size < 4:
+      raise ValueError(f"{num_students} students do not fit {width}x{height} with "
+                       f"faces of {face_size[0]}-{face_size[1]} px")
+    band = (int(ys[row] - 0.9 * size), int(ys[row] + 1.9 * size))
+    for col in range(count):
+      cx = width / 2 + (col - (count - 1) / 2) * pitch + rng.uniform(-0.08, 0.08) * pitch
+      cy = ys[row] + rng.uniform(-0.06, 0.06) * size
+      seats.append(Seat(cell=(int(cx - pitch / 2), band[0], int(cx + pitch / 2), band[1]),
+                        face_size=size, centre=(float(cx), float(cy)),
+                        sway=(0.10 * size, 0.04 * size),
+                        period_s=tuple(rng.uniform(3.0, 8.0, 2)),
+                        phase=tuple(rng.uniform(0, 2 * np.pi, 2)), row=row))
+  return seats
+
+
+def _events(num_frames: int, fps: float, realism: Realism, rng: np.random.Generator,
+            can_lean: bool) -> list[tuple[int, int, int, int]]:
+  """One student's events: (first frame, end frame, kind, direction +-1)."""
+  shares = np.array([realism.down_share, realism.turned_share,
+                     realism.lean_share if can_lean else 0.0, realism.arm_share])
+  total = shares.sum()
+  if total <= 0:
+    return []
+  mean_s = sum(realism.event_s) / 2
+  mean_gap_s = mean_s * max(1.0 - total, 0.05) / total
+  events = []
+  t = rng.uniform(0, 2 * mean_gap_s)
+  while t * fps < num_frames:
+    kind = (_DOWN, _TURNED, _LEAN, _ARM)[rng.choice(4, p=shares / total)]
+    duration = rng.uniform(*realism.event_s)
+    direction = int(rng.choice((-1, 1)))
+    events.append((int(t * fps), int((t + duration) * fps), kind, direction))
+    t += duration + rng.exponential(mean_gap_s)
+  return events
+
+
+def _envelope(frame: int, start: int, end: int, ramp: float) -> float:
+  """0 outside [start, end), rising to 1 over `ramp` frames at both ends."""
+  if not start <= frame < end:
+    return 0.0
+  return float(min(1.0, (frame - start + 1) / ramp, (end - frame) / ramp))
+
+
+def _lighting(num_frames: int, fps: float, realism: Realism,
+              rng: np.random.Generator) -> np.ndarray:
+  """(num_frames, 3) BGR gains: slow drifts times brief flickers."""
+  t = np.arange(num_frames) / fps
+  gain = 1 + realism.gain_drift * np.sin(2 * np.pi * t / rng.uniform(20, 40)
+                                          + rng.uniform(0, 2 * np.pi))
+  colour = np.stack([1 + realism.colour_drift * np.sin(2 * np.pi * t / rng.uniform(15, 45)
+                                                       + rng.uniform(0, 2 * np.pi))
+                     for _ in range(3)], axis=1)
+  gains = gain[:, None] * colour
+  if realism.flicker_every_s > 0:
+    start = rng.exponential(realism.flicker_every_s)
+    while start * fps < num_frames:
+      first = int(start * fps)
+      gains[first:first + int(rng.integers(2, 5))] *= realism.flicker_gain
+      start += rng.exponential(realism.flicker_every_s)
+  return gains
+
+
+def _pose_patch(face: np.ndarray, size: int, kind: int, amount: float, direction: int,
+                tint: tuple[float, float, float], realism: Realism
+                ) -> tuple[np.ndarray, tuple[int, int, int]]:
+  """(BGR float32 face, (width, height, x offset in the head's square))."""
+  w, h, dx = size, size, 0
+  if kind == _DOWN:
+    h = max(2, round(size * (1 - amount * (1 - realism.down_squash))))
+  elif kind == _TURNED:
+    w = max(2, round(size * (1 - amount * (1 - realism.turned_squash))))
+    dx = size - w if direction > 0 else 0
+  face = np.asarray(face, np.uint8).reshape(face.shape[0], face.shape[1])
+  small = w < face.shape[1] and h < face.shape[0]
+  gray = cv2.resize(face, (w, h), interpolation=cv2.INTER_AREA if small
+                    else cv2.INTER_CUBIC).astype(np.float32)
+  if kind == _DOWN:  # The lower face in the shadow of the bowed head.
+    gray *= np.clip(1.35 - 0.9 * np.linspace(0, 1, h, dtype=np.float32),
+                    0.45, 1.0)[:, None] ** amount
+  elif kind == _TURNED:  # The far side in shade.
+    ramp = np.linspace(0, 1, w, dtype=np.float32)
+    gray *= np.clip(0.55 + 0.6 * (ramp if direction > 0 else ramp[::-1]), 0, 1)[None, :] ** amount
+  return gray[..., None] * np.asarray(tint, np.float32), (w, h, dx)
+
+
+def _clip_box(box: tuple[int, int, int, int], width: int, height: int
+              ) -> tuple[int, int, int, int]:
+  return (max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height))
+
+
+def _paste_face(image: np.ndarray, ids: np.ndarray, patch: np.ndarray,
+                box: tuple[int, int, int, int], owner: int) -> None:
+  """Pastes the patch where `box` lies in the frame and marks it as `owner`'s."""
+  x0, y0, x1, y1 = _clip_box(box, image.shape[1], image.shape[0])
+  if x1 <= x0 or y1 <= y0:
+    return
+  image[y0:y1, x0:x1] = np.clip(patch[y0 - box[1]:y1 - box[1], x0 - box[0]:x1 - box[0]],
+                                0, 255).astype(np.uint8)
+  ids[y0:y1, x0:x1] = owner
+
+
+def _ellipse(image: np.ndarray, ids: np.ndarray, centre, axes, color,
+             start: int = 0, end: int = 360) -> None:
+  centre = (int(round(centre[0])), int(round(centre[1])))
+  axes = (max(1, int(round(axes[0]))), max(1, int(round(axes[1]))))
+  cv2.ellipse(image, centre, axes, 0, start, end, color, -1)
+  cv2.ellipse(ids, centre, axes, 0, start, end, 0, -1)
+
+
+def _rectangle(image: np.ndarray, ids: np.ndarray, p0, p1, color) -> None:
+  p0, p1 = (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1]))
+  cv2.rectangle(image, p0, p1, color, -1)
+  cv2.rectangle(ids, p0, p1, 0, -1)
+
+
+def _skin(tint: tuple[float, float, float]) -> tuple[int, int, int]:
+  return tuple(int(min(255, 150 * c)) for c in tint)
+
+
+def _person(image: np.ndarray, ids: np.ndarray, centre: tuple[float, float], size: int,
+            body_bottom: float, shirt, hair, skin) -> None:
+  """Shoulders and trunk down to `body_bottom`, and hair behind the face."""
+  cx, cy = centre
+  shoulders = cy + 1.05 * size
+  _ellipse(image, ids, (cx, shoulders), (0.9 * size, 0.45 * size), shirt, 180, 360)
+  _rectangle(image, ids, (cx - 0.9 * size, shoulders), (cx + 0.9 * size, body_bottom), shirt)
+  _ellipse(image, ids, (cx, cy + 0.65 * size), (0.22 * size, 0.45 * size),
+           tuple(0.8 * c for c in skin))
+  _ellipse(image, ids, (cx, cy - 0.1 * size), (0.62 * size, 0.68 * size), hair)
+
+
+def _face_truth(owner: int, box: tuple[int, int, int, int], ids: np.ndarray, pose: str,
+                label: int, class_names: tuple[str, ...], occlusion_threshold: float
+                ) -> dict:
+  """The ground truth of one drawn face, its hidden share read from the id map."""
+  h, w = ids.shape
+  clipped = _clip_box(box, w, h)
+  area = (box[2] - box[0]) * (box[3] - box[1])
+  shown = int(np.count_nonzero(ids[clipped[1]:clipped[3], clipped[0]:clipped[2]] == owner))
+  occluded = 1.0 - shown / area
+  return {"id": owner, "box": list(clipped), "visible": bool(occluded < occlusion_threshold),
+          "occluded_fraction": round(occluded, 4),
+          "size": int(max(box[2] - box[0], box[3] - box[1])), "pose": pose,
+          "label": int(label), "emotion": class_names[int(label)]}
+
+
+def _realistic(faces: np.ndarray, labels: np.ndarray, num_students: int, num_frames: int,
+               seed: int, *, width: int, height: int, fps: float,
+               face_size: tuple[int, int], teacher: bool, teacher_start: int | None,
+               teacher_speed: float, occlusion_threshold: float,
+               label_change_every: int | None, feather: float,
+               class_names: tuple[str, ...], realism: Realism
+               ) -> Iterator[tuple[np.ndarray, dict]]:
+  """The realistic rendering of `generate` (see the module docstring)."""
+  del feather  # Faces keep hard edges; the hair around them hides the seams.
+  rng = np.random.default_rng(seed)
+  seats = perspective_layout(num_students, width, height, face_size, rng)
+  background = _background(width, height, rng)
+  num_faces_each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
+  draws = num_students * num_faces_each + 1
+  chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
+  teacher_face, chosen = chosen[-1], chosen[:-1].reshape(num_students, num_faces_each)
+  shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in seats]
+  hairs = [_HAIR[k] for k in rng.integers(0, len(_HAIR), len(seats))]
+  tints = [_SKIN[k] for k in rng.integers(0, len(_SKIN), len(seats) + 1)]
+  rows = sorted({s.row for s in seats})
+  events = [_events(num_frames, fps, realism, rng, can_lean=seat.row > 0) for seat in seats]
+  gains = _lighting(num_frames, fps, realism, rng)
+  ramp = max(1.0, 0.3 * fps)
+  patches: dict[tuple, tuple[np.ndarray, tuple[int, int, int]]] = {}
+
+  def behind(i: int) -> tuple[float, float, int] | None:
+    """Rest centre and size of the nearest face in the row behind seat i."""
+    others = [s for s in seats if s.row == seats[i].row - 1]
+    if not others:
+      return None
+    seat = min(others, key=lambda s: abs(s.centre[0] - seats[i].centre[0]))
+    return seat.centre[0], seat.centre[1], seat.face_size
+
+  targets = [behind(i) for i in range(num_students)]
+  desk_span = {r: (min(s.cell[0] for s in seats if s.row == r),
+                   max(s.cell[2] for s in seats if s.row == r)) for r in rows}
+  row_y = {r: max(s.centre[1] for s in seats if s.row == r) for r in rows}
+  row_size = {r: max(s.face_size for s in seats if s.row == r) for r in rows}
+  front = rows[-1]
+  teacher_size = int(round(1.4 * face_size[1]))
+  teacher_width = int(0.12 * width)
+  teacher_top = int(row_y[front] - 0.5 * row_size[front] - 0.04 * row_size[front] - 4)
+  if teacher_start is None:
+    teacher_start = num_frames // 4
+  teacher_label = int(labels[teacher_face])
+
+  for frame_index in range(num_frames):
+    t = frame_index / fps
+    image = background.copy()
+    ids = np.zeros((height, width), np.uint8)
+    change = frame_index // label_change_every if label_change_every else 0
+    drawn = []  # (owner, unclipped box, pose, label)
+    arms = []
+    for row in rows:
+      for i, seat in enumerate(seats):
+        if seat.row != row:
+          continue
+        kind, amount, direction = _FRONTAL, 0.0, 1
+        for start, end, k, d in events[i]:
+          if start <= frame_index < end:
+            kind, amount, direction = k, _envelope(frame_index, start, end, ramp), d
+            break
+        size = seat.face_size
+        cx = seat.centre[0] + seat.sway[0] * math.sin(2 * math.pi * t / seat.period_s[0]
+                                                        + seat.phase[0])
+        cy = seat.centre[1] + seat.sway[1] * math.sin(2 * math.pi * t / seat.period_s[1]
+                                                        + seat.phase[1])
+        if kind == _LEAN and targets[i] is not None:  # Head over the face behind.
+          bx, by, bsize = targets[i]
+          cx += amount * (bx - cx) * 0.8
+          cy += amount * (by + 0.2 * bsize + 0.75 * size - cy)
+        desk_top = row_y[row] + 1.35 * row_size[row]
+        _person(image, ids, (cx, cy), size, desk_top + 2, shirts[i], hairs[i],
+                _skin(tints[i]))
+        pose_kind = kind if kind in (_DOWN, _TURNED) and amount >= 0.05 else _FRONTAL
+        quantised = round(amount * 10) / 10 if pose_kind != _FRONTAL else 0.0
+        key = (i, change, pose_kind, quantised, direction)
+        if key not in patches:
+          patches[key] = _pose_patch(faces[chosen[i, change]], size, pose_kind, quantised,
+                                     direction, tints[i], realism)
+        patch, (w, h, dx) = patches[key]
+        x0, y0 = int(round(cx - size / 2)) + dx, int(round(cy - size / 2)) + size - h
+        box = (x0, y0, x0 + w, y0 + h)
+        _paste_face(image, ids, patch, box, i + 1)
+        pose = POSES[pose_kind] if quantised >= 0.5 else "frontal"
+        drawn.append((i + 1, box, pose, int(labels[chosen[i, change]])))
+        if kind == _ARM and amount > 0:
+          arms.append((cx, cy, size, direction, amount, shirts[i]))
+      left, right = desk_span[row]
+      desk_top = row_y[row] + 1.35 * row_size[row]
+      desk_bottom = desk_top + 0.55 * row_size[row]
+      _rectangle(image, ids, (left, desk_top), (right, desk_bottom), _DESK_BGR)
+      cv2.rectangle(image, (int(left), int(desk_top)), (int(right), int(desk_bottom)),
+                    _DESK_EDGE_BGR, 1)
+      for cx, cy, size, direction, amount, shirt in arms:  # Over the rows behind.
+        shoulder = (int(cx + direction * 0.75 * size), int(cy + 1.0 * size))
+        hand = (int(cx + direction * (0.75 + 0.5 * amount) * size),
+                int(cy + 1.0 * size - amount * 3.2 * size))
+        thickness = max(2, int(0.38 * size))
+        cv2.line(image, shoulder, hand, shirt, thickness)
+        cv2.line(ids, shoulder, hand, 0, thickness)
+        _ellipse(image, ids, hand, (0.24 * size, 0.3 * size), (120, 150, 200))
+      arms.clear()
+
+    teacher_truth, teacher_box = None, None
+    left = _teacher_left(frame_index, teacher_start, teacher_speed, width, teacher_width) \
+        if teacher else None
+    if left is not None:
+      cx, cy = left + teacher_width / 2, teacher_top - 0.62 * teacher_size
+      _ellipse(image, ids, (cx, teacher_top + 0.05 * teacher_size),
+               (teacher_width / 2, 0.35 * teacher_size), _TEACHER_BGR, 180, 360)
+      _rectangle(image, ids, (left, teacher_top + 0.05 * teacher_size),
+                 (left + teacher_width - 1, height - 1), _TEACHER_BGR)
+      _ellipse(image, ids, (cx, cy - 0.1 * teacher_size),
+               (0.6 * teacher_size, 0.68 * teacher_size), _HAIR[0])
+
+      key = ("teacher", teacher_size)
+      if key not in patches:
+        patches[key] = _pose_patch(faces[teacher_face], teacher_size, _FRONTAL, 0.0, 1,
+                                   tints[-1], realism)
+      x0, y0 = int(round(cx - teacher_size / 2)), int(round(cy - teacher_size / 2))
+      box = (x0, y0, x0 + teacher_size, y0 + teacher_size)
+      _paste_face(image, ids, patches[key][0], box, num_students + 1)
+      body = _teacher_box(frame_index, teacher_start, teacher_speed, width, teacher_top,
+                          height, teacher_width)
+      teacher_box = list(body) if body else None
+      if _clip_box(box, width, height)[2] > max(box[0], 0):
+        teacher_truth = dict(_face_truth(num_students + 1, box, ids, "frontal",
+                                         teacher_label, class_names, occlusion_threshold),
+                             teacher=True)
+
+    gain = gains[frame_index]
+    if not np.allclose(gain, 1.0):
+      lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain[None, :], 0, 255)
+      image = cv2.LUT(image, lut.astype(np.uint8).reshape(256, 1, 3))
+    students = [_face_truth(owner, box, ids, pose, label, class_names, occlusion_threshold)
+                for owner, box, pose, label in sorted(drawn)]
+    yield image, {"frame": frame_index, "time_s": round(t, 6), "teacher_box": teacher_box,
+                  "teacher": teacher_truth, "students": students}
+
+
+def lesson(faces: np.ndarray, labels: Iterable[int], num_students: int = 30,
+           num_frames: int = 300, seed: int = 0, *, realism: Realism = Realism(),
+           face_size: tuple[int, int] = (12, 30), **kwargs
+           ) -> Iterator[tuple[np.ndarray, dict]]:
+  """A realistic lesson: `generate` with perspective rows of 12-30 px faces at 640x480.
+
+  kwargs go to `generate` (width, height, fps, teacher, teacher_start, ...).
+  """
+  return generate(faces, labels, num_students, num_frames, seed, face_size=face_size,
+                  realism=realism, **kwargs)
+
+
+def lecture_photo(faces: np.ndarray, labels: Iterable[int], seed: int = 0, *,
+                  num_people: int = 24, width: int = 4000, height: int = 2256,
+                  face_size: tuple[int, int] = (60, 140),
+                  class_names: tuple[str, ...] = EMOTIONS) -> tuple[np.ndarray, dict]:
+  """One still of a lecture hall: (BGR image, ground truth of its single frame).
+
+  `num_people` students face the camera in perspective rows, with faces of
+  face_size px (back to front); no teacher, no events, even lighting.
+  """
+  return next(generate(faces, labels, num_people, 1, seed, width=width, height=height,
+                       face_size=face_size, teacher=False, class_names=class_names,
+                       realism=STILL))
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:

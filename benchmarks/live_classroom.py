@@ -1,0 +1,322 @@
+"""The live tool on a realistic synthetic lesson: tracking quality, FPS, and `fer` beside it.
+
+    python -m benchmarks.live_classroom --model ferjax/pretrained/realtime
+    python -m benchmarks.live_classroom --frames 10 --repeats 1 --photo=false --write=false \
+        --npz /work/data/fer2013.npz
+    python -m benchmarks.live_classroom --setup_baseline ...   # build the fer environment first
+
+The lesson (`ferjax.synthetic.classroom.lesson`: 30 students of real FER2013
+test faces, 12-30 px in perspective rows at 640x480, writing, turning, leaning,
+raising arms, drifting and flickering light, a teacher with a face walking
+through) is made in memory before timing, so no decoding is timed. Each repeat
+runs a fresh `LivePipeline` with tools/live.py's default settings plus
+`ferjax.live.overlay.draw` on every frame, after a warm-up on a separate
+pipeline. FPS = frames / wall time of the loop, the median over the repeats;
+stage columns are means of ms per frame (median over the repeats). Tracking is scored against the
+ground truth by `ferjax.synthetic.scoring` (motmetrics; IoU >= 0.5; hidden faces
+and faces under 14 px are don't-care regions; the teacher counts as a person).
+
+The 4K photo: `classroom.lecture_photo` (24 people, faces of 60-140 px at
+4000x2256), detected by the default detector at --photo_max_side; found = faces
+matched at IoU >= 0.5; seconds = median of --photo_repeats `detect` calls.
+
+Baseline: the `fer` PyPI package (Haar or MTCNN face detector + its emotion
+CNN), timed on the first --baseline_frames frames by
+benchmarks/fer_baseline_worker.py in its own environment, since fer needs
+opencv-contrib-python, TensorFlow and PyTorch, which must not enter the main
+one. Set it up once (idempotent):
+
+    bash benchmarks/setup_fer_baseline.sh     # or pass --setup_baseline
+
+Without that environment the table says so and the rest runs as usual. fer does
+not track, so its rows have recall and precision but no identity metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from absl import app, flags
+
+from benchmarks import report
+from ferjax.inference import DEFAULT_MODEL_DIR
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+flags.DEFINE_string("model", DEFAULT_MODEL_DIR,
+                    "Exported model folder (from ferjax.train.export).")
+flags.DEFINE_string("npz", None, "Prepared FER2013 .npz to take the faces from (default: "
+                    "the CSV in ../shared/datasets/fer2013).")
+flags.DEFINE_integer("frames", 300, "Frames of the lesson.")
+flags.DEFINE_integer("students", 30, "Students in the room.")
+flags.DEFINE_integer("seed", 0, "Seed of the lesson and the photo.")
+flags.DEFINE_float("fps", 30.0, "Camera frame rate the lesson is timed for.")
+flags.DEFINE_integer("repeats", 3, "Timed runs over the lesson; FPS is their median.")
+flags.DEFINE_bool("photo", True, "Also time the 4K lecture photo.")
+flags.DEFINE_integer("photo_max_side", 1920, "Detector input (longer side) for the photo.")
+flags.DEFINE_integer("photo_repeats", 3, "Timed detector calls on the photo.")
+flags.DEFINE_integer("baseline_frames", 60, "Frames the fer baseline runs on (its MTCNN "
+                     "takes about a second per frame here); 0: all.")
+flags.DEFINE_list("baseline_detectors", ["haar", "mtcnn"], "fer detectors to time.")
+flags.DEFINE_bool("setup_baseline", False, "Run benchmarks/setup_fer_baseline.sh first.")
+flags.DEFINE_bool("write", True, "Update the Live pipeline section of BENCHMARKS.md.")
+FLAGS = flags.FLAGS
+
+FER2013 = os.path.join(ROOT, "..", "shared", "datasets", "fer2013")
+FER_PYTHON = os.path.join(ROOT, "benchmarks", ".venv-fer", "bin", "python")
+FER_WORKER = os.path.join(ROOT, "benchmarks", "fer_baseline_worker.py")
+SETUP_SCRIPT = os.path.join(ROOT, "benchmarks", "setup_fer_baseline.sh")
+NOT_INSTALLED = "baseline not installed: see the script docstring for setup"
+PHOTO_PEOPLE = 24
+TARGETS = {"recall": 0.95, "idf1": 0.90, "ids_per_person": 1.1, "fps": 25.0,
+           "photo_found": 23}
+
+
+def make_detector(max_side: int | None = None):
+  """tools/live.py's default face detector (CenterFace at --max_side 640)."""
+  from ferjax import faces  # pylint: disable=g-import-not-at-top
+  return faces.create_detector("default", **({"max_side": max_side} if max_side else {}))
+
+
+def make_pipeline(detector, classifier, fps: float):
+  """tools/live.py's pipeline with its default settings."""
+  from ferjax.live.pipeline import LivePipeline  # pylint: disable=g-import-not-at-top
+  return LivePipeline(detector, classifier, fps=fps)
+
+
+def close(pipeline) -> None:
+  getattr(pipeline, "close", lambda: None)()
+
+
+def make_lesson(faces: np.ndarray, labels: np.ndarray) -> tuple[list[np.ndarray], list[dict]]:
+  from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
+  frames, truths = [], []
+  for image, truth in classroom.lesson(faces, labels, num_students=FLAGS.students,
+                                       num_frames=FLAGS.frames, seed=FLAGS.seed,
+                                       fps=FLAGS.fps):
+    frames.append(image)
+    truths.append(truth)
+  return frames, truths
+
+
+def run_once(detector, classifier, frames: list[np.ndarray]) -> dict:
+  """One timed pass of pipeline + overlay over the frames, as tools/live.py runs them."""
+  from ferjax.live import overlay  # pylint: disable=g-import-not-at-top
+  from ferjax.live.pipeline import STAGES  # pylint: disable=g-import-not-at-top
+  from ferjax.live.sources import Frame  # pylint: disable=g-import-not-at-top
+  from ferjax.synthetic import scoring  # pylint: disable=g-import-not-at-top
+  pipeline = make_pipeline(detector, classifier, FLAGS.fps)
+  stage_ms = {stage: [] for stage in STAGES}
+  predictions = []
+  try:
+    start = time.perf_counter()
+    for i, image in enumerate(frames):
+      result = pipeline.process(Frame(i, i / FLAGS.fps, image))
+      t0 = time.perf_counter()
+      overlay.draw(image, result.faces, classifier.class_names,
+                   (i + 1) / max(t0 - start, 1e-9))
+      result.timings["draw"] = time.perf_counter() - t0
+      for stage in STAGES:
+        stage_ms[stage].append(result.timings.get(stage, 0.0) * 1000)
+      predictions.append(scoring.tracks(result.faces))
+    seconds = time.perf_counter() - start
+  finally:
+    close(pipeline)
+  return {"fps": len(frames) / seconds, "predictions": predictions,
+          **{f"{stage}_ms": float(np.mean(ms)) for stage, ms in stage_ms.items()}}
+
+
+def run_pipeline(detector, classifier, frames: list[np.ndarray], truths: list[dict]) -> dict:
+  """Warm-up, then --repeats timed passes; scores of the first pass."""
+  from ferjax.live import overlay  # pylint: disable=g-import-not-at-top
+  from ferjax.live.sources import Frame  # pylint: disable=g-import-not-at-top
+  from ferjax.synthetic import scoring  # pylint: disable=g-import-not-at-top
+  warm = make_pipeline(detector, classifier, FLAGS.fps)
+  try:
+    for i in range(min(6, len(frames))):
+      result = warm.process(Frame(i, i / FLAGS.fps, frames[i]))
+      overlay.draw(frames[i], result.faces, classifier.class_names, 0.0)
+  finally:
+    close(warm)
+  runs = [run_once(detector, classifier, frames) for _ in range(FLAGS.repeats)]
+  row = {key: statistics.median(r[key] for r in runs) for key in runs[0]
+         if key != "predictions"}
+  row["fps_runs"] = [r["fps"] for r in runs]
+  row["same_tracks"] = all(r["predictions"] == runs[0]["predictions"] for r in runs)
+  row.update(scoring.score(truths, runs[0]["predictions"]).as_dict())
+  return row
+
+
+def run_photo(faces: np.ndarray, labels: np.ndarray) -> dict:
+  """Faces found of PHOTO_PEOPLE in the 4K photo, and seconds per detector call."""
+  from ferjax.synthetic import classroom, scoring  # pylint: disable=g-import-not-at-top
+  image, truth = classroom.lecture_photo(faces, labels, seed=FLAGS.seed,
+                                         num_people=PHOTO_PEOPLE)
+  detector = make_detector(FLAGS.photo_max_side)
+  detector.detect(image)  # Warm-up.
+  seconds, detections = [], []
+  for _ in range(FLAGS.photo_repeats):
+    start = time.perf_counter()
+    detections = detector.detect(image)
+    seconds.append(time.perf_counter() - start)
+  found = scoring.score([truth], [[(i, d.box) for i, d in enumerate(detections)]],
+                        min_size=0)
+  return {"found": found.matches, "detections": len(detections),
+          "seconds": statistics.median(seconds), "size": image.shape[1::-1]}
+
+
+def run_baseline(frames: list[np.ndarray], truths: list[dict]) -> dict[str, dict]:
+  """fer's pipeline per detector, timed in its own environment, scored like ours."""
+  from ferjax.synthetic import scoring  # pylint: disable=g-import-not-at-top
+  if not os.path.exists(FER_PYTHON):
+    return {name: {"error": NOT_INSTALLED} for name in FLAGS.baseline_detectors}
+  count = FLAGS.baseline_frames or len(frames)
+  frames, truths = frames[:count], truths[:count]
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "frames.npy")
+    np.save(path, np.stack(frames))
+    process = subprocess.run(
+        [FER_PYTHON, FER_WORKER, f"--frames={path}",
+         f"--detectors={','.join(FLAGS.baseline_detectors)}"],
+        capture_output=True, text=True, check=False)
+  lines = [l for l in process.stdout.splitlines() if l.startswith("{")]
+  if process.returncode or not lines:
+    error = (process.stderr.strip().splitlines() or ["no output"])[-1]
+    return {name: {"error": f"worker failed: {error}"} for name in FLAGS.baseline_detectors}
+  rows = {}
+  for name, result in json.loads(lines[-1]).items():
+    if "error" in result:
+      rows[name] = result
+      continue
+    # fer does not track: every box gets an id of its own.
+    predictions = [[(f * 1000 + k, box) for k, box in enumerate(boxes)]
+                   for f, boxes in enumerate(result["boxes"])]
+    found = scoring.score(truths, predictions)
+    rows[name] = {"ms": statistics.median(result["ms"]),
+                  "fps": len(result["ms"]) / result["seconds"], "frames": len(result["ms"]),
+                  "recall": found.recall, "recall_all_visible": found.recall_all_visible,
+                  "precision": found.precision}
+  return rows
+
+
+def table(row: dict, baseline: dict[str, dict]) -> str:
+  lines = ["| pipeline | FPS | detect / track / classify / draw ms | recall (>= 14 px) | "
+           "recall (all visible) | precision | IDF1 | MOTA | ID switches | "
+           "distinct IDs / people |", "|---|---|---|---|---|---|---|---|---|---|"]
+  lines.append(
+      f"| ferjax, default settings ({row['frames']} frames) | {row['fps']:.1f} | "
+      f"{row['detect_ms']:.1f} / {row['track_ms']:.2f} / {row['classify_ms']:.1f} / "
+      f"{row['draw_ms']:.2f} | {row['recall']:.1%} | {row['recall_all_visible']:.1%} | "
+      f"{row['precision']:.1%} | {row['idf1']:.3f} | {row['mota']:.3f} | "
+      f"{row['id_switches']} | {row['distinct_ids']} / {row['people']} "
+      f"({row['ids_per_person']:.2f}x) |")
+  for name, r in baseline.items():
+    label = f"fer 25.10.3, {'MTCNN' if name == 'mtcnn' else 'Haar'}"
+    if "error" in r:
+      lines.append(f"| {label} | {r['error']} | | | | | | | | |")
+    else:
+      lines.append(f"| {label} ({r['frames']} frames) | {r['fps']:.1f} | {r['ms']:.1f} "
+                   f"(whole `detect_emotions`) | {r['recall']:.1%} | "
+                   f"{r['recall_all_visible']:.1%} | {r['precision']:.1%} | - | - | - | - |")
+  return "\n".join(lines)
+
+
+def verdict(row: dict, photo: dict | None) -> str:
+  def line(name: str, met: bool, value: str) -> str:
+    return f"- {name}: {'met' if met else 'NOT met'} ({value})."
+  lines = [
+      line(f"recall >= {TARGETS['recall']:.0%} of visible faces >= 14 px",
+           row["recall"] >= TARGETS["recall"], f"{row['recall']:.1%}"),
+      line(f"IDF1 >= {TARGETS['idf1']:.2f}", row["idf1"] >= TARGETS["idf1"],
+           f"{row['idf1']:.3f}"),
+      line(f"distinct IDs <= {TARGETS['ids_per_person']:g}x people",
+           row["ids_per_person"] <= TARGETS["ids_per_person"],
+           f"{row['distinct_ids']} IDs for {row['students']} students + teacher"),
+      line(f">= {TARGETS['fps']:g} FPS end to end", row["fps"] >= TARGETS["fps"],
+           f"{row['fps']:.1f} FPS")]
+  if photo is not None:
+    lines.append(line(f"4K photo: >= {TARGETS['photo_found']} of {PHOTO_PEOPLE} faces found",
+                      photo["found"] >= TARGETS["photo_found"],
+                      f"{photo['found']} of {PHOTO_PEOPLE}, {photo['detections']} "
+                      f"detections, {photo['seconds']:.2f} s per call"))
+  return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.setup_baseline:
+    subprocess.run(["bash", SETUP_SCRIPT], check=True)
+  import cv2  # pylint: disable=g-import-not-at-top
+  from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
+  from ferjax.inference import ExpressionClassifier  # pylint: disable=g-import-not-at-top
+  if not FLAGS.npz and not os.path.isdir(FER2013):
+    sys.exit(f"error: FER2013 not found at {os.path.abspath(FER2013)}")
+  classifier = ExpressionClassifier(FLAGS.model, backend="tflite")
+  cv2.setNumThreads(os.cpu_count() or 1)
+  fer_faces, fer_labels = classroom.load_fer_faces("test", npz_path=FLAGS.npz,
+                                                   manual_dir=FER2013)
+  load = os.getloadavg()[0]
+  start = time.perf_counter()
+  frames, truths = make_lesson(fer_faces, fer_labels)
+  generation_fps = len(frames) / (time.perf_counter() - start)
+  row = run_pipeline(make_detector(), classifier, frames, truths)
+  print({k: v for k, v in row.items() if k != "track_to_person"}, flush=True)
+  photo = run_photo(fer_faces, fer_labels) if FLAGS.photo else None
+  print("photo", photo, flush=True)
+  baseline = run_baseline(frames, truths)
+  print("fer", baseline, flush=True)
+  photo_line = "" if photo is None else (
+      f"\n\n4K lecture photo ({photo['size'][0]}x{photo['size'][1]}, {PHOTO_PEOPLE} people, "
+      f"faces 60-140 px), default detector at max_side {FLAGS.photo_max_side}: "
+      f"**{photo['found']} of {PHOTO_PEOPLE}** found ({photo['detections']} detections), "
+      f"{photo['seconds']:.2f} s per call (median of {FLAGS.photo_repeats}).")
+  body = (report.provenance() +
+          f"- Load average at start: {load:.1f} on {os.cpu_count()} CPUs (other jobs slow "
+          "the timings when it exceeds that)\n\n" + TEXT.format(
+              students=FLAGS.students, frames=FLAGS.frames, fps=FLAGS.fps,
+              repeats=FLAGS.repeats, generation_fps=generation_fps,
+              same="identical" if row["same_tracks"] else "NOT identical",
+              fps_runs=", ".join(f"{f:.1f}" for f in row["fps_runs"]),
+              baseline_frames=min(FLAGS.baseline_frames or FLAGS.frames, FLAGS.frames))
+          + "\n\n" + table(row, baseline) + photo_line + "\n\n"
+          + "Targets (default settings, 640x480, this CPU):\n\n" + verdict(row, photo) + "\n")
+  print(body)
+  if FLAGS.write:
+    report.update_section("Live pipeline", body)
+
+
+TEXT = """\
+A realistic synthetic lesson (`ferjax.synthetic.classroom.lesson`, seed 0): {students}
+students of real FER2013 test faces, 12-30 px in perspective rows at 640x480,
+writing (head down), turning, leaning over the face behind, raising arms, with
+drifting and flickering light and a teacher with a face walking through; {frames}
+frames timed for a {fps:g} FPS camera, made in memory before timing (generated at
+{generation_fps:.0f} frames/s). Each of {repeats} runs drives a fresh
+`LivePipeline` with tools/live.py's default settings and `overlay.draw` over every
+frame, after a warm-up; FPS is the median of the runs ({fps_runs}); stage columns
+are means of ms per frame (detect: the frame loop's share of detection), medians
+over the runs. The runs' tracks were {same}.
+
+Scores (`ferjax.synthetic.scoring`, motmetrics) of the first run: a reported box
+matches a face at IoU >= 0.5; faces hidden for at least half their box or smaller
+than 14 px are don't-care regions (neither misses nor false positives when found);
+the teacher counts as a person. Recall (all visible) also counts the faces under
+14 px. Distinct IDs: track ids reported over the lesson, against the people in it.
+
+The `fer` rows are the `fer` PyPI package (`FER(mtcnn=False)`: OpenCV Haar
+cascade; `FER(mtcnn=True)`: facenet-pytorch MTCNN; both with fer's default
+emotion CNN and minimum face size of 50 px) on the first {baseline_frames} frames,
+one `detect_emotions(frame)` call per frame, in its own environment
+(`benchmarks/setup_fer_baseline.sh`), scored per frame like ours (it does not track)."""
+
+
+if __name__ == "__main__":
+  app.run(main)
