@@ -3,6 +3,15 @@
     python -m benchmarks.face_size_curve --models ferjax/pretrained/realtime,OTHER_EXPORT \
         --dataset ferplus --npz fer2013.npz          # updates BENCHMARKS.md
 
+    python -m benchmarks.face_size_curve --models ferjax/pretrained/realtime \
+        --dataset ferplus --split validation --sizes 48,32,24,20,16,14,12,10 \
+        --npz fer2013.npz --metadata --nowrite   # the model's own curve, for live
+
+With --metadata the curve is stored in each model's metadata.json
+("face_size_accuracy"), from which the live tool labels faces too small to
+read (`ferjax.live.face_quality`); use a validation split for that, since it
+sets a threshold.
+
 Each point is one `tools/eval.py --face_px N --json` run (area down-sampling, bilinear
 enlargement back to 48 px), so the figures are the evaluation tool's own. Also
 reports each class's share of the predictions at the smallest size against its
@@ -29,6 +38,8 @@ _NPZ = flags.DEFINE_string("npz", None, "Prepared .npz for tools/eval.py --npz."
 _MANUAL_DIR = flags.DEFINE_string("manual_dir", None, "tools/eval.py --manual_dir.")
 _SIZES = flags.DEFINE_list("sizes", ["48", "32", "24", "16", "12"], "Face sizes in px.")
 _WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md.")
+_METADATA = flags.DEFINE_bool("metadata", False, "Store each model's curve in its "
+                              "metadata.json (face_size_accuracy).")
 
 TITLE = "Accuracy by face size"
 
@@ -73,6 +84,20 @@ def _body(results: dict[str, dict[int, dict]], sizes: list[int]) -> str:
   return "\n".join(lines)
 
 
+def store_in_metadata(model: str, by_size: dict[int, dict]) -> None:
+  """Writes the curve into the export's metadata.json (`ferjax.live.face_quality`)."""
+  from ferjax import files  # pylint: disable=g-import-not-at-top
+  from ferjax.live import face_quality  # pylint: disable=g-import-not-at-top
+  path = os.path.join(model, "metadata.json")
+  with open(path, encoding="utf-8") as f:
+    metadata = json.load(f)
+  metadata[face_quality.METADATA_KEY] = {
+      "dataset": _DATASET.value, "split": _SPLIT.value,
+      "accuracy": {str(s): round(r["accuracy"], 4) for s, r in sorted(by_size.items())}}
+  files.atomic_write_text(path, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+  print(f"{path}: faces under {face_quality.reliable_face_px(metadata):.1f} px are too small")
+
+
 def main(argv: list[str]) -> None:
   del argv
   sizes = sorted((int(s) for s in _SIZES.value), reverse=True)
@@ -80,6 +105,8 @@ def main(argv: list[str]) -> None:
   for model in _MODELS.value:
     results[model] = {s: run_eval(model, s) for s in sizes}
     print(model, {s: round(r["accuracy"], 4) for s, r in results[model].items()})
+    if _METADATA.value:
+      store_in_metadata(model, results[model])
   body = _body(results, sizes)
   print(body)
   if _WRITE.value:

@@ -114,7 +114,8 @@ def test_csv_rows_and_content(tmp_path):
   with open(tmp_path / "frames.csv", newline="") as f:
     rows = list(csv.DictReader(f))
   assert len(rows) == 20 + 4 + 1
-  assert list(rows[0]) == (["timestamp", "frame", "track_id", "x0", "y0", "x1", "y1"]
+  assert list(rows[0]) == (["timestamp", "frame", "track_id", "x0", "y0", "x1", "y1",
+                            "face_px", "score"]
                            + [f"p_{e}" for e in EMOTIONS] + ["smoothed_label"])
   row = next(r for r in rows if r["track_id"] == "3")
   assert (float(row["timestamp"]), int(row["frame"])) == (9.0, 18)
@@ -268,3 +269,35 @@ def test_report_lists_students_and_plots(tmp_path):
   for student_id in (1, 2, 3):
     assert f"<td>#{student_id}</td>" in page
   assert json.loads((tmp_path / "summary.json").read_text())["session"]["files"] == files
+
+
+def test_too_small_faces_are_recorded_but_stay_out_of_the_mood(tmp_path):
+  """A too-small face has a row (size, score, no probabilities) and time, but no emotion."""
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False, too_small_px=14)
+  for i in range(10):
+    recorder.log(i * 1.0, i, [
+        recorder_lib.Entry(1, (0, 0, 40, 40), P_HAPPY, "happy", face_px=46.4, score=0.9),
+        recorder_lib.Entry(2, (50, 0, 60, 10), None, "too_small", face_px=11.6, score=0.3),
+    ])
+  summary = recorder.close()
+  with open(tmp_path / "frames.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+  small = [r for r in rows if r["track_id"] == "2"]
+  assert len(small) == 10
+  assert all(r["p_happy"] == "" and r["smoothed_label"] == "too_small" for r in small)
+  assert (small[0]["face_px"], small[0]["score"]) == ("11.6", "0.300")
+  cls = summary["class"]
+  assert cls["emotion_share"]["too_small"] == _approx(0.5)
+  assert cls["dominant_emotion"] == "happy"
+  assert [cls["mean_probabilities"][e] for e in EMOTIONS] == _approx(P_HAPPY)
+  student = next(s for s in summary["students"] if s["id"] == 2)
+  assert student["dominant_emotion"] == "too_small"
+  assert student["mean_probabilities"] is None
+  assert student["face_px"] == _approx(11.6)
+  assert summary["session"]["too_small_px"] == 14
+
+
+def test_only_too_small_faces_may_lack_probabilities(tmp_path):
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
+  with pytest.raises(ValueError, match="no probabilities"):
+    recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), None, "happy")])

@@ -1,8 +1,14 @@
 """Live classroom analysis: every face, a stable anonymous ID, emotions over time.
 
     python tools/live.py                          # webcam 0, overlay window
+    python tools/live.py --source demo            # a generated classroom, no camera needed
     python tools/live.py --source lecture.mp4 --headless --out sessions/monday
     python tools/live.py --source clip.gif --output annotated.mp4
+    python tools/live.py --source class_photo.jpg --output annotated.jpg
+    python tools/live.py --source photos/ --photos --output annotated/
+
+A photo (or, with --photos, each image of a folder) is analysed on its own:
+every face, no tracking across images.
 
 Session records go to --out (default: a new sessions/<date-time>/, printed at
 start): frames.csv (flushed every second), and on exit (end of input, q/Esc,
@@ -28,20 +34,37 @@ from ferjax import faces
 from ferjax import files
 from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
                               ModelError, model_error_message)
+from ferjax.live import annotated
+from ferjax.live import face_quality
 from ferjax.live import overlay
 from ferjax.live import sources
+from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.pipeline import LivePipeline
 from ferjax.live.recorder import FRAMES_CSV, SUMMARY_JSON, Entry, SessionRecorder
+from ferjax.live.smoothing import UNCERTAIN
 
-flags.DEFINE_string("source", "0", "Camera index, video/GIF file, or folder of images.")
+flags.DEFINE_string("source", "0", "Camera index, 'demo', a video/GIF file, a photo, or a "
+                    "folder of images (video frames; unrelated photos with --photos).")
+flags.DEFINE_bool("photos", False, "Treat the images of a --source folder as unrelated "
+                  "photos, each analysed on its own.")
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.train.export).")
 flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
 flags.DEFINE_string("detector", "default", f"Face detector: default ({faces.DEFAULT}), "
                     f"{', '.join(faces.DETECTORS)}.")
-flags.DEFINE_integer("max_side", 640, "CenterFace input size (longer side); raise it "
-                     "(e.g. 960) for faces smaller than ~15 px.")
-flags.DEFINE_integer("detect_every", 3, "Run the detector every N frames; the tracker "
-                     "bridges the frames in between.")
+flags.DEFINE_integer("min_face", 0, "Smallest face to find, in frame pixels; the "
+                     "detector's input scale (and tiling of large frames) follows from it. "
+                     "0: 12 px, or 1% of the longer side of a photo if larger.")
+flags.DEFINE_integer("max_side", 0, "Override: fixed detector input size (longer side) "
+                     "instead of the scale chosen from --min_face.")
+flags.DEFINE_float("score_threshold", 0.5, "Detector score from which a face starts a track "
+                   "(and counts in a photo).")
+flags.DEFINE_float("low_score_threshold", 0.25, "Detector score from which a face may keep "
+                   "an existing track (small or tilted faces).")
+flags.DEFINE_integer("detect_every", 3, "Run the detector every N frames (in a worker "
+                     "thread); the tracker bridges the frames in between.")
+flags.DEFINE_float("too_small_px", -1, "Faces whose crop is under this many pixels are "
+                   "labelled too_small and left out of the class mood; -1: the size at "
+                   "which the model keeps 85% of its accuracy (its metadata), 0: never.")
 flags.DEFINE_float("memory_s", 2.5, "Seconds a lost face keeps its ID.")
 flags.DEFINE_float("smoothing_s", 1.0, "Time constant of the per-student emotion EMA.")
 flags.DEFINE_float("confidence", 0.4, "Below this smoothed probability a face is 'uncertain'.")
@@ -57,6 +80,7 @@ FLAGS = flags.FLAGS
 
 
 SESSION_FILES = (FRAMES_CSV, SUMMARY_JSON)
+DEFAULT_MIN_FACE = 12  # px: the small faces at the back of a classroom at 640x480.
 
 
 class _Stop(Exception):
@@ -97,18 +121,6 @@ class _Signals:
     raise _Stop()
 
 
-def _check_video_output(path: str | None) -> None:
-  """--output: a new .mp4/.avi file in a writable folder (files.OutputError if not)."""
-  if not path:
-    return
-  if os.path.splitext(path)[1].lower() not in sources.VIDEO_FOURCC:
-    raise files.OutputError(f"--output {path}: the annotated video must be a .mp4 or "
-                            ".avi file")
-  if os.path.lexists(path):
-    raise files.OutputError(f"--output {path} already exists; choose a new file name")
-  files.check_output_dir(os.path.dirname(os.path.abspath(path)), "the folder of --output")
-
-
 def _session_dir(out: str | None) -> str:
   """The session folder: --out (checked), else a new sessions/<date-time>[-n]."""
   if not out:
@@ -138,27 +150,6 @@ def _open_recorder(out_dir: str, default_dir: bool, class_names, **kwargs
       out_dir = files.unique_dir_name(out_dir)
 
 
-class _VideoWriter:
-  """The annotated video, written under a temporary name and renamed when finished."""
-
-  def __init__(self, path: str, fps: float, size: tuple[int, int]):
-    self.path = path
-    folder, name = os.path.split(os.path.abspath(path))
-    stem, ext = os.path.splitext(name)
-    self._tmp = os.path.join(folder, f".{stem}.{os.getpid()}.tmp{ext}")
-    os.makedirs(folder, exist_ok=True)
-    self._writer = sources.open_video_writer(self._tmp, fps, size, container=ext)
-
-  def write(self, image) -> None:
-    self._writer.write(image)
-
-  def close(self) -> None:
-    self._writer.release()
-    if os.path.exists(self._tmp):
-      os.chmod(self._tmp, 0o644)
-      os.replace(self._tmp, self.path)
-
-
 def run_session(restore_signals: bool = True) -> int:
   """Runs the session; returns the process exit code.
 
@@ -173,10 +164,36 @@ def run_session(restore_signals: bool = True) -> int:
       return 1
 
 
+def _is_photos() -> bool:
+  """Whether --source names photos: one image file, or a folder with --photos."""
+  return sources.is_photo_source(FLAGS.source, FLAGS.photos)
+
+
+def _too_small_px(classifier) -> float:
+  """--too_small_px, or (-1) the model's reliable face size (0 when it has no curve)."""
+  if FLAGS.too_small_px >= 0:
+    return FLAGS.too_small_px
+  return face_quality.reliable_face_px(classifier.metadata) or 0.0
+
+
+def _create_detector():
+  """The face detector, with the scale and score settings for CenterFace."""
+  uses_centerface = (FLAGS.detector in ("default", "centerface")
+                     and faces.DEFAULT == "centerface")
+  kwargs = {}
+  if uses_centerface:
+    kwargs = {"score_threshold": min(FLAGS.low_score_threshold, FLAGS.score_threshold),
+              "min_face": FLAGS.min_face or DEFAULT_MIN_FACE}
+    if FLAGS.max_side:
+      kwargs["max_side"] = FLAGS.max_side
+  return faces.create_detector(FLAGS.detector, **kwargs)
+
+
 def _run(signals: _Signals) -> int:
   """The session, from the checks to the summary (see `run_session`)."""
+  photos = _is_photos()
   try:
-    _check_video_output(FLAGS.output)
+    annotated.check_output(FLAGS.output, photos, single_photo=os.path.isfile(FLAGS.source))
     out_dir = _session_dir(FLAGS.out)
   except files.OutputError as e:
     print(f"error: {e}", file=sys.stderr)
@@ -186,16 +203,13 @@ def _run(signals: _Signals) -> int:
   except ModelError as e:
     print(model_error_message(e, FLAGS.model), file=sys.stderr)
     return 2
-  uses_centerface = (FLAGS.detector in ("default", "centerface")
-                     and faces.DEFAULT == "centerface")
-  detector_kwargs = {"max_side": FLAGS.max_side} if uses_centerface else {}
   try:
-    detector = faces.create_detector(FLAGS.detector, **detector_kwargs)
+    detector = _create_detector()
   except (ValueError, faces.DetectorUnavailable) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   try:
-    source = sources.open_source(FLAGS.source, fps=FLAGS.fps)
+    source = sources.open_source(FLAGS.source, fps=FLAGS.fps, photos=FLAGS.photos)
   except sources.SourceError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -205,69 +219,97 @@ def _run(signals: _Signals) -> int:
     source.close()
 
 
+def _save_faces(out_dir: str, frame, faces_seen) -> None:
+  """--save-faces: every classified 48x48 crop under faces/<id>/<frame>.png."""
+  for f in faces_seen:
+    if f.face is None:
+      continue
+    folder = os.path.join(out_dir, "faces", f"{f.track_id:04d}")
+    os.makedirs(folder, exist_ok=True)
+    cv2.imwrite(os.path.join(folder, f"{frame.index:07d}.png"), f.face)
+
+
+def _describe_photo(frame, result, class_names) -> str:
+  """One line per photo: its faces and their emotions."""
+  labels = [f.label for f in result.faces]
+  counts = [f"{labels.count(n)} {n}" for n in list(class_names) + [UNCERTAIN, TOO_SMALL]
+            if labels.count(n)]
+  detail = f": {', '.join(counts)}" if counts else ""
+  return f"{frame.name or frame.index}: {len(labels)} faces{detail}"
+
+
 def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> int:
   """Runs the frame loop and writes every session file, whatever stops it."""
+  too_small_px = _too_small_px(classifier)
   try:
     recorder, out_dir = _open_recorder(
         out_dir, not FLAGS.out, classifier.class_names, source=source.description,
-        model=os.path.abspath(FLAGS.model), fps=source.fps)
+        model=os.path.abspath(FLAGS.model), fps=source.fps, too_small_px=too_small_px)
   except OSError as e:
     print(f"error: cannot start the session records in {out_dir}: "
           f"{e.strerror or e}; pass a new --out", file=sys.stderr)
     return 2
-  save_faces = FLAGS["save-faces"].value
-  writer = None
+  output = None
+  if FLAGS.output:
+    output = (annotated.PhotoOutput(FLAGS.output) if source.photos
+              else annotated.VideoOutput(FLAGS.output, source.fps))
   window = "ferjax live (q to quit)"
+  pipeline = LivePipeline(detector, classifier, fps=source.fps,
+                          detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
+                          smoothing_s=FLAGS.smoothing_s,
+                          confidence_threshold=FLAGS.confidence,
+                          high_threshold=FLAGS.score_threshold,
+                          low_threshold=FLAGS.low_score_threshold,
+                          too_small_px=too_small_px, live=source.live)
   frames_done, started, return_code = 0, time.perf_counter(), 0
   try:
     try:
       print(f"session records: {os.path.abspath(out_dir)}", flush=True)
-      pipeline = LivePipeline(detector, classifier, fps=source.fps,
-                              detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
-                              smoothing_s=FLAGS.smoothing_s,
-                              confidence_threshold=FLAGS.confidence)
       for frame in source:
-        result = pipeline.process(frame)
+        if source.photos:
+          result = pipeline.analyse_photo(frame)
+          print(_describe_photo(frame, result, classifier.class_names), flush=True)
+        else:
+          result = pipeline.process(frame)
         recorder.log(frame.timestamp, frame.index, [
-            Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs)
+            Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
             for f in result.faces])
-        if save_faces:
-          for f in result.faces:
-            folder = os.path.join(out_dir, "faces", f"{f.track_id:04d}")
-            os.makedirs(folder, exist_ok=True)
-            cv2.imwrite(os.path.join(folder, f"{frame.index:07d}.png"), f.face)
+        if FLAGS["save-faces"].value:
+          _save_faces(out_dir, frame, result.faces)
         frames_done += 1
-        if not FLAGS.headless or FLAGS.output:
-          fps = frames_done / max(time.perf_counter() - started, 1e-9)
-          annotated = overlay.draw(frame.image, result.faces, classifier.class_names, fps)
-          if FLAGS.output:
-            if writer is None:
-              writer = _VideoWriter(FLAGS.output, source.fps,
-                                    (annotated.shape[1], annotated.shape[0]))
-            writer.write(annotated)
+        if not FLAGS.headless or output:
+          fps = None if source.photos else frames_done / max(
+              time.perf_counter() - started, 1e-9)
+          image = overlay.draw(frame.image, result.faces, classifier.class_names, fps)
+          if output:
+            output.write(image, frame.name)
           if not FLAGS.headless:
-            cv2.imshow(window, annotated)
-            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            cv2.imshow(window, image)
+            if cv2.waitKey(0 if source.photos else 1) & 0xFF in (ord("q"), 27):
               break
         if FLAGS.max_frames and frames_done >= FLAGS.max_frames:
           break
     finally:
       signals.closing = True  # From here on a signal cannot cut the files short.
+      pipeline.close()
   except _Stop:
     print("stopping: writing the session summary", file=sys.stderr)
   except cv2.error as e:
     print(f"error: cannot show the overlay window ({e.msg.strip()}); use --headless",
           file=sys.stderr)
     return_code = 2
+  except sources.SourceError as e:
+    print(f"error: {e}; finishing the session files", file=sys.stderr)
+    return_code = 1
   except OSError as e:
     print(f"error: {e.strerror or e} while recording; finishing the session files",
           file=sys.stderr)
     return_code = 1
   finally:
     signals.closing = True
-    if writer is not None:
+    if output is not None:
       try:
-        writer.close()
+        output.close()
       except OSError as e:
         recorder.unwritten[FLAGS.output] = e.strerror or str(e)
     if not FLAGS.headless:
@@ -275,8 +317,10 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
     summary = recorder.close()
   seconds = time.perf_counter() - started
   students = summary["students"] if summary else []
-  print(f"{frames_done} frames in {seconds:.1f} s ({frames_done / max(seconds, 1e-9):.1f} "
-        f"FPS), {len(students)} students")
+  kind = "photos" if source.photos else "frames"
+  who = "faces" if source.photos else "students"
+  print(f"{frames_done} {kind} in {seconds:.1f} s ({frames_done / max(seconds, 1e-9):.1f} "
+        f"per s), {len(students)} {who}")
   if recorder.unwritten:
     print(f"error: not written in {os.path.abspath(out_dir)}: " + "; ".join(
         f"{name} ({why})" for name, why in recorder.unwritten.items()), file=sys.stderr)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN
 
 # RGB hex; labels outside the table get a matplotlib default colour in plots.
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#d62728", "disgust": "#7f9a2b", "fear": "#9467bd", "happy": "#f2c318",
     "sad": "#1f77b4", "surprise": "#ff7f0e", "neutral": "#9fb3c8",
-    "contempt": "#8c564b", UNCERTAIN: "#dddddd",
+    "contempt": "#8c564b", UNCERTAIN: "#dddddd", TOO_SMALL: "#777777",
 }
 UNKNOWN_BGR = (255, 255, 255)
 

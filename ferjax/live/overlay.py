@@ -1,4 +1,8 @@
-"""Draws the live overlay: boxes, ids, smoothed emotions, a class-mood bar, FPS."""
+"""Draws the live overlay: boxes, ids, smoothed emotions, a class-mood bar, FPS.
+
+Faces too small to read get a thin grey box and their id only, and stay out of
+the class-mood bar.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import cv2
 import numpy as np
 
 from ferjax.live import colours
+from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN
 
 BAR_HEIGHT = 22
@@ -26,13 +31,17 @@ def draw(image: np.ndarray, faces: Sequence, class_names: Sequence[str],
   for face in faces:
     x0, y0, x1, y1 = (int(round(v)) for v in face.box)
     color = colours.bgr(face.label)
+    if face.label == TOO_SMALL:
+      cv2.rectangle(out, (x0, y0), (x1, y1), color, 1)
+      _text(out, f"#{face.track_id}", (x0, max(12, y0 - 3)), color, 0.35)
+      continue
     cv2.rectangle(out, (x0, y0), (x1, y1), color, 2)
     score = "" if face.label == UNCERTAIN else f" {face.smoothed_probs.max():.0%}"
     _text(out, f"#{face.track_id} {face.label}{score}", (x0, max(12, y0 - 5)), color)
-  # Class mood: share of each smoothed label among the faces now visible.
+  # Class mood: share of each smoothed label among the readable faces now visible.
   h, w = out.shape[:2]
   cv2.rectangle(out, (0, h - BAR_HEIGHT), (w, h), (30, 30, 30), -1)
-  labels = [f.label for f in faces]
+  labels = [f.label for f in faces if f.label != TOO_SMALL]
   x = 0
   for name in list(class_names) + [UNCERTAIN]:
     count = labels.count(name)

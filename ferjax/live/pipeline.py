@@ -1,25 +1,43 @@
 """The live pipeline: detect, track, classify and smooth, one frame at a time.
 
     pipeline = LivePipeline(detector, classifier, fps=source.fps, detect_every=3)
-    for frame in source:
-      result = pipeline.process(frame)   # faces with ids, probabilities, labels, timings
+    try:
+      for frame in source:
+        result = pipeline.process(frame)   # faces with ids, probabilities, labels, timings
+    finally:
+      pipeline.close()
 
-Detection runs every `detect_every` frames; in between the tracker's Kalman
-prediction carries the boxes. Every reported face is classified on every
-frame, all faces of a frame in one batched call of the exported model.
+Detection runs in a worker thread (onnxruntime releases the GIL), so a slow
+high-resolution detection does not stall classification and drawing. A
+detection of frame k is fused into the tracker *at frame k*: the tracker's
+state before frame k is kept when the detection is submitted, and when the
+result arrives the tracker is rebuilt from it (update with frame k's faces,
+then one Kalman prediction per frame since). Files wait for a detection
+`detect_every` frames after submitting it, so their results do not depend on
+the machine's speed; a camera takes each result as soon as it is ready.
+`asynchronous=False` detects in the frame loop instead.
+
+Every reported face is classified on every frame, all faces of a frame in one
+batched call; faces smaller than `too_small_px` (the crop side in pixels) are
+labelled TOO_SMALL instead. `analyse_photo` reads one still image on its own:
+every face above the tracker's high threshold, no tracking.
 """
 
 from __future__ import annotations
 
+from concurrent import futures
+import copy
 import dataclasses
 import time
 
 import numpy as np
 
 from ferjax import faces as faces_lib
+from ferjax.faces.geometry import Detection
+from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import EmotionSmoother
-from ferjax.live.tracking import Tracker
 from ferjax.live.sources import Frame
+from ferjax.live.tracking import Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
 
@@ -28,18 +46,29 @@ STAGES = ("detect", "track", "classify", "draw")
 class TrackedFace:
   track_id: int
   box: tuple[float, float, float, float]
-  probs: np.ndarray           # raw model probabilities
-  smoothed_probs: np.ndarray
-  label: str                  # smoothed label, or "uncertain"
-  face: np.ndarray            # the 48x48 crop the model saw (never stored unless asked)
+  probs: np.ndarray | None           # raw model probabilities (None: too small)
+  smoothed_probs: np.ndarray | None
+  label: str                         # smoothed label, "uncertain" or "too_small"
+  face: np.ndarray | None            # the 48x48 crop the model saw (never stored unless asked)
+  face_px: float = 0.0               # side of the face crop in frame pixels
+  score: float | None = None         # detector score of the last matched detection
 
 
 @dataclasses.dataclass
 class FrameResult:
   frame: Frame
   faces: list[TrackedFace]
-  timings: dict[str, float]   # seconds per stage of STAGES
-  detected: bool              # whether the detector ran on this frame
+  timings: dict[str, float]   # seconds per stage of STAGES (detect: time waited for it)
+  detected: bool              # whether a detection was fused in this frame
+
+
+@dataclasses.dataclass
+class _Pending:
+  """A detection running in the worker thread."""
+  future: futures.Future
+  frame_index: int
+  tracker_before: Tracker     # the tracker's state before that frame
+  frames_since: int = 0       # frames processed since (including its own)
 
 
 class LivePipeline:
@@ -47,42 +76,161 @@ class LivePipeline:
 
   def __init__(self, detector: faces_lib.FaceDetector, classifier, *, fps: float,
                detect_every: int = 3, memory_s: float = 2.5, min_hits: int = 2,
-               smoothing_s: float = 1.0, confidence_threshold: float = 0.4):
+               smoothing_s: float = 1.0, confidence_threshold: float = 0.4,
+               high_threshold: float = 0.5, low_threshold: float = 0.25,
+               too_small_px: float = 0.0, asynchronous: bool = True,
+               live: bool = False):
+    """Creates the pipeline.
+
+    Args:
+      detector: a face detector whose own score threshold is at most
+        `low_threshold` (the tracker splits confident and weak faces).
+      classifier: an `ExpressionClassifier` (or anything with `predict` and
+        `class_names`).
+      fps: the source's frame rate (the tracker counts frames).
+      detect_every: frames between detections.
+      memory_s: seconds a lost face keeps its id.
+      min_hits: detections in a row before a face gets an id.
+      smoothing_s: time constant of the per-face emotion average.
+      confidence_threshold: below this smoothed probability a face is "uncertain".
+      high_threshold: detector score that may start a track.
+      low_threshold: detector score that may only extend a track.
+      too_small_px: faces whose crop side is under this are TOO_SMALL.
+      asynchronous: detect in a worker thread.
+      live: the source is a camera: take detections when ready, never wait.
+    """
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     self.detector = detector
     self.classifier = classifier
     self.detect_every = detect_every
+    self.too_small_px = too_small_px
+    self.high_threshold = high_threshold
+    self.live = live
     self.framing = faces_lib.framing_for(detector.name)
     # The tracker counts frames; keep a lost face's id for `memory_s` seconds.
     self.tracker = Tracker(max_age=max(1, round(memory_s * fps)), min_hits=min_hits,
-                           max_coast=0)
+                           max_coast=0, high_threshold=high_threshold,
+                           low_threshold=low_threshold)
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
+    self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
+                      if asynchronous else None)
+    self._pending: _Pending | None = None
+    self._frames_since_submit = detect_every  # Submit on the first frame.
+    self._photo_ids = 0
+
+  # Detection.
+
+  def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    detections = self.detector.detect(image)
+    boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
+    scores = np.array([d.score for d in detections], np.float64)
+    return boxes, scores
+
+  def _fuse(self, pending: _Pending) -> float:
+    """Rebuilds the tracker with a finished detection; returns seconds waited for it."""
+    start = time.perf_counter()
+    boxes, scores = pending.future.result()
+    waited = time.perf_counter() - start
+    tracker = pending.tracker_before
+    tracker.update(boxes, scores)
+    for _ in range(pending.frames_since - 1):
+      tracker.predict_only()
+    self.tracker = tracker
+    return waited
+
+  def _step_tracker(self, frame: Frame) -> tuple[list, bool, float]:
+    """Advances the tracker over `frame`: (tracks, detection fused, detect seconds)."""
+    if self._executor is None:  # Synchronous: detect every `detect_every` frames.
+      if frame.index % self.detect_every:
+        return self.tracker.predict_only(), False, 0.0
+      start = time.perf_counter()
+      boxes, scores = self._detect(frame.image)
+      seconds = time.perf_counter() - start
+      return self.tracker.update(boxes, scores), True, seconds
+
+    fused, waited = False, 0.0
+    pending = self._pending
+    if pending is not None and (pending.future.done() if self.live
+                                else pending.frames_since >= self.detect_every):
+      waited = self._fuse(pending)
+      self._pending, fused = None, True
+    self._frames_since_submit += 1
+    if self._pending is None and self._frames_since_submit >= self.detect_every:
+      self._pending = _Pending(self._executor.submit(self._detect, frame.image),
+                               frame.index, copy.deepcopy(self.tracker))
+      self._frames_since_submit = 0
+    if self._pending is not None:
+      self._pending.frames_since += 1
+    return self.tracker.predict_only(), fused, waited
+
+  # Classification.
+
+  def _classify(self, frame: Frame, ids: list[int], boxes: list[tuple[float, ...]],
+                scores: list[float | None], smooth: bool) -> list[TrackedFace]:
+    """Crops, classifies (faces large enough) and smooths the faces of one frame."""
+    sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
+    readable = [i for i, side in enumerate(sides) if side >= self.too_small_px]
+    crops = faces_lib.crop_faces(frame.image, [boxes[i] for i in readable],
+                                 framing=self.framing)
+    probabilities = self.classifier.predict(crops) if len(crops) else []
+    read = dict(zip(readable, zip(crops, probabilities)))
+    results = []
+    for i, (track_id, box, score) in enumerate(zip(ids, boxes, scores)):
+      if i not in read:
+        results.append(TrackedFace(track_id, box, None, None, TOO_SMALL, None, sides[i],
+                                   score))
+        continue
+      crop, probs = read[i]
+      if smooth:
+        smoothed = self.smoother.update(track_id, probs, frame.timestamp)
+        smoothed_probs, label = smoothed.probs, smoothed.label
+      else:
+        smoothed_probs, label = probs, self.smoother.label_of(probs)
+      results.append(TrackedFace(track_id, box, probs, smoothed_probs, label, crop,
+                                 sides[i], score))
+    return results
+
+  # Public.
 
   def process(self, frame: Frame) -> FrameResult:
+    """One video frame: tracked faces with stable ids and smoothed emotions."""
     timings = dict.fromkeys(STAGES, 0.0)
-    detected = frame.index % self.detect_every == 0
     start = time.perf_counter()
-    if detected:
-      detections = self.detector.detect(frame.image)
-      boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
-      scores = np.array([d.score for d in detections], np.float64)
-      timings["detect"] = time.perf_counter() - start
-      start = time.perf_counter()
-      tracks = self.tracker.update(boxes, scores)
-    else:
-      tracks = self.tracker.predict_only()
+    tracks, detected, timings["detect"] = self._step_tracker(frame)
     self.smoother.prune(self.tracker.active_ids)
-    timings["track"] = time.perf_counter() - start
-
+    timings["track"] = time.perf_counter() - start - timings["detect"]
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
-    crops = faces_lib.crop_faces(frame.image, boxes, framing=self.framing)
-    probabilities = self.classifier.predict(crops)
-    results = []
-    for track, box, crop, probs in zip(tracks, boxes, crops, probabilities):
-      smoothed = self.smoother.update(track.id, probs, frame.timestamp)
-      results.append(TrackedFace(track.id, box, probs, smoothed.probs, smoothed.label, crop))
+    results = self._classify(frame, [t.id for t in tracks], boxes,
+                             [t.score for t in tracks], smooth=True)
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, detected)
+
+  def analyse_photo(self, frame: Frame) -> FrameResult:
+    """One still image on its own: every confident face, ids new to this pipeline."""
+    timings = dict.fromkeys(STAGES, 0.0)
+    start = time.perf_counter()
+    detections: list[Detection] = [d for d in self.detector.detect(frame.image)
+                                   if d.score >= self.high_threshold]
+    timings["detect"] = time.perf_counter() - start
+    ids = list(range(self._photo_ids + 1, self._photo_ids + len(detections) + 1))
+    self._photo_ids += len(detections)
+    start = time.perf_counter()
+    results = self._classify(frame, ids, [tuple(float(v) for v in d.box) for d in detections],
+                             [d.score for d in detections], smooth=False)
+    timings["classify"] = time.perf_counter() - start
+    return FrameResult(frame, results, timings, True)
+
+  def close(self) -> None:
+    """Stops the detection worker (a running detection finishes in the background)."""
+    if self._executor is not None:
+      self._executor.shutdown(wait=False, cancel_futures=True)
+      self._pending = None
+
+  def __enter__(self) -> LivePipeline:
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()

@@ -15,8 +15,11 @@ face images: only ids, boxes and probabilities.
 Files in `out_dir`:
   frames.csv    one row per tracked face per frame, flushed to disk at least
                 every `flush_interval_s` of wall time (checked on each `log`):
-                timestamp,frame,track_id,x0,y0,x1,y1,p_angry,...,p_neutral,
-                smoothed_label
+                timestamp,frame,track_id,x0,y0,x1,y1,face_px,score,
+                p_angry,...,p_neutral,smoothed_label
+                (face_px: side of the face crop in pixels; score: the detector's
+                score of the face's last detection; the p_ cells are empty for
+                a face labelled too_small, which was not classified)
   summary.json  written by `close()` (schema in `ferjax.live.summary`)
   class_timeline.png, students_heatmap.png, report.html   (unless plots=False)
 
@@ -44,6 +47,7 @@ import numpy as np
 from ferjax import files as files_lib
 from ferjax.live import summary as summary_lib
 from ferjax.live import time_totals
+from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN
 
 FRAMES_CSV = "frames.csv"
@@ -57,15 +61,19 @@ class Entry:
   Attributes:
     track_id: the tracker's id.
     box: x0, y0, x1, y1 in pixels.
-    probs: raw model probabilities, one per class.
-    smoothed_label: a class name or "uncertain"; None: argmax of `probs`.
+    probs: raw model probabilities, one per class; None only for "too_small".
+    smoothed_label: a class name, "uncertain" or "too_small"; None: argmax of `probs`.
     smoothed_probs: optional smoothed probabilities (not used in the summary).
+    face_px: side of the face crop in pixels, if known.
+    score: detector score, if known.
   """
   track_id: int
   box: Sequence[float]
-  probs: Sequence[float]
+  probs: Sequence[float] | None
   smoothed_label: str | None = None
   smoothed_probs: Sequence[float] | None = None
+  face_px: float | None = None
+  score: float | None = None
 
 
 def _as_entry(entry: Entry | Mapping[str, Any]) -> Entry:
@@ -82,6 +90,7 @@ class SessionRecorder:
                bin_seconds: float | None = None, max_bins: int = 60,
                max_frame_gap_s: float = 1.0, min_seconds_visible: float = 0.0,
                flush_interval_s: float = 1.0, plots: bool = True,
+               too_small_px: float | None = None,
                clock: Callable[[], float] = time.monotonic):
     """Creates `out_dir/frames.csv`; FileExistsError if the folder already has one.
 
@@ -101,11 +110,13 @@ class SessionRecorder:
       flush_interval_s: frames.csv is flushed when this much wall time has
         passed since the last flush.
       plots: also write the PNG plots and report.html on close.
+      too_small_px: the face size under which faces were labelled too_small
+        (recorded in the summary).
       clock: wall clock in seconds (for tests).
     """
     self.out_dir = os.fspath(out_dir)
     self.class_names = tuple(class_names)
-    self.labels = self.class_names + (UNCERTAIN,)
+    self.labels = self.class_names + (UNCERTAIN, TOO_SMALL)
     self._label_index = {name: i for i, name in enumerate(self.labels)}
     self.source = source
     self.model = model
@@ -115,6 +126,7 @@ class SessionRecorder:
     self.min_seconds_visible = min_seconds_visible
     self.flush_interval_s = flush_interval_s
     self.plots = plots
+    self.too_small_px = too_small_px
     self._clock = clock
     # Fixed bins are accumulated directly; adaptive ones from 1 s bins.
     self._fixed_bin_s = bin_seconds
@@ -129,7 +141,8 @@ class SessionRecorder:
     # "x": never truncates the rows of an earlier (e.g. crashed) session.
     self._csv_file = open(self.csv_path, "x", newline="", encoding="utf-8")  # pylint: disable=consider-using-with
     self._csv = csv.writer(self._csv_file)
-    self._csv.writerow(["timestamp", "frame", "track_id", "x0", "y0", "x1", "y1"]
+    self._csv.writerow(["timestamp", "frame", "track_id", "x0", "y0", "x1", "y1",
+                        "face_px", "score"]
                        + [f"p_{name}" for name in self.class_names] + ["smoothed_label"])
     self._csv_file.flush()
     self._last_flush = clock()
@@ -177,22 +190,19 @@ class SessionRecorder:
       if track_id in seen:
         raise ValueError(f"track {track_id} logged twice in frame {frame_index}")
       seen.add(track_id)
-      probs = np.asarray(entry.probs, np.float64).reshape(-1)
-      if probs.shape != (len(self.class_names),):
-        raise ValueError(f"track {track_id}: expected {len(self.class_names)} "
-                         f"probabilities, got {probs.shape}")
-      label = entry.smoothed_label
-      if label is None:
-        label = self.class_names[int(np.argmax(probs))]
-      if label not in self._label_index:
-        raise ValueError(f"track {track_id}: unknown label {label!r}")
+      probs, label = self._probs_and_label(track_id, entry)
       box = [float(v) for v in entry.box]
       if len(box) != 4:
         raise ValueError(f"track {track_id}: box needs 4 numbers, got {len(box)}")
-      rows.append((track_id, self._label_index[label], probs))
+      face_px = None if entry.face_px is None else float(entry.face_px)
+      rows.append((track_id, self._label_index[label], probs, face_px))
+      cells = ([""] * len(self.class_names) if probs is None
+               else [f"{float(p):.4f}" for p in probs])
       lines.append([f"{timestamp_s:.3f}", frame_index, track_id]
                    + [f"{v:.1f}" for v in box]
-                   + [f"{float(p):.4f}" for p in probs] + [label])
+                   + ["" if face_px is None else f"{face_px:.1f}",
+                      "" if entry.score is None else f"{float(entry.score):.3f}"]
+                   + cells + [label])
     self._csv.writerows(lines)  # Only once every entry is valid.
 
     if self._pending is not None:
@@ -203,6 +213,24 @@ class SessionRecorder:
     now = self._clock()
     if now - self._last_flush >= self.flush_interval_s:
       self.flush()
+
+  def _probs_and_label(self, track_id: int, entry: Entry) -> tuple[np.ndarray | None, str]:
+    """The entry's checked probabilities (None for too_small) and label."""
+    label = entry.smoothed_label
+    if entry.probs is None:
+      if label != TOO_SMALL:
+        raise ValueError(f"track {track_id}: no probabilities, but label {label!r} "
+                         f"(only {TOO_SMALL!r} faces go unclassified)")
+      return None, label
+    probs = np.asarray(entry.probs, np.float64).reshape(-1)
+    if probs.shape != (len(self.class_names),):
+      raise ValueError(f"track {track_id}: expected {len(self.class_names)} "
+                       f"probabilities, got {probs.shape}")
+    if label is None:
+      label = self.class_names[int(np.argmax(probs))]
+    if label not in self._label_index:
+      raise ValueError(f"track {track_id}: unknown label {label!r}")
+    return probs, label
 
   def flush(self) -> None:
     """Pushes the buffered CSV rows to the operating system."""
@@ -260,5 +288,6 @@ class SessionRecorder:
     info = summary_lib.SessionInfo(
         class_names=self.class_names, started_at=self._started_at, frames=self._frames,
         source=self.source, model=self.model, bin_seconds=self._fixed_bin_s,
-        max_bins=self.max_bins, min_seconds_visible=self.min_seconds_visible)
+        max_bins=self.max_bins, min_seconds_visible=self.min_seconds_visible,
+        too_small_px=self.too_small_px)
     return summary_lib.build_summary(info, self._totals, files)

@@ -83,7 +83,7 @@ def _save(fig, path: str) -> None:
 
 def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
   """Students x time bins, coloured by each bin's dominant label."""
-  labels = list(summary["session"]["class_names"]) + ["uncertain"]
+  labels = list(summary["class"]["emotion_share"])
   students = summary["students"]
   num_bins = max(len(summary["class"]["timeline"]), 1)
   grid = np.zeros((max(len(students), 1), num_bins), np.int32)  # 0: absent.
@@ -133,7 +133,7 @@ def _label_cell(label: str | None) -> str:
 def report_html(summary: dict[str, Any], path: str, images: dict[str, str]) -> None:
   """One self-contained page: session facts, class shares, plots, students."""
   session = summary["session"]
-  labels = list(session["class_names"]) + ["uncertain"]
+  labels = list(summary["class"]["emotion_share"])
   facts = [
       ["started", html.escape(str(session["started_at"]))],
       ["source", html.escape(str(session["source"]) or "-")],

@@ -94,6 +94,12 @@ class EmotionSmoother:
       return None
     return self._result(state, state.last_s if timestamp_s is None else timestamp_s)
 
+  def label_of(self, probs: Sequence[float]) -> str:
+    """The label of one unsmoothed observation (a still photo): argmax or UNCERTAIN."""
+    probs = np.asarray(probs, np.float64).reshape(-1)
+    top = int(np.argmax(probs))
+    return self.class_names[top] if probs[top] >= self.threshold else UNCERTAIN
+
   def forget(self, track_id: int) -> None:
     self._states.pop(track_id, None)
 

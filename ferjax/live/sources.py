@@ -1,9 +1,10 @@
-"""Frame sources for the live tool: webcam, video file, GIF, or a folder of images.
+"""Frame sources for the live tool: webcam, video, GIF, photos, a folder, or the demo.
 
 `open_source(spec)` returns a `FrameSource`: iterate it for `Frame`s. Files
 yield every frame with timestamps from their frame rate; a webcam yields the
 newest frame only (a reader thread drops the ones we are too slow for), with
-wall-clock timestamps.
+wall-clock timestamps. A source with `photos = True` holds unrelated still
+images: each is analysed on its own (no tracking across them).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Frame:
   index: int          # 0, 1, 2 ... in the order yielded
   timestamp: float    # seconds since the start of the source
   image: np.ndarray   # BGR uint8 (H, W, 3)
+  name: str = ""      # file name of a photo or image-folder frame
 
 
 class FrameSource:
@@ -37,6 +39,7 @@ class FrameSource:
 
   description: str = ""
   live: bool = False
+  photos: bool = False
   fps: float = 0.0
 
   def __iter__(self) -> Iterator[Frame]:
@@ -71,20 +74,77 @@ class VideoFileSource(FrameSource):
 
 
 class ImageFolderSource(FrameSource):
-  """A folder of still images in name order, played at `fps`."""
+  """Still images in name order: video frames played at `fps`, or unrelated photos.
 
-  def __init__(self, path: str, fps: float = 25.0):
-    self._paths = sorted(os.path.join(path, f) for f in os.listdir(path) if is_image_file(f))
-    if not self._paths:
-      raise SourceError(f"no images in folder {path!r}")
+  `photos=True` marks them as unrelated (each analysed on its own); a single
+  image file is always a photo.
+  """
+
+  def __init__(self, path: str, fps: float = 25.0, photos: bool = False):
+    if os.path.isdir(path):
+      self._paths = sorted(os.path.join(path, f) for f in os.listdir(path)
+                           if is_image_file(f))
+      if not self._paths:
+        raise SourceError(f"no images in folder {path!r}")
+      kind = "photos" if photos else "images"
+      self.description = f"image folder {path} ({len(self._paths)} {kind})"
+    else:
+      self._paths = [path]
+      photos = True
+      self.description = f"photo {path}"
     self.fps = fps
-    self.description = f"image folder {path} ({len(self._paths)} images)"
+    self.photos = photos
 
   def __iter__(self) -> Iterator[Frame]:
     for index, path in enumerate(self._paths):
       image = cv2.imread(path, cv2.IMREAD_COLOR)
       if image is None:
-        raise SourceError(f"{path}: unreadable image")
+        raise SourceError(f"{path}: unreadable image; remove it or convert it to JPEG/PNG")
+      yield Frame(index, index / self.fps, image, os.path.basename(path))
+
+
+class DemoSource(FrameSource):
+  """`--source demo`: a generated classroom of one public-domain portrait, no camera needed.
+
+  The students are variants (mirrored, lit differently) of the Grace Hopper
+  portrait that matplotlib ships as sample data (US Navy photograph, public
+  domain), seated in `ferjax.synthetic.classroom`'s generated room.
+  """
+
+  # Grace Hopper's face in matplotlib's grace_hopper.jpg (a CenterFace box).
+  _FACE_BOX = (173.3, 123.0, 355.7, 338.3)
+
+  def __init__(self, num_students: int = 8, seconds: float = 10.0, fps: float = 15.0,
+               seed: int = 0):
+    self.fps = fps
+    self.num_frames = int(round(seconds * fps))
+    self.num_students = num_students
+    self.seed = seed
+    self.description = (f"demo ({num_students} generated students from the public-domain "
+                        "Grace Hopper portrait in matplotlib's sample data)")
+
+  def _faces(self) -> np.ndarray:
+    import matplotlib.cbook  # pylint: disable=g-import-not-at-top
+    from ferjax.faces import crop  # pylint: disable=g-import-not-at-top
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    if image is None:
+      raise SourceError(f"the demo's portrait {path} is unreadable; reinstall matplotlib")
+    face = crop.crop_face(image, self._FACE_BOX, size=96)
+    variants = []
+    for gamma in (0.7, 0.85, 1.0, 1.25):
+      lut = np.clip(255 * (np.arange(256) / 255) ** gamma, 0, 255).astype(np.uint8)
+      variants += [cv2.LUT(face, lut), cv2.LUT(face[:, ::-1].copy(), lut)]
+    return np.stack(variants)
+
+  def __iter__(self) -> Iterator[Frame]:
+    from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
+    faces = self._faces()
+    labels = np.zeros(len(faces), np.int64)
+    frames = classroom.generate(faces, labels, num_students=self.num_students,
+                                num_frames=self.num_frames, seed=self.seed,
+                                fps=self.fps, face_size=(24, 64))
+    for index, (image, _) in enumerate(frames):
       yield Frame(index, index / self.fps, image)
 
 
@@ -94,11 +154,17 @@ class CameraSource(FrameSource):
   live = True
 
   def __init__(self, index: int, width: int = 640, height: int = 480):
-    self._capture = cv2.VideoCapture(index)
-    if not self._capture.isOpened() or not self._capture.read()[0]:
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # No probe noise.
+    try:
+      self._capture = cv2.VideoCapture(index)
+      found = self._capture.isOpened() and self._capture.read()[0]
+    finally:
+      cv2.utils.logging.setLogLevel(previous)
+    if not found:
       self._capture.release()
-      raise SourceError(f"no camera at index {index}; pass a video, GIF or image "
-                        "folder with --source PATH")
+      raise SourceError(f"no camera found at index {index}; try --source demo, or "
+                        "--source a video, GIF, photo or folder of images")
     self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
     self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
     self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
@@ -140,16 +206,33 @@ class CameraSource(FrameSource):
     self._capture.release()
 
 
-def open_source(spec: str, fps: float = 25.0) -> FrameSource:
-  """Opens `spec`: a camera index ("0"), a video/GIF file, or a folder of images."""
+DEMO = "demo"
+
+
+def is_photo_source(spec: str, photos: bool = False) -> bool:
+  """Whether `spec` opens as photos: one image file (not a GIF), or a folder with `photos`."""
+  spec = str(spec).strip()
+  if os.path.isdir(spec):
+    return photos
+  return (os.path.isfile(spec) and is_image_file(os.path.basename(spec))
+          and not spec.lower().endswith(".gif"))
+
+
+def open_source(spec: str, fps: float = 25.0, photos: bool = False) -> FrameSource:
+  """Opens `spec`: a camera index ("0"), "demo", a video/GIF, a photo, or a folder.
+
+  A folder holds video frames, or unrelated photos when `photos` is set.
+  """
   spec = str(spec).strip()
   if spec.isdigit():
     return CameraSource(int(spec))
-  if os.path.isdir(spec):
-    return ImageFolderSource(spec, fps)
+  if spec == DEMO and not os.path.exists(spec):
+    return DemoSource()
+  if os.path.isdir(spec) or is_photo_source(spec):
+    return ImageFolderSource(spec, fps, photos=photos)
   if not os.path.exists(spec):
     raise SourceError(f"--source {spec!r}: no such file or folder (use a camera index "
-                      "such as 0, a video/GIF file, or a folder of images)")
+                      "such as 0, demo, a video/GIF file, a photo or a folder of images)")
   return VideoFileSource(spec, default_fps=fps)
 
 

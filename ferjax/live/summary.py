@@ -1,10 +1,10 @@
 """summary.json of a session, built from its `SessionTotals`.
 
-summary.json schema (version 1; times in seconds on the caller's timestamp
+summary.json schema (version 2; times in seconds on the caller's timestamp
 scale, probabilities and shares in [0, 1], rounded to 6 decimals):
 
   {
-    "schema_version": 1,
+    "schema_version": 2,
     "session": {
       "started_at": str,          # ISO 8601 wall-clock time the recorder started
       "start_s": float,           # timestamp of the first logged frame
@@ -16,14 +16,15 @@ scale, probabilities and shares in [0, 1], rounded to 6 decimals):
       "class_names": [str],       # the emotions, in probability order
       "bin_seconds": float,       # width of every timeline bin
       "min_seconds_visible": float,
+      "too_small_px": float | null,   # faces under this crop side are "too_small"
       "tracks_dropped": int,      # tracks seen less than min_seconds_visible
       "images_stored": false,     # no face images are ever written
       "files": {name: relative path}
     },
     "class": {
       "student_seconds": float,   # visible seconds summed over students
-      "emotion_share": {label: float},     # class_names + "uncertain"; sums to 1
-      "dominant_emotion": str,
+      "emotion_share": {label: float},     # class_names + "uncertain" + "too_small"; sums to 1
+      "dominant_emotion": str,    # never too_small or uncertain while an emotion was read
       "mean_probabilities": {emotion: float} | null,   # time-weighted raw mean
       "timeline": [               # every bin from the session start
         {"bin": int, "start_s": float, "end_s": float,
@@ -39,7 +40,8 @@ scale, probabilities and shares in [0, 1], rounded to 6 decimals):
        "first_seen_s": float, "last_seen_s": float,
        "emotion_share": {label: float},
        "dominant_emotion": str,
-       "mean_probabilities": {emotion: float},
+       "mean_probabilities": {emotion: float} | null,   # null: always too small
+       "face_px": float | null,   # mean face crop side in pixels (null: not logged)
        "timeline": [              # only bins where the student was visible
          {"bin": int, "start_s": float, "seconds": float, "dominant": str,
           "mean_probabilities": {emotion: float}}
@@ -60,10 +62,11 @@ from typing import Any
 
 import numpy as np
 
+from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN
 from ferjax.live.time_totals import SessionTotals, StudentTotals, Totals, choose_bin_seconds
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,10 +80,11 @@ class SessionInfo:
   bin_seconds: float | None = None  # None: chosen from the duration.
   max_bins: int = 60
   min_seconds_visible: float = 0.0
+  too_small_px: float | None = None
 
   @property
   def labels(self) -> tuple[str, ...]:
-    return self.class_names + (UNCERTAIN,)
+    return self.class_names + (UNCERTAIN, TOO_SMALL)
 
 
 def _round(x: float) -> float:
@@ -122,6 +126,7 @@ def _student(info: SessionInfo, track_id: int, student: StudentTotals,
       "emotion_share": _share_dict(info, student.total),
       "dominant_emotion": student.total.dominant(info.labels),
       "mean_probabilities": _probs_dict(info, student.total.mean_probs()),
+      "face_px": None if student.face_px is None else _round(student.face_px),
       "timeline": timeline,
   }
 
@@ -195,6 +200,7 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
           "class_names": list(info.class_names),
           "bin_seconds": bin_s,
           "min_seconds_visible": info.min_seconds_visible,
+          "too_small_px": info.too_small_px,
           "tracks_dropped": len(totals.students) - len(kept),
           "images_stored": False,
           "files": dict(files or {}),

@@ -1,0 +1,159 @@
+"""The live pipeline with stand-in detectors: the detection worker, too-small faces, photos."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ferjax.faces.geometry import Detection
+from ferjax.labels import EMOTIONS
+from ferjax.live.face_quality import TOO_SMALL
+from ferjax.live.pipeline import LivePipeline
+from ferjax.live.sources import Frame
+
+SIZE = 40  # Side of the moving face square, px.
+
+
+class _CountingClassifier:
+  """Says 'happy' for every face; remembers how many faces each call got."""
+
+  class_names = EMOTIONS
+
+  def __init__(self):
+    self.batches = []
+
+  def predict(self, faces):
+    self.batches.append(len(faces))
+    probs = np.full((len(faces), len(EMOTIONS)), 0.02)
+    probs[:, EMOTIONS.index("happy")] = 0.88
+    return probs
+
+
+class _SquareDetector:
+  """Finds the white square of a frame exactly (and slowly, like a big detector)."""
+
+  name = "centerface"
+
+  def __init__(self, delay_s=0.0, score=0.9):
+    self.delay_s = delay_s
+    self.score = score
+    self.seen_threads = set()
+
+  def detect(self, image):
+    self.seen_threads.add(threading.current_thread().name)
+    time.sleep(self.delay_s)
+    ys, xs = np.nonzero(image[..., 0] > 250)
+    if not len(xs):
+      return []
+    box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    return [Detection(box, self.score, None, self.name)]
+
+
+def _moving_square(index, speed=2.0):
+  """Frame `index` with the square at x = 20 + speed * index; its true box."""
+  image = np.zeros((240, 320, 3), np.uint8)
+  x0 = int(round(20 + speed * index))
+  image[100:100 + SIZE, x0:x0 + SIZE] = 255
+  return Frame(index, index / 15.0, image), (x0, 100, x0 + SIZE, 100 + SIZE)
+
+
+def test_worker_detections_are_fused_at_their_own_frame():
+  """A detection of frame k used as if it were of a later frame would lag the moving face."""
+  detector = _SquareDetector(delay_s=0.01)
+  with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=3) as pipeline:
+    errors = []
+    for i in range(60):
+      frame, truth = _moving_square(i)
+      result = pipeline.process(frame)
+      if i >= 20:
+        assert len(result.faces) == 1, f"frame {i}"
+        errors.append(abs(result.faces[0].box[0] - truth[0]))
+  assert any(name.startswith("detector") for name in detector.seen_threads)
+  # 3 frames of lag would be 6 px off; the Kalman prediction from fused detections is not.
+  assert np.median(errors) < 1.0 and max(errors) < 2.5, errors
+
+
+def test_file_results_do_not_depend_on_detection_speed():
+  """Files wait for each detection, so a slow and a fast detector give the same boxes."""
+  runs = []
+  for delay in (0.0, 0.03):
+    with LivePipeline(_SquareDetector(delay), _CountingClassifier(), fps=15.0,
+                      detect_every=3) as pipeline:
+      runs.append([[f.box for f in pipeline.process(_moving_square(i)[0]).faces]
+                   for i in range(30)])
+  assert runs[0] == runs[1]
+  assert sum(1 for boxes in runs[0] if boxes) >= 20
+
+
+def test_a_camera_never_waits_for_the_detector():
+  """Live sources keep processing frames while a detection is still running."""
+  release = threading.Event()
+
+  class _BlockedDetector(_SquareDetector):
+    def detect(self, image):
+      release.wait(timeout=30)
+      return super().detect(image)
+
+  with LivePipeline(_BlockedDetector(), _CountingClassifier(), fps=15.0, detect_every=1,
+                    min_hits=1, live=True) as pipeline:
+    results = [pipeline.process(_moving_square(i)[0]) for i in range(10)]
+    assert not any(r.detected or r.faces for r in results)  # Ran on while blocked.
+    release.set()
+    deadline = time.monotonic() + 10
+    index = 10
+    while not pipeline.process(_moving_square(index)[0]).faces:
+      assert time.monotonic() < deadline, "the finished detection was never fused"
+      index += 1
+      time.sleep(0.01)
+
+
+def test_synchronous_mode_detects_in_the_loop():
+  detector = _SquareDetector()
+  with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=2,
+                    asynchronous=False) as pipeline:
+    detected = [pipeline.process(_moving_square(i)[0]).detected for i in range(6)]
+  assert detected == [True, False] * 3
+  assert detector.seen_threads == {threading.main_thread().name}
+
+
+class _FixedDetector:
+  """The same faces in every frame."""
+
+  name = "centerface"
+
+  def __init__(self, detections):
+    self.detections = detections
+
+  def detect(self, image):
+    del image
+    return list(self.detections)
+
+
+def test_faces_under_the_size_limit_are_too_small_and_not_classified():
+  big = Detection((100, 50, 160, 110), 0.9, None, "centerface")    # crop ~70 px
+  small = Detection((20, 20, 28, 28), 0.9, None, "centerface")     # crop ~9 px
+  classifier = _CountingClassifier()
+  with LivePipeline(_FixedDetector([big, small]), classifier, fps=15.0, detect_every=1,
+                    min_hits=1, too_small_px=14, asynchronous=False) as pipeline:
+    result = pipeline.process(Frame(0, 0.0, np.zeros((240, 320, 3), np.uint8)))
+  by_size = sorted(result.faces, key=lambda f: f.face_px)
+  assert [f.label for f in by_size][0] == TOO_SMALL
+  assert by_size[0].probs is None and by_size[0].face is None
+  assert by_size[0].face_px == pytest.approx(1.16 * 8, rel=0.02)
+  assert by_size[1].label != TOO_SMALL and by_size[1].probs is not None
+  assert classifier.batches == [1]  # Only the big face went to the model.
+  assert all(f.score == pytest.approx(0.9) for f in result.faces)
+
+
+def test_a_photo_reports_every_confident_face_at_once():
+  """No track confirmation: one call, every face above the start threshold, fresh ids."""
+  faces = [Detection((x, 40, x + 50, 90), score, None, "centerface")
+           for x, score in ((10, 0.9), (80, 0.6), (150, 0.3))]
+  with LivePipeline(_FixedDetector(faces), _CountingClassifier(), fps=15.0,
+                    high_threshold=0.5) as pipeline:
+    first = pipeline.analyse_photo(Frame(0, 0.0, np.zeros((200, 240, 3), np.uint8)))
+    second = pipeline.analyse_photo(Frame(1, 0.1, np.zeros((200, 240, 3), np.uint8)))
+  assert [f.track_id for f in first.faces] == [1, 2]  # The 0.3 face is not counted.
+  assert [f.track_id for f in second.faces] == [3, 4]  # Unrelated photos: new ids.
+  assert {f.label for f in first.faces} == {"happy"}
