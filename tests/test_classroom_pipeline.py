@@ -1,22 +1,25 @@
 """Synthetic classroom -> tracker -> smoother -> session records, end to end.
 
-The ground-truth boxes of visible students (with jitter and dropped frames)
-stand in for the face detector and noisy one-hot vectors for the model, so
-the test checks the bookkeeping: ids through occlusion (scored by
-`ferjax.synthetic.scoring`), and the summary.
+The first test's ground-truth boxes of visible students (with jitter and dropped
+frames) stand in for the face detector and noisy one-hot vectors for the model,
+so it checks the bookkeeping: ids through occlusion (scored by
+`ferjax.synthetic.scoring`), and the summary. The second runs the live pipeline
+itself (detector, tracker, shipped model) on a short realistic lesson of real
+FER2013 faces.
 """
 
 import cv2
 import numpy as np
 
-from ferjax.synthetic import classroom, scoring
-
-from ferjax.live import recorder as recorder_lib
-
-from ferjax.live import smoothing
-
-from ferjax.live import tracking
+from ferjax import faces as faces_lib
+from ferjax.inference import DEFAULT_MODEL_DIR, ExpressionClassifier
 from ferjax.labels import EMOTIONS
+from ferjax.live import recorder as recorder_lib
+from ferjax.live import smoothing
+from ferjax.live import tracking
+from ferjax.live.pipeline import LivePipeline
+from ferjax.live.sources import Frame
+from ferjax.synthetic import classroom, scoring
 
 FPS = 10.0
 
@@ -72,10 +75,6 @@ def test_ids_and_summary_through_a_synthetic_lesson(tmp_path):
 
 def test_live_pipeline_on_a_realistic_lesson(fer2013_test_faces):
   """The real detector, tracker and shipped model on 3 s of a lesson of 25 students."""
-  from ferjax import faces as faces_lib  # pylint: disable=g-import-not-at-top
-  from ferjax.inference import DEFAULT_MODEL_DIR, ExpressionClassifier  # pylint: disable=g-import-not-at-top
-  from ferjax.live.pipeline import LivePipeline  # pylint: disable=g-import-not-at-top
-  from ferjax.live.sources import Frame  # pylint: disable=g-import-not-at-top
   fps = 15.0
   classifier = ExpressionClassifier(DEFAULT_MODEL_DIR, backend="tflite")
   pipeline = LivePipeline(faces_lib.create_detector("default"), classifier, fps=fps)

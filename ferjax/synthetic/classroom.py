@@ -217,20 +217,22 @@ def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
       its box is under the teacher.
     label_change_every: if set, every student gets a new face (and label)
       every this many frames; else each keeps one face throughout.
-    feather: share of the face's half-width over which its edges fade into
+    feather: (simple rendering) share of the face's half-width over which its edges fade into
       the wall (0: hard edges; detectors find FER crops best that way).
     class_names: names for the labels.
     realism: None for the simple rendering; else the realistic one with these
       events and lighting (see `Realism`, `lesson`).
   """
   faces, labels = _check_faces(faces, labels)
-  if realism is not None:
-    yield from _realistic(faces, labels, num_students, num_frames, seed, width=width,
-                          height=height, fps=fps, face_size=face_size, teacher=teacher,
-                          teacher_start=teacher_start, teacher_speed=teacher_speed,
-                          occlusion_threshold=occlusion_threshold,
-                          label_change_every=label_change_every, feather=feather,
-                          class_names=class_names, realism=realism)
+  if realism is not None:  # Faces keep hard edges there: hair hides the seams.
+    renderer = _Lesson(faces, labels, num_students, num_frames, seed, width=width,
+                       height=height, fps=fps, face_size=face_size, teacher=teacher,
+                       teacher_start=teacher_start, teacher_speed=teacher_speed,
+                       occlusion_threshold=occlusion_threshold,
+                       label_change_every=label_change_every, class_names=class_names,
+                       realism=realism)
+    for index in range(num_frames):
+      yield renderer.frame(index)
     return
   rng = np.random.default_rng(seed)
   seats = layout(num_students, width, height, face_size, rng)
@@ -509,145 +511,180 @@ def _face_truth(owner: int, box: tuple[int, int, int, int], ids: np.ndarray, pos
           "label": int(label), "emotion": class_names[int(label)]}
 
 
-def _realistic(faces: np.ndarray, labels: np.ndarray, num_students: int, num_frames: int,
-               seed: int, *, width: int, height: int, fps: float,
+@dataclasses.dataclass(frozen=True)
+class _State:
+  """One student in one frame: where the head is and what they are doing."""
+  centre: tuple[float, float]
+  kind: int        # _FRONTAL, _DOWN, _TURNED, _LEAN or _ARM
+  amount: float    # 0..1: how far into the event
+  direction: int   # +-1: turning or reaching to the right (+1) or left
+
+
+class _Lesson:
+  """The realistic rendering of `generate`: set up once, then one frame at a time."""
+
+  def __init__(self, faces: np.ndarray, labels: np.ndarray, num_students: int,
+               num_frames: int, seed: int, *, width: int, height: int, fps: float,
                face_size: tuple[int, int], teacher: bool, teacher_start: int | None,
                teacher_speed: float, occlusion_threshold: float,
-               label_change_every: int | None, feather: float,
-               class_names: tuple[str, ...], realism: Realism
-               ) -> Iterator[tuple[np.ndarray, dict]]:
-  """The realistic rendering of `generate` (see the module docstring)."""
-  del feather  # Faces keep hard edges; the hair around them hides the seams.
-  rng = np.random.default_rng(seed)
-  seats = perspective_layout(num_students, width, height, face_size, rng)
-  background = _background(width, height, rng)
-  num_faces_each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
-  draws = num_students * num_faces_each + 1
-  chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
-  teacher_face, chosen = chosen[-1], chosen[:-1].reshape(num_students, num_faces_each)
-  shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in seats]
-  hairs = [_HAIR[k] for k in rng.integers(0, len(_HAIR), len(seats))]
-  tints = [_SKIN[k] for k in rng.integers(0, len(_SKIN), len(seats) + 1)]
-  rows = sorted({s.row for s in seats})
-  events = [_events(num_frames, fps, realism, rng, can_lean=seat.row > 0) for seat in seats]
-  gains = _lighting(num_frames, fps, realism, rng)
-  ramp = max(1.0, 0.3 * fps)
-  patches: dict[tuple, tuple[np.ndarray, tuple[int, int, int]]] = {}
+               label_change_every: int | None, class_names: tuple[str, ...],
+               realism: Realism):
+    rng = np.random.default_rng(seed)
+    self.faces, self.labels, self.realism = faces, labels, realism
+    self.width, self.height, self.fps = width, height, fps
+    self.occlusion_threshold, self.class_names = occlusion_threshold, class_names
+    self.label_change_every = label_change_every
+    self.seats = perspective_layout(num_students, width, height, face_size, rng)
+    self.background = _background(width, height, rng)
+    each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
+    draws = num_students * each + 1
+    chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
+    self.teacher_face, self.chosen = chosen[-1], chosen[:-1].reshape(num_students, each)
+    self.shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in self.seats]
+    self.hairs = [_HAIR[k] for k in rng.integers(0, len(_HAIR), len(self.seats))]
+    self.tints = [_SKIN[k] for k in rng.integers(0, len(_SKIN), len(self.seats) + 1)]
+    self.events = [_events(num_frames, fps, realism, rng, can_lean=seat.row > 0)
+                   for seat in self.seats]
+    self.gains = _lighting(num_frames, fps, realism, rng)
+    self.ramp = max(1.0, 0.3 * fps)
+    self.patches: dict[tuple, tuple[np.ndarray, tuple[int, int, int]]] = {}
+    self.rows = sorted({s.row for s in self.seats})
+    self.targets = [self._behind(seat) for seat in self.seats]
+    in_row = {r: [s for s in self.seats if s.row == r] for r in self.rows}
+    self.desk_x = {r: (min(s.cell[0] for s in row), max(s.cell[2] for s in row))
+                   for r, row in in_row.items()}
+    size = {r: max(s.face_size for s in row) for r, row in in_row.items()}
+    row_y = {r: max(s.centre[1] for s in row) for r, row in in_row.items()}
+    self.desk_y = {r: (row_y[r] + 1.35 * size[r], row_y[r] + 1.9 * size[r])
+                   for r in self.rows}
+    front = self.rows[-1]
+    self.teacher = teacher
+    self.teacher_size = int(round(1.4 * face_size[1]))
+    self.teacher_width = int(0.12 * width)
+    self.teacher_top = int(row_y[front] - 0.54 * size[front] - 4)
+    self.teacher_start = num_frames // 4 if teacher_start is None else teacher_start
+    self.teacher_speed = teacher_speed
 
-  def behind(i: int) -> tuple[float, float, int] | None:
-    """Rest centre and size of the nearest face in the row behind seat i."""
-    others = [s for s in seats if s.row == seats[i].row - 1]
+  def _behind(self, seat: Seat) -> tuple[float, float, int] | None:
+    """Rest centre and size of the nearest face in the row behind `seat`."""
+    others = [s for s in self.seats if s.row == seat.row - 1]
     if not others:
       return None
-    seat = min(others, key=lambda s: abs(s.centre[0] - seats[i].centre[0]))
-    return seat.centre[0], seat.centre[1], seat.face_size
+    nearest = min(others, key=lambda s: abs(s.centre[0] - seat.centre[0]))
+    return nearest.centre[0], nearest.centre[1], nearest.face_size
 
-  targets = [behind(i) for i in range(num_students)]
-  desk_span = {r: (min(s.cell[0] for s in seats if s.row == r),
-                   max(s.cell[2] for s in seats if s.row == r)) for r in rows}
-  row_y = {r: max(s.centre[1] for s in seats if s.row == r) for r in rows}
-  row_size = {r: max(s.face_size for s in seats if s.row == r) for r in rows}
-  front = rows[-1]
-  teacher_size = int(round(1.4 * face_size[1]))
-  teacher_width = int(0.12 * width)
-  teacher_top = int(row_y[front] - 0.5 * row_size[front] - 0.04 * row_size[front] - 4)
-  if teacher_start is None:
-    teacher_start = num_frames // 4
-  teacher_label = int(labels[teacher_face])
+  def _state(self, i: int, frame: int) -> _State:
+    seat, t = self.seats[i], frame / self.fps
+    kind, amount, direction = _FRONTAL, 0.0, 1
+    for start, end, k, d in self.events[i]:
+      if start <= frame < end:
+        kind, amount, direction = k, _envelope(frame, start, end, self.ramp), d
+        break
+    cx = seat.centre[0] + seat.sway[0] * math.sin(2 * math.pi * t / seat.period_s[0]
+                                                    + seat.phase[0])
+    cy = seat.centre[1] + seat.sway[1] * math.sin(2 * math.pi * t / seat.period_s[1]
+                                                    + seat.phase[1])
+    if kind == _LEAN and self.targets[i] is not None:  # Head over the face behind.
+      bx, by, bsize = self.targets[i]
+      cx += amount * (bx - cx) * 0.8
+      cy += amount * (by + 0.2 * bsize + 0.75 * seat.face_size - cy)
+    return _State((cx, cy), kind, amount, direction)
 
-  for frame_index in range(num_frames):
-    t = frame_index / fps
-    image = background.copy()
-    ids = np.zeros((height, width), np.uint8)
-    change = frame_index // label_change_every if label_change_every else 0
-    drawn = []  # (owner, unclipped box, pose, label)
-    arms = []
-    for row in rows:
-      for i, seat in enumerate(seats):
-        if seat.row != row:
-          continue
-        kind, amount, direction = _FRONTAL, 0.0, 1
-        for start, end, k, d in events[i]:
-          if start <= frame_index < end:
-            kind, amount, direction = k, _envelope(frame_index, start, end, ramp), d
-            break
-        size = seat.face_size
-        cx = seat.centre[0] + seat.sway[0] * math.sin(2 * math.pi * t / seat.period_s[0]
-                                                        + seat.phase[0])
-        cy = seat.centre[1] + seat.sway[1] * math.sin(2 * math.pi * t / seat.period_s[1]
-                                                        + seat.phase[1])
-        if kind == _LEAN and targets[i] is not None:  # Head over the face behind.
-          bx, by, bsize = targets[i]
-          cx += amount * (bx - cx) * 0.8
-          cy += amount * (by + 0.2 * bsize + 0.75 * size - cy)
-        desk_top = row_y[row] + 1.35 * row_size[row]
-        _person(image, ids, (cx, cy), size, desk_top + 2, shirts[i], hairs[i],
-                _skin(tints[i]))
-        pose_kind = kind if kind in (_DOWN, _TURNED) and amount >= 0.05 else _FRONTAL
-        quantised = round(amount * 10) / 10 if pose_kind != _FRONTAL else 0.0
-        key = (i, change, pose_kind, quantised, direction)
-        if key not in patches:
-          patches[key] = _pose_patch(faces[chosen[i, change]], size, pose_kind, quantised,
-                                     direction, tints[i], realism)
-        patch, (w, h, dx) = patches[key]
-        x0, y0 = int(round(cx - size / 2)) + dx, int(round(cy - size / 2)) + size - h
-        box = (x0, y0, x0 + w, y0 + h)
-        _paste_face(image, ids, patch, box, i + 1)
-        pose = POSES[pose_kind] if quantised >= 0.5 else "frontal"
-        drawn.append((i + 1, box, pose, int(labels[chosen[i, change]])))
-        if kind == _ARM and amount > 0:
-          arms.append((cx, cy, size, direction, amount, shirts[i]))
-      left, right = desk_span[row]
-      desk_top = row_y[row] + 1.35 * row_size[row]
-      desk_bottom = desk_top + 0.55 * row_size[row]
-      _rectangle(image, ids, (left, desk_top), (right, desk_bottom), _DESK_BGR)
-      cv2.rectangle(image, (int(left), int(desk_top)), (int(right), int(desk_bottom)),
-                    _DESK_EDGE_BGR, 1)
-      for cx, cy, size, direction, amount, shirt in arms:  # Over the rows behind.
-        shoulder = (int(cx + direction * 0.75 * size), int(cy + 1.0 * size))
-        hand = (int(cx + direction * (0.75 + 0.5 * amount) * size),
-                int(cy + 1.0 * size - amount * 3.2 * size))
-        thickness = max(2, int(0.38 * size))
-        cv2.line(image, shoulder, hand, shirt, thickness)
-        cv2.line(ids, shoulder, hand, 0, thickness)
-        _ellipse(image, ids, hand, (0.24 * size, 0.3 * size), (120, 150, 200))
-      arms.clear()
+  def _student(self, image: np.ndarray, ids: np.ndarray, i: int, state: _State,
+               change: int) -> tuple[int, tuple[int, int, int, int], str, int]:
+    """Draws student i; returns (id, unclipped face box, pose, label)."""
+    size = self.seats[i].face_size
+    cx, cy = state.centre
+    _person(image, ids, (cx, cy), size, self.desk_y[self.seats[i].row][0] + 2,
+            self.shirts[i], self.hairs[i], _skin(self.tints[i]))
+    posed = state.kind in (_DOWN, _TURNED) and state.amount >= 0.05
+    kind = state.kind if posed else _FRONTAL
+    amount = round(state.amount * 10) / 10 if posed else 0.0
+    direction = state.direction if kind == _TURNED else 1
+    key = (i, change, kind, amount, direction)
+    if key not in self.patches:
+      self.patches[key] = _pose_patch(self.faces[self.chosen[i, change]], size, kind,
+                                      amount, direction, self.tints[i], self.realism)
+    patch, (w, h, dx) = self.patches[key]
+    x0, y0 = int(round(cx - size / 2)) + dx, int(round(cy - size / 2)) + size - h
+    box = (x0, y0, x0 + w, y0 + h)
+    _paste_face(image, ids, patch, box, i + 1)
+    pose = POSES[kind] if amount >= 0.5 else "frontal"
+    return i + 1, box, pose, int(self.labels[self.chosen[i, change]])
 
-    teacher_truth, teacher_box = None, None
-    left = _teacher_left(frame_index, teacher_start, teacher_speed, width, teacher_width) \
-        if teacher else None
-    if left is not None:
-      cx, cy = left + teacher_width / 2, teacher_top - 0.62 * teacher_size
-      _ellipse(image, ids, (cx, teacher_top + 0.05 * teacher_size),
-               (teacher_width / 2, 0.35 * teacher_size), _TEACHER_BGR, 180, 360)
-      _rectangle(image, ids, (left, teacher_top + 0.05 * teacher_size),
-                 (left + teacher_width - 1, height - 1), _TEACHER_BGR)
-      _ellipse(image, ids, (cx, cy - 0.1 * teacher_size),
-               (0.6 * teacher_size, 0.68 * teacher_size), _HAIR[0])
+  def _desk(self, image: np.ndarray, ids: np.ndarray, row: int) -> None:
+    (left, right), (top, bottom) = self.desk_x[row], self.desk_y[row]
+    _rectangle(image, ids, (left, top), (right, bottom), _DESK_BGR)
+    cv2.rectangle(image, (int(left), int(top)), (int(right), int(bottom)), _DESK_EDGE_BGR, 1)
 
-      key = ("teacher", teacher_size)
-      if key not in patches:
-        patches[key] = _pose_patch(faces[teacher_face], teacher_size, _FRONTAL, 0.0, 1,
-                                   tints[-1], realism)
-      x0, y0 = int(round(cx - teacher_size / 2)), int(round(cy - teacher_size / 2))
-      box = (x0, y0, x0 + teacher_size, y0 + teacher_size)
-      _paste_face(image, ids, patches[key][0], box, num_students + 1)
-      body = _teacher_box(frame_index, teacher_start, teacher_speed, width, teacher_top,
-                          height, teacher_width)
-      teacher_box = list(body) if body else None
-      if _clip_box(box, width, height)[2] > max(box[0], 0):
-        teacher_truth = dict(_face_truth(num_students + 1, box, ids, "frontal",
-                                         teacher_label, class_names, occlusion_threshold),
-                             teacher=True)
+  def _arm(self, image: np.ndarray, ids: np.ndarray, i: int, state: _State) -> None:
+    """A raised arm, from the shoulder up past the rows behind."""
+    size, (cx, cy), d, a = self.seats[i].face_size, state.centre, state.direction, state.amount
+    shoulder = (int(cx + d * 0.75 * size), int(cy + 1.0 * size))
+    hand = (int(cx + d * (0.75 + 0.5 * a) * size), int(cy + 1.0 * size - a * 3.2 * size))
+    thickness = max(2, int(0.38 * size))
+    cv2.line(image, shoulder, hand, self.shirts[i], thickness)
+    cv2.line(ids, shoulder, hand, 0, thickness)
+    _ellipse(image, ids, hand, (0.24 * size, 0.3 * size), (120, 150, 200))
 
-    gain = gains[frame_index]
+  def _teacher(self, image: np.ndarray, ids: np.ndarray, frame: int
+               ) -> tuple[list[int] | None, dict | None]:
+    """Draws the teacher; returns (body box, face truth), None when off screen."""
+    width, size = self.teacher_width, self.teacher_size
+    left = _teacher_left(frame, self.teacher_start, self.teacher_speed, self.width, width) \
+        if self.teacher else None
+    if left is None:
+      return None, None
+    top = self.teacher_top
+    cx, cy = left + width / 2, top - 0.62 * size
+    _ellipse(image, ids, (cx, top + 0.05 * size), (width / 2, 0.35 * size), _TEACHER_BGR,
+             180, 360)
+    _rectangle(image, ids, (left, top + 0.05 * size), (left + width - 1, self.height - 1),
+               _TEACHER_BGR)
+    _ellipse(image, ids, (cx, cy - 0.1 * size), (0.6 * size, 0.68 * size), _HAIR[0])
+    key = ("teacher", size)
+    if key not in self.patches:
+      self.patches[key] = _pose_patch(self.faces[self.teacher_face], size, _FRONTAL, 0.0, 1,
+                                      self.tints[-1], self.realism)
+    x0, y0 = int(round(cx - size / 2)), int(round(cy - size / 2))
+    box = (x0, y0, x0 + size, y0 + size)
+    owner = len(self.seats) + 1
+    _paste_face(image, ids, self.patches[key][0], box, owner)
+    body = _teacher_box(frame, self.teacher_start, self.teacher_speed, self.width, top,
+                        self.height, width)
+    if _clip_box(box, self.width, self.height)[2] <= max(box[0], 0):
+      return list(body) if body else None, None
+    truth = _face_truth(owner, box, ids, "frontal", int(self.labels[self.teacher_face]),
+                        self.class_names, self.occlusion_threshold)
+    return list(body) if body else None, dict(truth, teacher=True)
+
+  def frame(self, index: int) -> tuple[np.ndarray, dict]:
+    """Frame `index` (BGR) and its ground truth."""
+    image = self.background.copy()
+    ids = np.zeros((self.height, self.width), np.uint8)
+    change = index // self.label_change_every if self.label_change_every else 0
+    drawn = []
+    for row in self.rows:  # Back to front: nearer rows cover farther ones.
+      arms = []
+      for i, seat in enumerate(self.seats):
+        if seat.row == row:
+          state = self._state(i, index)
+          drawn.append(self._student(image, ids, i, state, change))
+          if state.kind == _ARM and state.amount > 0:
+            arms.append((i, state))
+      self._desk(image, ids, row)
+      for i, state in arms:
+        self._arm(image, ids, i, state)
+    teacher_box, teacher_truth = self._teacher(image, ids, index)
+    gain = self.gains[index]
     if not np.allclose(gain, 1.0):
       lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain[None, :], 0, 255)
       image = cv2.LUT(image, lut.astype(np.uint8).reshape(256, 1, 3))
-    students = [_face_truth(owner, box, ids, pose, label, class_names, occlusion_threshold)
-                for owner, box, pose, label in sorted(drawn)]
-    yield image, {"frame": frame_index, "time_s": round(t, 6), "teacher_box": teacher_box,
-                  "teacher": teacher_truth, "students": students}
+    students = [_face_truth(owner, box, ids, pose, label, self.class_names,
+                            self.occlusion_threshold) for owner, box, pose, label in drawn]
+    return image, {"frame": index, "time_s": round(index / self.fps, 6),
+                   "teacher_box": teacher_box, "teacher": teacher_truth,
+                   "students": students}
 
 
 def lesson(faces: np.ndarray, labels: Iterable[int], num_students: int = 30,
