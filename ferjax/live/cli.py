@@ -65,7 +65,8 @@ flags.DEFINE_integer("detect_every", 3, "Run the detector every N frames (in a w
 flags.DEFINE_float("too_small_px", -1, "Faces whose crop is under this many pixels are "
                    "labelled too_small and left out of the class mood; -1: the size at "
                    "which the model keeps 85% of its accuracy (its metadata), 0: never.")
-flags.DEFINE_float("memory_s", 2.5, "Seconds a lost face keeps its ID.")
+flags.DEFINE_float("memory_s", 6.0, "Seconds a lost face keeps its ID (a student looking "
+                   "down for a few seconds keeps it).")
 flags.DEFINE_float("smoothing_s", 1.0, "Time constant of the per-student emotion EMA.")
 flags.DEFINE_float("confidence", 0.4, "Below this smoothed probability a face is 'uncertain'.")
 flags.DEFINE_bool("headless", False, "No window (servers, tests).")

@@ -75,7 +75,7 @@ class LivePipeline:
   """Detector + tracker + classifier + smoother, with per-stage timings."""
 
   def __init__(self, detector: faces_lib.FaceDetector, classifier, *, fps: float,
-               detect_every: int = 3, memory_s: float = 2.5, min_hits: int = 2,
+               detect_every: int = 3, memory_s: float = 6.0, min_hits: int = 2,
                smoothing_s: float = 1.0, confidence_threshold: float = 0.4,
                high_threshold: float = 0.5, low_threshold: float = 0.25,
                too_small_px: float = 0.0, asynchronous: bool = True,
