@@ -60,6 +60,11 @@ def test_huge_frame_is_tiled_within_the_budget():
   assert "tiles" in plan.describe()
 
 
+def test_no_tiles_when_the_coarse_pass_covers_the_frame():
+  plan = scales.plan_detection((300, 600), min_face=20, reliable_px=20, max_tile_side=256)
+  assert plan.tiles == 1 and not plan.tiled and plan.input_size == (600, 300)
+
+
 def test_absurd_frames_are_capped():
   plan = scales.plan_detection((20000, 30000), min_face=14, reliable_px=20,
                                max_pixels=2_500_000)
@@ -70,7 +75,8 @@ def test_absurd_frames_are_capped():
 
 
 def test_max_side_overrides_the_plan():
-  plan = scales.plan_detection((2256, 4000), min_face=14, reliable_px=20, max_side=640)
+  plan = scales.plan_detection((2256, 4000), min_face=14,
+                               reliable_px=scales.reliable_face_px(0.5), max_side=640)
   assert plan.input_size == (640, 361) and plan.tile_size == (640, 384)
   assert plan.tiles == 1 and not plan.tiled
   detector = _centerface(max_side=640)
@@ -167,7 +173,8 @@ def _matches(box, detections):
 
 
 def test_faces_on_tile_edges_are_found_once_in_frame_coordinates(findable_faces):
-  detector = _centerface(min_face=20, max_pixels=2_000_000, max_tile_side=640)
+  detector = _centerface(min_face=scales.reliable_face_px(0.5), max_pixels=2_000_000,
+                           max_tile_side=640)
   shape = (900, 1800)
   plan = detector.plan(shape)
   assert plan.scale == pytest.approx(1.0) and plan.tiles >= 4
@@ -193,7 +200,8 @@ def test_faces_on_tile_edges_are_found_once_in_frame_coordinates(findable_faces)
 
 
 def test_face_larger_than_a_tile_is_found(findable_faces):
-  detector = _centerface(min_face=20, max_pixels=2_000_000, max_tile_side=640)
+  detector = _centerface(min_face=scales.reliable_face_px(0.5), max_pixels=2_000_000,
+                           max_tile_side=640)
   shape = (900, 1800)
   tw, th = detector.plan(shape).tile_size
   side = 760

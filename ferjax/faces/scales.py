@@ -26,7 +26,7 @@ Window = tuple[int, int, int, int]  # x0, y0, x1, y1 in scaled-frame pixels.
 # Side sqrt(w h) of CenterFace's box (input pixels) from which >= 95% of real faces
 # are found, per score threshold: faces of four shared clips rescaled to each size
 # and detected at native scale (BENCHMARKS.md, "Detection scale").
-RELIABLE_FACE_PX = {0.2: 12.0, 0.3: 14.0, 0.4: 16.0, 0.5: 20.0, 0.6: 22.0, 0.7: 26.0}
+RELIABLE_FACE_PX = {0.2: 12.0, 0.3: 14.0, 0.4: 16.0, 0.5: 18.0, 0.6: 20.0, 0.7: 24.0}
 
 DEFAULT_MIN_FACE = 14.0  # Frame pixels: a face ~14 px wide in a 640x480 classroom camera.
 DEFAULT_MAX_PIXELS = 2_500_000  # Scaled-frame area cap: ~1-2 s per frame on 2 CPU cores.
@@ -187,7 +187,8 @@ def plan_detection(frame_shape: tuple[int, ...], *, min_face: float = DEFAULT_MI
     scale = choose_scale((w, h), min_face, reliable_px, max_pixels)
   size = (max(1, round(w * scale)), max(1, round(h * scale)))
   found = reliable_px / scale
-  if max_side is not None or max(size) <= max_tile_side:
+  # Past COARSE_SIDE only: tiles plus a coarse pass at the same scale cost more.
+  if max_side is not None or max(size) <= max(max_tile_side, COARSE_SIDE):
     tile = (round_up(size[0]), round_up(size[1]))
     return DetectionPlan((w, h), scale, size, tile, ((0, 0) + size,), min_face=found)
   # The coarse pass finds faces whose side exceeds reliable_px / coarse scale; the
