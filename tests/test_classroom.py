@@ -225,6 +225,15 @@ def test_lesson_teacher_hides_the_front_row_and_has_a_face(faces):
   assert set(range(25, 31)) <= hidden_ids  # The front row of 6.
 
 
+def test_lesson_teacher_walks_at_a_walking_pace(faces):
+  frames = _lesson(faces, num_students=25, num_frames=40, seed=6, fps=30, realism=QUIET,
+                   teacher_start=0)
+  lefts = [t["teacher_box"][0] for _, t in frames if t["teacher_box"]]
+  steps = np.diff([x for x in lefts if x > 0])  # Once the whole body is in the frame.
+  assert len(steps) > 10
+  np.testing.assert_allclose(steps, classroom.TEACHER_WALK * 640 / 30, atol=1)
+
+
 def test_lesson_lighting_drifts_and_flickers(faces):
   def wall(realism):
     frames = _lesson(faces, num_students=25, num_frames=90, seed=7, fps=3,  # 30 s.

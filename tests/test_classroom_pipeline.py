@@ -81,8 +81,7 @@ def test_live_pipeline_on_a_realistic_lesson(fer2013_test_faces):
   truths, predictions = [], []
   try:
     for image, truth in classroom.lesson(*fer2013_test_faces, num_students=25,
-                                         num_frames=45, seed=0, fps=fps, teacher_start=5,
-                                         teacher_speed=15):
+                                         num_frames=45, seed=0, fps=fps, teacher_start=5):
       result = pipeline.process(Frame(truth["frame"], truth["time_s"], image))
       truths.append(truth)
       predictions.append(scoring.tracks(result.faces))

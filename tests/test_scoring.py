@@ -48,6 +48,7 @@ def test_perfect_tracks():
   assert (score.distinct_ids, score.students, score.people) == (2, 2, 2)
   assert score.ids_per_person == 1.0
   assert score.track_to_person == {7: 1, 9: 2}
+  assert score.recall_by_state == {"frontal": 1.0}
 
 
 def test_swapped_ids_count_as_switches():
@@ -132,6 +133,18 @@ def test_teacher_is_a_person_unless_excluded():
   excluded = scoring.score(truths, predictions, include_teacher=False)
   assert excluded.people == 2 and excluded.false_positives == 0
   assert excluded.ignored_hypotheses == FRAMES
+
+
+def test_recall_by_state():
+  truths = _lesson(teacher=True)
+  for truth in truths[:4]:
+    truth["students"][1].update(pose="down", occluded_fraction=0.3)
+  predictions = _perfect(truths)
+  for frame in predictions[:2]:
+    del frame[1]  # Student 2 missed in two of the four frames it writes.
+  score = scoring.score(truths, predictions)
+  assert score.recall_by_state == {"down": 0.5, "frontal": 16 / 26,  # Teacher missed.
+                                   "partly_hidden": 0.5, "teacher": 0.0}
 
 
 def test_frame_counts_must_agree():

@@ -42,7 +42,8 @@ flags.DEFINE_integer("width", 640, "Frame width.")
 flags.DEFINE_integer("height", 480, "Frame height.")
 flags.DEFINE_bool("teacher", True, "A teacher walks across the front row.")
 flags.DEFINE_integer("teacher_start", None, "First frame of the walk (default: 1/4 in).")
-flags.DEFINE_float("teacher_speed", 8.0, "Teacher speed in pixels per frame.")
+flags.DEFINE_float("teacher_speed", None, "Teacher speed in pixels per frame (default: 8; "
+                   "--realistic: a walking pace, classroom.TEACHER_WALK).")
 flags.DEFINE_integer("label_change_every", None, "Give every student a new face and "
                      "label every this many frames.")
 flags.DEFINE_string("npz", None, "Prepared FER2013 .npz (from ferjax.data.npz).")
@@ -62,14 +63,17 @@ def main(argv: list[str]) -> None:
     write_photo(faces, labels)
     return
   truths = []
-  extra = {"realism": classroom.Realism(), "face_size": (12, 30)} if FLAGS.realistic else {}
+  render = classroom.lesson if FLAGS.realistic else classroom.generate
+  speed = FLAGS.teacher_speed
+  if speed is None and not FLAGS.realistic:
+    speed = 8.0
 
   def frames():
-    for frame, truth in classroom.generate(
+    for frame, truth in render(
         faces, labels, FLAGS.num_students, FLAGS.num_frames, FLAGS.seed,
         width=FLAGS.width, height=FLAGS.height, fps=FLAGS.fps, teacher=FLAGS.teacher,
-        teacher_start=FLAGS.teacher_start, teacher_speed=FLAGS.teacher_speed,
-        label_change_every=FLAGS.label_change_every, **extra):
+        teacher_start=FLAGS.teacher_start, teacher_speed=speed,
+        label_change_every=FLAGS.label_change_every):
       truths.append(truth)
       yield frame
 

@@ -391,7 +391,7 @@ def _events(num_frames: int, fps: float, realism: Realism, rng: np.random.Genera
   mean_s = sum(realism.event_s) / 2
   mean_gap_s = mean_s * max(1.0 - total, 0.05) / total
   events = []
-  t = rng.uniform(0, 2 * mean_gap_s)
+  t = rng.uniform(0, mean_gap_s)
   while t * fps < num_frames:
     kind = (_DOWN, _TURNED, _LEAN, _ARM)[rng.choice(4, p=shares / total)]
     duration = rng.uniform(*realism.event_s)
@@ -687,15 +687,25 @@ class _Lesson:
                    "students": students}
 
 
+TEACHER_WALK = 0.15  # The teacher's pace in a lesson: frame widths per second.
+
+
 def lesson(faces: np.ndarray, labels: Iterable[int], num_students: int = 30,
            num_frames: int = 300, seed: int = 0, *, realism: Realism = Realism(),
-           face_size: tuple[int, int] = (12, 30), **kwargs
+           face_size: tuple[int, int] = (12, 30), width: int = 640, height: int = 480,
+           fps: float = 15.0, teacher_speed: float | None = None, **kwargs
            ) -> Iterator[tuple[np.ndarray, dict]]:
   """A realistic lesson: `generate` with perspective rows of 12-30 px faces at 640x480.
 
-  kwargs go to `generate` (width, height, fps, teacher, teacher_start, ...).
+  The teacher walks at TEACHER_WALK frame widths per second unless
+  `teacher_speed` (px per frame) says otherwise: about 1 m/s across a room
+  whose front the camera sees 6-7 m wide. kwargs go to `generate` (teacher,
+  teacher_start, occlusion_threshold, label_change_every, ...).
   """
+  if teacher_speed is None:
+    teacher_speed = TEACHER_WALK * width / fps
   return generate(faces, labels, num_students, num_frames, seed, face_size=face_size,
+                  width=width, height=height, fps=fps, teacher_speed=teacher_speed,
                   realism=realism, **kwargs)
 
 
