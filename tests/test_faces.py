@@ -223,3 +223,14 @@ def test_real_faces_round_trip_through_detect_and_crop(fer_faces):
     corrs.append(_corr(faces.crop_face(canvas, face_box), face))
   assert found >= 0.8 * len(fer_faces)
   assert np.median(corrs) > 0.6
+
+
+@pytest.mark.parametrize("box", [(650, 100, 680, 130), (-90, 100, -60, 130),
+                                 (100, 500, 130, 530), (-50, -50, -20, -20)])
+def test_crop_of_a_box_wholly_outside_the_frame_repeats_the_nearest_edge(box):
+  """A tracked box that drifted off the frame still gives a face-sized crop."""
+  frame = np.zeros((480, 640), np.uint8)
+  frame[:, -1] = 200  # The right edge column.
+  crop = faces.crop_face(frame, box)
+  assert crop.shape == (48, 48)
+  assert (crop == 200).all() == (box[0] >= 640)

@@ -80,7 +80,9 @@ def crop_face(frame: np.ndarray, box: Box | Detection, framing: Framing | None =
   sx0, sy0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
   sx1, sy1 = max(min(x0 + side_px, w), sx0 + 1), max(min(y0 + side_px, h), sy0 + 1)
   patch = gray[sy0:sy1, sx0:sx1]
-  top, left = sy0 - y0, sx0 - x0
+  # A square wholly outside the frame repeats the nearest edge pixels.
+  top = min(max(sy0 - y0, 0), side_px - patch.shape[0])
+  left = min(max(sx0 - x0, 0), side_px - patch.shape[1])
   patch = cv2.copyMakeBorder(patch, top, side_px - top - patch.shape[0], left,
                              side_px - left - patch.shape[1], cv2.BORDER_REPLICATE)
   interpolation = cv2.INTER_AREA if side_px > size else cv2.INTER_LINEAR
