@@ -34,11 +34,13 @@ def test_large_min_face_downscales_the_input():
 
 def test_threshold_sets_the_reliable_size():
   assert scales.reliable_face_px(0.3) < scales.reliable_face_px(0.5)
-  assert scales.reliable_face_px(0.45) == pytest.approx(
+  assert scales.reliable_face_px(0.45, margin=1) == pytest.approx(
       (scales.RELIABLE_FACE_PX[0.4] + scales.RELIABLE_FACE_PX[0.5]) / 2)
+  assert scales.reliable_face_px(0.5) == pytest.approx(
+      scales.MARGIN * scales.RELIABLE_FACE_PX[0.5])
   detector = _centerface(score_threshold=0.3, min_face=14)
   assert detector.plan((480, 640)).scale == pytest.approx(
-      scales.RELIABLE_FACE_PX[0.3] / 14)
+      scales.MARGIN * scales.RELIABLE_FACE_PX[0.3] / 14)
 
 
 def test_huge_frame_is_tiled_within_the_budget():

@@ -9,9 +9,10 @@ frame is cut into overlapping tiles of one shape, run as one batch, and a coarse
 pass of the whole frame (longer side `COARSE_SIDE`, a second, small call) finds
 the faces too large to lie whole inside a tile.
 
-    plan = scales.plan_detection((2256, 4000, 3), min_face=14, reliable_px=20)
+    plan = scales.plan_detection((2256, 4000, 3), min_face=14,
+                                 reliable_px=scales.reliable_face_px(0.5))
     plan.describe()
-    # '2105x1187 input (x0.526), 2 tiles of 1120x1216 + coarse x0.160, faces >= 38 px'
+    # '2105x1187 input (x0.526), 2 tiles of 1152x1216 + coarse x0.160, faces >= 48 px'
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ Window = tuple[int, int, int, int]  # x0, y0, x1, y1 in scaled-frame pixels.
 # are found, per score threshold: faces of four shared clips rescaled to each size
 # and detected at native scale (BENCHMARKS.md, "Detection scale").
 RELIABLE_FACE_PX = {0.2: 12.0, 0.3: 14.0, 0.4: 16.0, 0.5: 18.0, 0.6: 20.0, 0.7: 24.0}
+# Those faces keep their whole frame around them and are sharp (shrunk). Heads pasted
+# into clutter in 640x480 frames need 1.4x that side for 95% recall of faces >= 14 px
+# (score 0.5: 0.950 at input scale 1.8; 0.3: 0.976 at 1.4), as do a camera's blurrier
+# faces: the plan uses the table times MARGIN.
+MARGIN = 1.4
 
-DEFAULT_MIN_FACE = 14.0  # Frame pixels: a face ~14 px wide in a 640x480 classroom camera.
+DEFAULT_MIN_FACE = 14.0  # Frame pixels: a small face in a 640x480 classroom camera.
 DEFAULT_MAX_PIXELS = 2_500_000  # Scaled-frame area cap: ~1-2 s per frame on 2 CPU cores.
 DEFAULT_MAX_TILE_SIDE = 1280  # Longer scaled sides are tiled.
 MAX_UPSCALE = 4.0  # Past ~3x a detector sees only blur: no gain in recall.
@@ -42,14 +48,17 @@ def _check_positive(name: str, value: float | None) -> None:
     raise ValueError(f"{name} must be > 0, got {value!r}")
 
 
-def reliable_face_px(score_threshold: float,
-                     table: dict[float, float] | None = None) -> float:
-  """Face side (input px) found reliably at `score_threshold`, interpolated in `table`."""
+def reliable_face_px(score_threshold: float, table: dict[float, float] | None = None,
+                     margin: float = MARGIN) -> float:
+  """Face side (input px) found reliably at `score_threshold`: `table`, interpolated,
+  times `margin`."""
   if not 0 < score_threshold < 1:
     raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
+  _check_positive("margin", margin)
   table = RELIABLE_FACE_PX if table is None else table
   thresholds = sorted(table)
-  return float(np.interp(score_threshold, thresholds, [table[t] for t in thresholds]))
+  return margin * float(np.interp(score_threshold, thresholds,
+                                  [table[t] for t in thresholds]))
 
 
 def round_up(value: float, multiple: int = MULTIPLE) -> int:
@@ -167,7 +176,7 @@ def tile_grid(input_size: tuple[int, int], max_tile_side: int, overlap: int
 
 
 def plan_detection(frame_shape: tuple[int, ...], *, min_face: float = DEFAULT_MIN_FACE,
-                   reliable_px: float = RELIABLE_FACE_PX[0.5],
+                   reliable_px: float = MARGIN * RELIABLE_FACE_PX[0.5],
                    max_pixels: int = DEFAULT_MAX_PIXELS,
                    max_tile_side: int = DEFAULT_MAX_TILE_SIDE,
                    max_side: int | None = None) -> DetectionPlan:
