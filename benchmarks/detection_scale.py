@@ -235,6 +235,11 @@ def fer_photo(rng: np.random.Generator, images: np.ndarray, size: tuple[int, int
   return canvas, boxes
 
 
+def photo_sides(rng: np.random.Generator) -> list[float]:
+  """Face sides of one photo: 60-140 px, as adults in a lecture-hall shot."""
+  return list(rng.uniform(60, 140, PHOTO_FACES))
+
+
 def timed_detect(detector: faces.CenterFace, image: np.ndarray, repeats: int
                  ) -> tuple[list[faces.Detection], float]:
   detections = detector.detect(image)  # Warm-up (and the plan).
@@ -338,11 +343,11 @@ def main(argv):
   print(small, flush=True)
   rng = np.random.default_rng(2)
   shots = max(1, frames // 4)
-  sides = lambda: list(rng.uniform(60, 140, PHOTO_FACES))  # pylint: disable=unnecessary-lambda-assignment
-  kinds = {"real heads": [scene(rng, PHOTO, sides(), patches, sharp=False)
+  kinds = {"real heads": [scene(rng, PHOTO, photo_sides(rng), patches, sharp=False)
                           for _ in range(shots)]}
   if images is not None:
-    kinds["FER2013"] = [fer_photo(rng, images, PHOTO, sides()) for _ in range(shots)]
+    kinds["FER2013"] = [fer_photo(rng, images, PHOTO, photo_sides(rng))
+                        for _ in range(shots)]
   big = photos(kinds, {
       "max_side 640 (fixed)": {"max_side": 640},
       "max_side 1600 (fixed)": {"max_side": 1600},
