@@ -39,6 +39,7 @@ def test_full_size_is_unchanged():
                                 face.astype(np.uint8))
 
 
+@pytest.mark.slow(8)
 def test_degrade_batch_share_and_range():
   config = config_lib.base_config().augment
   images = jnp.asarray(np.stack([_face(i) for i in range(64)])[..., None])

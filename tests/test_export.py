@@ -54,7 +54,8 @@ def test_artifacts_and_metadata(exported):
   assert os.path.getsize(paths["tflite"]) < 4 << 20
 
 
-def test_jax_savedmodel_tflite_parity(exported):
+@pytest.mark.slow(9)
+def test_jax_savedmodel_tflite_parity(exported, tmp_path):
   """Batch of 45 (not a multiple of the TFLite batch); SavedModel in a fresh process."""
   model, out, _ = exported
   faces = _faces(45)
@@ -62,7 +63,7 @@ def test_jax_savedmodel_tflite_parity(exported):
   np.testing.assert_allclose(reference.sum(-1), 1.0, atol=1e-5)
   tflite = ExpressionClassifier(out, backend="tflite").predict(faces, calibrated=False)
   np.testing.assert_allclose(tflite, reference, atol=1e-4)
-  faces_path, saved_path = out.parent / "faces.npy", out.parent / "saved.npy"
+  faces_path, saved_path = tmp_path / "faces.npy", tmp_path / "saved.npy"
   np.save(faces_path, faces)
   code = ("import sys, numpy as np; from ferjax.inference import ExpressionClassifier; "
           f"c = ExpressionClassifier({str(out)!r}, backend='savedmodel'); "

@@ -76,6 +76,7 @@ def test_batches_are_drawn_by_weight_or_once_per_epoch():
   assert not np.array_equal(next_epoch, epoch[:batch])  # A fresh order.
 
 
+@pytest.mark.slow(12)
 def test_train_step_runs_on_a_weighted_split():
   config = config_lib.base_config()
   config.update(dataset="synthetic", batch_size=32, model="mini_xception",

@@ -28,6 +28,7 @@ def test_default_models_shapes_and_sizes(name, low, high):
   assert logits.dtype == jnp.float32
 
 
+@pytest.mark.slow(9)
 @pytest.mark.parametrize("name", models.MODEL_NAMES)
 def test_num_classes_bfloat16_and_modes(name):
   # Compiled whole (one compilation per mode) rather than op by op.

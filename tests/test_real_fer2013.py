@@ -12,6 +12,7 @@ import tensorflow_datasets as tfds
 
 import ferjax.datasets  # pylint: disable=unused-import  # registers the builders
 from ferjax.data import fer2013, npz
+from tests.session_cache import once_per_session
 
 REAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "fer2013")
 pytestmark = pytest.mark.skipif(
@@ -43,18 +44,30 @@ def parse_once(monkeypatch, fer2013_table):
   monkeypatch.setattr(fer2013, "read_fer2013", read_fer2013)
 
 
-@pytest.fixture(scope="module")
+def _download_config():
+  return tfds.download.DownloadConfig(manual_dir=REAL_DIR)
+
+
+@pytest.fixture
 def data_dir(tmp_path_factory):
-  return str(tmp_path_factory.mktemp("tfds"))
+  """A TFDS data dir where both builders prepared the real archive: once per session."""
+
+  def build(folder):
+    for name in ("fer2013", "ferplus"):
+      tfds.builder(name, data_dir=str(folder)).download_and_prepare(
+          download_config=_download_config())
+    return str(folder)
+
+  return once_per_session(tmp_path_factory, "tfds_real_fer2013", build)
 
 
 def _load(name, split, data_dir):
   return tfds.as_numpy(tfds.load(
       name, split=split, data_dir=data_dir, batch_size=-1,
-      download_and_prepare_kwargs={"download_config": tfds.download.DownloadConfig(
-          manual_dir=REAL_DIR)}))
+      download_and_prepare_kwargs={"download_config": _download_config()}))
 
 
+@pytest.mark.slow(14)  # Both builders prepare the whole archive (`data_dir`).
 def test_tfds_load_matches_the_csv(data_dir):
   expected = _csv_counts_by_usage()
   sizes = {"train": 28709, "validation": 3589, "test": 3589}

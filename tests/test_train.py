@@ -20,9 +20,8 @@ from ferjax.train import loop
 from tests import smoke_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Device-count runs stop after a few small steps (longer runs amplify float reordering
-# chaotically); otherwise they are the session's smoke run, whose compiled step they reuse.
-FEW_STEPS = dict(eval_every=3, stop_after=3)
+# Device-count runs: a few steps of a smaller network (conftest `one_device_run`).
+FEW_STEPS = smoke_config.FEW_STEPS
 
 
 def _config(**overrides):
@@ -110,14 +109,7 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def one_device_run(tmp_path_factory):
-  """The FEW_STEPS run on one device, in this process."""
-  workdir = str(tmp_path_factory.mktemp("one_device"))
-  loop.train(_config(**FEW_STEPS), workdir)
-  return workdir
-
-
+@pytest.mark.slow(33)  # The session's smoke run, trained and exported.
 def test_smoke_learns_and_reports_test_once(smoke_run):
   workdir, summary = smoke_run
   records = _records(workdir)
@@ -134,6 +126,7 @@ def test_smoke_learns_and_reports_test_once(smoke_run):
   assert logits.shape == (2, 7)
 
 
+@pytest.mark.slow(8)
 def test_resume_matches_straight_run(smoke_workdir, tmp_path):
   resumed = str(tmp_path / "resumed")
   stopped = loop.train(_config(stop_after=5), resumed)
@@ -178,6 +171,7 @@ def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
     checkpoints.warm_start_weights(wider_state, os.path.join(smoke_workdir, "export"), wider)
 
 
+@pytest.mark.slow(9)
 def test_init_from_another_architecture_exits_cleanly(smoke_workdir, tmp_path):
   result = _cli(tmp_path / "work", f"--config.init_from={smoke_workdir}",
                 "--config.model_kwargs.widths=(16,)")
@@ -192,6 +186,7 @@ def _saved_steps(directory) -> list[int]:
   return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
 
 
+@pytest.mark.slow(13)
 def test_killed_run_resumes_to_the_same_parameters(smoke_workdir, tmp_path, capsys):
   """SIGKILL once the first checkpoint exists, run again: same result as an uninterrupted run."""
   workdir = tmp_path / "killed"
@@ -216,6 +211,7 @@ def test_killed_run_resumes_to_the_same_parameters(smoke_workdir, tmp_path, caps
   _assert_same_run(smoke_workdir, workdir)
 
 
+@pytest.mark.slow(30)
 def test_four_devices_match_one(one_device_run, tmp_path):
   four = _cli(tmp_path / "four", *_flags(FEW_STEPS), devices=4)
   assert four.returncode == 0, four.stderr[-2000:]
@@ -223,6 +219,7 @@ def test_four_devices_match_one(one_device_run, tmp_path):
   _assert_close_params(one_device_run, tmp_path / "four")
 
 
+@pytest.mark.slow(29)
 def test_two_processes_match_one(one_device_run, tmp_path):
   """--multihost on two local CPU processes: each step's global batch is split over both."""
   workdir = tmp_path / "two"
@@ -261,9 +258,10 @@ def _assert_clean_failure(result, *needles):
     assert needle in output, output[-2000:]
 
 
+@pytest.mark.slow(14)
 def test_nan_loss_exits_cleanly(tmp_path):
   result = _cli(tmp_path, "--config.learning_rate=1e30", "--config.grad_clip_norm=0",
-                "--config.log_every=2")
+                "--config.log_every=2", "--config.model_kwargs.widths=(16,)")
   _assert_clean_failure(result, "error: loss is", "at step")
 
 
