@@ -1,6 +1,6 @@
 """Times the `fer` package's pipeline on frames from a .npy; prints one JSON line.
 
-Run by benchmarks/live_fps.py with benchmarks/.venv-fer/bin/python (see
+Run by benchmarks/live_classroom.py with benchmarks/.venv-fer/bin/python (see
 benchmarks/setup_fer_baseline.sh), never with the main environment:
 
     benchmarks/.venv-fer/bin/python -m benchmarks.fer_baseline_worker \

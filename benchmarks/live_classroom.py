@@ -59,9 +59,10 @@ flags.DEFINE_integer("frames", 300, "Frames of the lesson.")
 flags.DEFINE_integer("students", 30, "Students in the room.")
 flags.DEFINE_integer("seed", 0, "Seed of the lesson and the photo.")
 flags.DEFINE_float("fps", 30.0, "Camera frame rate the lesson is timed for.")
-flags.DEFINE_integer("repeats", 3, "Timed runs over the lesson; FPS is their median.")
+flags.DEFINE_integer("repeats", 3, "Timed runs of the default settings over the lesson; "
+                     "FPS is their median (other configurations: one run).")
+flags.DEFINE_list("configs", None, "Configurations to run (default: all of CONFIGS).")
 flags.DEFINE_bool("photo", True, "Also time the 4K lecture photo.")
-flags.DEFINE_integer("photo_max_side", 1920, "Detector input (longer side) for the photo.")
 flags.DEFINE_integer("photo_repeats", 3, "Timed detector calls on the photo.")
 flags.DEFINE_integer("baseline_frames", 60, "Frames the fer baseline runs on (its MTCNN "
                      "takes about a second per frame here); 0: all.")
@@ -80,16 +81,43 @@ TARGETS = {"recall": 0.95, "idf1": 0.90, "ids_per_person": 1.1, "fps": 25.0,
            "photo_found": 23}
 
 
-def make_detector(max_side: int | None = None):
-  """tools/live.py's default face detector (CenterFace at --max_side 640)."""
-  from ferjax import faces  # pylint: disable=g-import-not-at-top
-  return faces.create_detector("default", **({"max_side": max_side} if max_side else {}))
+# name -> (detector kwargs, LivePipeline kwargs). "before": the live tool's settings
+# until this benchmark's redesign (one CenterFace pass at 640, detection in the
+# frame loop, only score >= 0.5 used, 2.5 s of memory), run on today's tracker.
+CONFIGS = {
+    "before: max_side 640, in-loop detection, score 0.5, memory 2.5 s": (
+        {"max_side": 640, "score_threshold": 0.5},
+        {"asynchronous": False, "low_threshold": 0.5, "memory_s": 2.5}),
+    "before, max_side 960": (
+        {"max_side": 960, "score_threshold": 0.5},
+        {"asynchronous": False, "low_threshold": 0.5, "memory_s": 2.5}),
+    "default settings": ({}, {}),
+    "--min_face 12": ({"min_face": 12}, {}),
+    "--score_threshold 0.4": ({}, {"high_threshold": 0.4}),
+    "--score_threshold 0.35": ({}, {"high_threshold": 0.35}),
+    "--score_threshold 0.35 --min_face 12": ({"min_face": 12}, {"high_threshold": 0.35}),
+    "--score_threshold 0.3": ({}, {"high_threshold": 0.3}),
+    "--score_threshold 0.3 --detect_every 2": ({}, {"high_threshold": 0.3,
+                                                    "detect_every": 2}),
+    "0.3 every 2 one detector thread": ({"threads": 1}, {"high_threshold": 0.3,
+                                                          "detect_every": 2}),
+    "0.3 one detector thread": ({"threads": 1}, {"high_threshold": 0.3}),
+    "--score_threshold 0.3 --low_score_threshold 0.2": (
+        {"score_threshold": 0.2}, {"high_threshold": 0.3, "low_threshold": 0.2}),
+}
+DEFAULT = "default settings"
 
 
-def make_pipeline(detector, classifier, fps: float):
-  """tools/live.py's pipeline with its default settings."""
+def make_detector(config: str = DEFAULT):
+  """tools/live.py's face detector for a configuration of CONFIGS."""
+  from ferjax.live import pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.create_detector(**CONFIGS[config][0])
+
+
+def make_pipeline(detector, classifier, fps: float, config: str = DEFAULT):
+  """tools/live.py's pipeline for a configuration of CONFIGS."""
   from ferjax.live.pipeline import LivePipeline  # pylint: disable=g-import-not-at-top
-  return LivePipeline(detector, classifier, fps=fps)
+  return LivePipeline(detector, classifier, fps=fps, **CONFIGS[config][1])
 
 
 def close(pipeline) -> None:
@@ -107,13 +135,13 @@ def make_lesson(faces: np.ndarray, labels: np.ndarray) -> tuple[list[np.ndarray]
   return frames, truths
 
 
-def run_once(detector, classifier, frames: list[np.ndarray]) -> dict:
+def run_once(detector, classifier, frames: list[np.ndarray], config: str) -> dict:
   """One timed pass of pipeline + overlay over the frames, as tools/live.py runs them."""
   from ferjax.live import overlay  # pylint: disable=g-import-not-at-top
   from ferjax.live.pipeline import STAGES  # pylint: disable=g-import-not-at-top
   from ferjax.live.sources import Frame  # pylint: disable=g-import-not-at-top
   from ferjax.synthetic import scoring  # pylint: disable=g-import-not-at-top
-  pipeline = make_pipeline(detector, classifier, FLAGS.fps)
+  pipeline = make_pipeline(detector, classifier, FLAGS.fps, config)
   stage_ms = {stage: [] for stage in STAGES}
   predictions = []
   try:
@@ -134,23 +162,26 @@ def run_once(detector, classifier, frames: list[np.ndarray]) -> dict:
           **{f"{stage}_ms": float(np.mean(ms)) for stage, ms in stage_ms.items()}}
 
 
-def run_pipeline(detector, classifier, frames: list[np.ndarray], truths: list[dict]) -> dict:
-  """Warm-up, then --repeats timed passes; scores of the first pass."""
+def run_pipeline(classifier, frames: list[np.ndarray], truths: list[dict], config: str,
+                 repeats: int) -> dict:
+  """Warm-up, then `repeats` timed passes of one configuration; scores of the first pass."""
   from ferjax.live import overlay  # pylint: disable=g-import-not-at-top
   from ferjax.live.sources import Frame  # pylint: disable=g-import-not-at-top
   from ferjax.synthetic import scoring  # pylint: disable=g-import-not-at-top
-  warm = make_pipeline(detector, classifier, FLAGS.fps)
+  detector = make_detector(config)
+  warm = make_pipeline(detector, classifier, FLAGS.fps, config)
   try:
     for i in range(min(6, len(frames))):
       result = warm.process(Frame(i, i / FLAGS.fps, frames[i]))
       overlay.draw(frames[i], result.faces, classifier.class_names, 0.0)
   finally:
     close(warm)
-  runs = [run_once(detector, classifier, frames) for _ in range(FLAGS.repeats)]
+  runs = [run_once(detector, classifier, frames, config) for _ in range(repeats)]
   row = {key: statistics.median(r[key] for r in runs) for key in runs[0]
          if key != "predictions"}
   row["fps_runs"] = [r["fps"] for r in runs]
   row["same_tracks"] = all(r["predictions"] == runs[0]["predictions"] for r in runs)
+  row["config"] = config
   row.update(scoring.score(truths, runs[0]["predictions"]).as_dict())
   return row
 
@@ -158,9 +189,12 @@ def run_pipeline(detector, classifier, frames: list[np.ndarray], truths: list[di
 def run_photo(faces: np.ndarray, labels: np.ndarray) -> dict:
   """Faces found of PHOTO_PEOPLE in the 4K photo, and seconds per detector call."""
   from ferjax.synthetic import classroom, scoring  # pylint: disable=g-import-not-at-top
+  from ferjax.live import pipeline  # pylint: disable=g-import-not-at-top
   image, truth = classroom.lecture_photo(faces, labels, seed=FLAGS.seed,
                                          num_people=PHOTO_PEOPLE)
-  detector = make_detector(FLAGS.photo_max_side)
+  # As tools/live.py runs a photo: min_face 1% of the longer side, the photo threshold.
+  detector = pipeline.create_detector(min_face=max(image.shape[:2]) / 100,
+                                      score_threshold=pipeline.PHOTO_THRESHOLD)
   detector.detect(image)  # Warm-up.
   seconds, detections = [], []
   for _ in range(FLAGS.photo_repeats):
@@ -170,7 +204,8 @@ def run_photo(faces: np.ndarray, labels: np.ndarray) -> dict:
   found = scoring.score([truth], [[(i, d.box) for i, d in enumerate(detections)]],
                         min_size=0)
   return {"found": found.matches, "detections": len(detections),
-          "seconds": statistics.median(seconds), "size": image.shape[1::-1]}
+          "seconds": statistics.median(seconds), "size": image.shape[1::-1],
+          "plan": detector.plan(image.shape).describe()}
 
 
 def run_baseline(frames: list[np.ndarray], truths: list[dict]) -> dict[str, dict]:
@@ -207,17 +242,18 @@ def run_baseline(frames: list[np.ndarray], truths: list[dict]) -> dict[str, dict
   return rows
 
 
-def table(row: dict, baseline: dict[str, dict]) -> str:
+def table(rows: list[dict], baseline: dict[str, dict]) -> str:
   lines = ["| pipeline | FPS | detect / track / classify / draw ms | recall (>= 14 px) | "
            "recall (all visible) | precision | IDF1 | MOTA | ID switches | "
            "distinct IDs / people |", "|---|---|---|---|---|---|---|---|---|---|"]
-  lines.append(
-      f"| ferjax, default settings ({row['frames']} frames) | {row['fps']:.1f} | "
-      f"{row['detect_ms']:.1f} / {row['track_ms']:.2f} / {row['classify_ms']:.1f} / "
-      f"{row['draw_ms']:.2f} | {row['recall']:.1%} | {row['recall_all_visible']:.1%} | "
-      f"{row['precision']:.1%} | {row['idf1']:.3f} | {row['mota']:.3f} | "
-      f"{row['id_switches']} | {row['distinct_ids']} / {row['people']} "
-      f"({row['ids_per_person']:.2f}x) |")
+  for row in rows:
+    lines.append(
+        f"| ferjax, {row['config']} ({row['frames']} frames) | {row['fps']:.1f} | "
+        f"{row['detect_ms']:.1f} / {row['track_ms']:.2f} / {row['classify_ms']:.1f} / "
+        f"{row['draw_ms']:.2f} | {row['recall']:.1%} | {row['recall_all_visible']:.1%} | "
+        f"{row['precision']:.1%} | {row['idf1']:.3f} | {row['mota']:.3f} | "
+        f"{row['id_switches']} | {row['distinct_ids']} / {row['people']} "
+        f"({row['ids_per_person']:.2f}x) |")
   for name, r in baseline.items():
     label = f"fer 25.10.3, {'MTCNN' if name == 'mtcnn' else 'Haar'}"
     if "error" in r:
@@ -277,15 +313,22 @@ def main(argv: list[str]) -> None:
   start = time.perf_counter()
   frames, truths = make_lesson(fer_faces, fer_labels)
   generation_fps = len(frames) / (time.perf_counter() - start)
-  row = run_pipeline(make_detector(), classifier, frames, truths)
-  print({k: v for k, v in row.items() if k != "track_to_person"}, flush=True)
+  rows = []
+  for config in FLAGS.configs or list(CONFIGS):
+    if config not in CONFIGS:
+      raise app.UsageError(f"unknown config {config!r}; choose from {list(CONFIGS)}")
+    rows.append(run_pipeline(classifier, frames, truths, config,
+                             FLAGS.repeats if config == DEFAULT else 1))
+    print({k: v for k, v in rows[-1].items() if k != "track_to_person"}, flush=True)
+  row = next((r for r in rows if r["config"] == DEFAULT), rows[-1])
   photo = run_photo(fer_faces, fer_labels) if FLAGS.photo else None
   print("photo", photo, flush=True)
   baseline = run_baseline(frames, truths)
   print("fer", baseline, flush=True)
   photo_line = "" if photo is None else (
       f"\n\n4K lecture photo ({photo['size'][0]}x{photo['size'][1]}, {PHOTO_PEOPLE} people, "
-      f"faces 60-140 px), default detector at max_side {FLAGS.photo_max_side}: "
+      f"faces 60-140 px), as `tools/live.py --source photo.jpg` detects it "
+      f"({photo['plan']}): "
       f"**{photo['found']} of {PHOTO_PEOPLE}** found ({photo['detections']} detections), "
       f"{photo['seconds']:.2f} s per call (median of {FLAGS.photo_repeats}).")
   body = (report.provenance() +
@@ -297,7 +340,7 @@ def main(argv: list[str]) -> None:
               same="identical" if row["same_tracks"] else "NOT identical",
               fps_runs=", ".join(f"{f:.1f}" for f in row["fps_runs"]),
               baseline_frames=min(FLAGS.baseline_frames or FLAGS.frames, FLAGS.frames))
-          + "\n\n" + table(row, baseline) + "\n\n" + breakdown(row) + photo_line + "\n\n"
+          + "\n\n" + table(rows, baseline) + "\n\n" + breakdown(row) + photo_line + "\n\n"
           + "Targets (default settings, 640x480, this CPU):\n\n" + verdict(row, photo) + "\n")
   print(body)
   if FLAGS.write:
@@ -310,11 +353,14 @@ students of real FER2013 test faces, 12-30 px in perspective rows at 640x480,
 writing (head down), turning, leaning over the face behind, raising arms, with
 drifting and flickering light and a teacher with a face walking through; {frames}
 frames timed for a {fps:g} FPS camera, made in memory before timing (generated at
-{generation_fps:.0f} frames/s). Each of {repeats} runs drives a fresh
-`LivePipeline` with tools/live.py's default settings and `overlay.draw` over every
-frame, after a warm-up; FPS is the median of the runs ({fps_runs}); stage columns
-are means of ms per frame (detect: the frame loop's share of detection), medians
-over the runs. The runs' tracks were {same}.
+{generation_fps:.0f} frames/s). Each run drives a fresh `LivePipeline` and
+`overlay.draw` over every frame, after a warm-up: {repeats} runs of tools/live.py's
+default settings (FPS the median: {fps_runs}; their tracks were {same}), one run of
+each other configuration (`CONFIGS` in the script; "before" rows are the settings
+the tool had before detection scaling, the detection worker and the two-threshold
+association, on today's tracker). Stage columns are means of ms per frame (detect:
+the time the frame loop spent on detection, i.e. waiting for the worker; in-loop
+detection otherwise).
 
 Scores (`ferjax.synthetic.scoring`, motmetrics) of the first run: a reported box
 matches a face at IoU >= {iou:g} (ground-truth boxes are the pasted FER2013 crops,

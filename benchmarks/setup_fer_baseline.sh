@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds benchmarks/.venv-fer: the `fer` PyPI package (Haar / MTCNN detector and
-# its Keras emotion CNN) for the baseline rows of benchmarks/live_fps.py.
+# its Keras emotion CNN) for the baseline rows of benchmarks/live_classroom.py.
 #
 #   bash benchmarks/setup_fer_baseline.sh          # safe to re-run
 #   PYTHON=python3.11 bash benchmarks/setup_fer_baseline.sh

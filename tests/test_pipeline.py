@@ -157,3 +157,34 @@ def test_a_photo_reports_every_confident_face_at_once():
   assert [f.track_id for f in first.faces] == [1, 2]  # The 0.3 face is not counted.
   assert [f.track_id for f in second.faces] == [3, 4]  # Unrelated photos: new ids.
   assert {f.label for f in first.faces} == {"happy"}
+
+
+class _SwitchableDetector(_FixedDetector):
+  """The same faces, or none while `hidden` (a student looking down)."""
+
+  hidden = False
+
+  def detect(self, image):
+    return [] if self.hidden else super().detect(image)
+
+
+def test_a_lost_face_coasts_with_its_last_emotion_then_returns_with_its_id():
+  detector = _SwitchableDetector([Detection((100, 50, 160, 110), 0.9, None, "centerface")])
+  classifier = _CountingClassifier()
+  fps = 10.0
+  with LivePipeline(detector, classifier, fps=fps, detect_every=1, coast_s=1.0,
+                    memory_s=4.0, asynchronous=False) as pipeline:
+    frame = lambda i: Frame(i, i / fps, np.zeros((240, 320, 3), np.uint8))
+    seen = [pipeline.process(frame(i)).faces for i in range(10)]
+    assert seen[-1][0].label == "happy" and seen[-1][0].probs is not None
+    detector.hidden = True
+    calls = len(classifier.batches)
+    lost = [pipeline.process(frame(i)).faces for i in range(10, 30)]
+    calls_while_lost = len(classifier.batches) - calls
+    detector.hidden = False
+    back = [pipeline.process(frame(i)).faces for i in range(30, 33)]
+  coasting = [faces for faces in lost if faces]
+  assert len(coasting) == 10  # 1 s at 10 fps, then no longer reported ...
+  assert all(f[0].label == "happy" and f[0].probs is None for f in coasting)
+  assert calls_while_lost == 0  # ... and never classified meanwhile.
+  assert back[-1][0].track_id == seen[-1][0].track_id  # Within memory_s: same id.

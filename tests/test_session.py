@@ -297,7 +297,7 @@ def test_too_small_faces_are_recorded_but_stay_out_of_the_mood(tmp_path):
   assert summary["session"]["too_small_px"] == 14
 
 
-def test_only_too_small_faces_may_lack_probabilities(tmp_path):
+def test_a_face_without_probabilities_needs_a_label(tmp_path):
   recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
   with pytest.raises(ValueError, match="no probabilities"):
-    recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), None, "happy")])
+    recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 9, 9), None, None)])

@@ -450,3 +450,16 @@ def test_deepcopy_gives_an_independent_tracker_that_replays_the_same():
   assert tracker.active_ids == ids_before and tracker.frame_count == frame_before
   tracker.update(frames[0])
   assert snapshot.frame_count == frame_before + 41
+
+
+def test_first_round_confirms_when_asked_later_newcomers_wait():
+  tracker = tracking.Tracker(min_hits=2, confirm_first_round=True)
+  first = tracker.update(np.array([[10, 10, 40, 40]]), np.array([0.9]))
+  assert [t.id for t in first] == [1]  # Reported at once.
+  second = tracker.update(np.array([[10, 10, 40, 40], [100, 10, 130, 40]]),
+                          np.array([0.9, 0.9]))
+  assert [t.id for t in second] == [1]  # The newcomer waits for its second round.
+  third = tracker.update(np.array([[10, 10, 40, 40], [100, 10, 130, 40]]),
+                         np.array([0.9, 0.9]))
+  assert [t.id for t in third] == [1, 2]
+  assert tracking.Tracker(min_hits=2).update(np.array([[10, 10, 40, 40]]), np.array([0.9])) == []

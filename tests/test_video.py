@@ -57,7 +57,7 @@ def test_bad_sources_raise_clear_errors(tmp_path):
   os.makedirs(tmp_path / "empty")
   with pytest.raises(sources.SourceError, match="no images in folder"):
     sources.open_source(str(tmp_path / "empty"))
-  with pytest.raises(sources.SourceError, match="no camera at index 7.*--source"):
+  with pytest.raises(sources.SourceError, match="no camera found at index 7.*--source"):
     sources.open_source("7")
 
 

@@ -12,15 +12,19 @@ high-resolution detection does not stall classification and drawing. A
 detection of frame k is fused into the tracker *at frame k*: the tracker's
 state before frame k is kept when the detection is submitted, and when the
 result arrives the tracker is rebuilt from it (update with frame k's faces,
-then one Kalman prediction per frame since). Files wait for a detection
-`detect_every` frames after submitting it, so their results do not depend on
-the machine's speed; a camera takes each result as soon as it is ready.
+then one Kalman prediction per frame since). Files detect their first frame in
+the loop and then wait for each detection `detect_every` frames after
+submitting it, so their results do not depend on the machine's speed; a camera
+takes each result as soon as it is ready. The faces of the first detection are
+reported at once; later newcomers after two detections in a row.
 `asynchronous=False` detects in the frame loop instead.
 
 Every reported face is classified on every frame, all faces of a frame in one
 batched call; faces smaller than `too_small_px` (the crop side in pixels) are
-labelled TOO_SMALL instead. `analyse_photo` reads one still image on its own:
-every face above the tracker's high threshold, no tracking.
+labelled TOO_SMALL instead. A face the detector has lost (a student looking
+down) is still reported for `coast_s` seconds at its predicted place with its
+last smoothed emotion, without being classified. `analyse_photo` reads one still image on its own:
+every face of at least `photo_threshold`, no tracking.
 """
 
 from __future__ import annotations
@@ -35,18 +39,49 @@ import numpy as np
 from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
 from ferjax.live.face_quality import TOO_SMALL
-from ferjax.live.smoothing import EmotionSmoother
+from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
 from ferjax.live.tracking import Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
+
+# The live tool's defaults (tools/live.py flags; benchmarks use the same).
+HIGH_THRESHOLD = 0.3    # A detection this confident may start a track (twice in a row).
+LOW_THRESHOLD = 0.25    # ... this confident only keeps a track going.
+PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confirm it).
+DETECT_EVERY = 3
+MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the id ...
+COAST_S = 2.0           # ... and stays on screen, with the last emotion read, this long.
+
+
+def create_detector(name: str = "default", *, min_face: float | None = None,
+                    max_side: int | None = None, score_threshold: float = LOW_THRESHOLD,
+                    threads: int | None = None) -> faces_lib.FaceDetector:
+  """The live tool's face detector; CenterFace gets the scale and score settings.
+
+  Args:
+    name: a detector name (`ferjax.faces.DETECTORS`) or "default".
+    min_face: smallest face to find, in frame pixels (None: CenterFace's default).
+    max_side: fixed detector input size instead of the scale from `min_face`.
+    score_threshold: lowest detector score returned.
+    threads: CenterFace's onnxruntime threads (None: all cores).
+  """
+  key = faces_lib.DEFAULT if name in ("default", "", None) else name.lower()
+  if key != "centerface":
+    return faces_lib.create_detector(key)
+  kwargs = {"score_threshold": score_threshold, "threads": threads}
+  if min_face:
+    kwargs["min_face"] = min_face
+  if max_side:
+    kwargs["max_side"] = max_side
+  return faces_lib.create_detector(key, **kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrackedFace:
   track_id: int
   box: tuple[float, float, float, float]
-  probs: np.ndarray | None           # raw model probabilities (None: too small)
+  probs: np.ndarray | None           # raw model probabilities (None: not read, see label)
   smoothed_probs: np.ndarray | None
   label: str                         # smoothed label, "uncertain" or "too_small"
   face: np.ndarray | None            # the 48x48 crop the model saw (never stored unless asked)
@@ -75,9 +110,10 @@ class LivePipeline:
   """Detector + tracker + classifier + smoother, with per-stage timings."""
 
   def __init__(self, detector: faces_lib.FaceDetector, classifier, *, fps: float,
-               detect_every: int = 3, memory_s: float = 6.0, min_hits: int = 2,
-               smoothing_s: float = 1.0, confidence_threshold: float = 0.4,
-               high_threshold: float = 0.5, low_threshold: float = 0.25,
+               detect_every: int = DETECT_EVERY, memory_s: float = MEMORY_S,
+               coast_s: float = COAST_S, min_hits: int = 2, smoothing_s: float = 1.0,
+               confidence_threshold: float = 0.4, high_threshold: float = HIGH_THRESHOLD,
+               low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
                too_small_px: float = 0.0, asynchronous: bool = True,
                live: bool = False):
     """Creates the pipeline.
@@ -90,11 +126,14 @@ class LivePipeline:
       fps: the source's frame rate (the tracker counts frames).
       detect_every: frames between detections.
       memory_s: seconds a lost face keeps its id.
+      coast_s: seconds a face the detector lost (e.g. looking down) is still
+        reported at its predicted place, with its last smoothed emotion.
       min_hits: detections in a row before a face gets an id.
       smoothing_s: time constant of the per-face emotion average.
       confidence_threshold: below this smoothed probability a face is "uncertain".
       high_threshold: detector score that may start a track.
       low_threshold: detector score that may only extend a track.
+      photo_threshold: detector score of a face counted in `analyse_photo`.
       too_small_px: faces whose crop side is under this are TOO_SMALL.
       asynchronous: detect in a worker thread.
       live: the source is a camera: take detections when ready, never wait.
@@ -105,19 +144,21 @@ class LivePipeline:
     self.classifier = classifier
     self.detect_every = detect_every
     self.too_small_px = too_small_px
-    self.high_threshold = high_threshold
+    self.photo_threshold = photo_threshold
     self.live = live
     self.framing = faces_lib.framing_for(detector.name)
     # The tracker counts frames; keep a lost face's id for `memory_s` seconds.
     self.tracker = Tracker(max_age=max(1, round(memory_s * fps)), min_hits=min_hits,
-                           max_coast=0, high_threshold=high_threshold,
-                           low_threshold=low_threshold)
+                           max_coast=int(coast_s * fps / detect_every),
+                           high_threshold=high_threshold, low_threshold=low_threshold,
+                           confirm_first_round=True)
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
     self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
                       if asynchronous else None)
     self._pending: _Pending | None = None
     self._frames_since_submit = detect_every  # Submit on the first frame.
+    self._started = False
     self._photo_ids = 0
 
   # Detection.
@@ -150,6 +191,13 @@ class LivePipeline:
       seconds = time.perf_counter() - start
       return self.tracker.update(boxes, scores), True, seconds
 
+    if not self._started:  # The first frame's faces at once (a camera's, when ready).
+      self._started = True
+      if not self.live:
+        start = time.perf_counter()
+        boxes, scores = self._detect(frame.image)
+        self._frames_since_submit = 0
+        return self.tracker.update(boxes, scores), True, time.perf_counter() - start
     fused, waited = False, 0.0
     pending = self._pending
     if pending is not None and (pending.future.done() if self.live
@@ -168,28 +216,40 @@ class LivePipeline:
   # Classification.
 
   def _classify(self, frame: Frame, ids: list[int], boxes: list[tuple[float, ...]],
-                scores: list[float | None], smooth: bool) -> list[TrackedFace]:
-    """Crops, classifies (faces large enough) and smooths the faces of one frame."""
+                scores: list[float | None], smooth: bool,
+                coasting: list[bool] | None = None) -> list[TrackedFace]:
+    """Crops, classifies and smooths the faces of one frame.
+
+    Faces under `too_small_px` are TOO_SMALL; coasting faces (the detector lost
+    them) keep their last smoothed emotion. Neither is classified.
+    """
+    coasting = coasting or [False] * len(ids)
     sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
-    readable = [i for i, side in enumerate(sides) if side >= self.too_small_px]
+    readable = [i for i, side in enumerate(sides)
+                if side >= self.too_small_px and not coasting[i]]
     crops = faces_lib.crop_faces(frame.image, [boxes[i] for i in readable],
                                  framing=self.framing)
     probabilities = self.classifier.predict(crops) if len(crops) else []
     read = dict(zip(readable, zip(crops, probabilities)))
     results = []
     for i, (track_id, box, score) in enumerate(zip(ids, boxes, scores)):
-      if i not in read:
+      if i in read:
+        crop, probs = read[i]
+        if smooth:
+          smoothed = self.smoother.update(track_id, probs, frame.timestamp)
+          smoothed_probs, label = smoothed.probs, smoothed.label
+        else:
+          smoothed_probs, label = probs, self.smoother.label_of(probs)
+        results.append(TrackedFace(track_id, box, probs, smoothed_probs, label, crop,
+                                   sides[i], score))
+      elif coasting[i] and sides[i] >= self.too_small_px:
+        last = self.smoother.get(track_id, frame.timestamp)
+        results.append(TrackedFace(
+            track_id, box, None, None if last is None else last.probs,
+            UNCERTAIN if last is None else last.label, None, sides[i], score))
+      else:
         results.append(TrackedFace(track_id, box, None, None, TOO_SMALL, None, sides[i],
                                    score))
-        continue
-      crop, probs = read[i]
-      if smooth:
-        smoothed = self.smoother.update(track_id, probs, frame.timestamp)
-        smoothed_probs, label = smoothed.probs, smoothed.label
-      else:
-        smoothed_probs, label = probs, self.smoother.label_of(probs)
-      results.append(TrackedFace(track_id, box, probs, smoothed_probs, label, crop,
-                                 sides[i], score))
     return results
 
   # Public.
@@ -204,16 +264,17 @@ class LivePipeline:
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
     results = self._classify(frame, [t.id for t in tracks], boxes,
-                             [t.score for t in tracks], smooth=True)
+                             [t.score for t in tracks], smooth=True,
+                             coasting=[t.missed_rounds > 0 for t in tracks])
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, detected)
 
   def analyse_photo(self, frame: Frame) -> FrameResult:
-    """One still image on its own: every confident face, ids new to this pipeline."""
+    """One still image on its own: every face of `photo_threshold`, ids new to this pipeline."""
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
     detections: list[Detection] = [d for d in self.detector.detect(frame.image)
-                                   if d.score >= self.high_threshold]
+                                   if d.score >= self.photo_threshold]
     timings["detect"] = time.perf_counter() - start
     ids = list(range(self._photo_ids + 1, self._photo_ids + len(detections) + 1))
     self._photo_ids += len(detections)

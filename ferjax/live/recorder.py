@@ -19,7 +19,8 @@ Files in `out_dir`:
                 p_angry,...,p_neutral,smoothed_label
                 (face_px: side of the face crop in pixels; score: the detector's
                 score of the face's last detection; the p_ cells are empty for
-                a face labelled too_small, which was not classified)
+                a face not read in that frame: too_small, or lost by the
+                detector and shown with its last smoothed label)
   summary.json  written by `close()` (schema in `ferjax.live.summary`)
   class_timeline.png, students_heatmap.png, report.html   (unless plots=False)
 
@@ -61,7 +62,9 @@ class Entry:
   Attributes:
     track_id: the tracker's id.
     box: x0, y0, x1, y1 in pixels.
-    probs: raw model probabilities, one per class; None only for "too_small".
+    probs: raw model probabilities, one per class; None when the face was not
+      read in this frame (too small, or the detector lost it): then
+      `smoothed_label` says what the face counts as.
     smoothed_label: a class name, "uncertain" or "too_small"; None: argmax of `probs`.
     smoothed_probs: optional smoothed probabilities (not used in the summary).
     face_px: side of the face crop in pixels, if known.
@@ -218,9 +221,9 @@ class SessionRecorder:
     """The entry's checked probabilities (None for too_small) and label."""
     label = entry.smoothed_label
     if entry.probs is None:
-      if label != TOO_SMALL:
-        raise ValueError(f"track {track_id}: no probabilities, but label {label!r} "
-                         f"(only {TOO_SMALL!r} faces go unclassified)")
+      if label not in self._label_index:
+        raise ValueError(f"track {track_id}: no probabilities and no known label "
+                         f"({label!r}); give one of them")
       return None, label
     probs = np.asarray(entry.probs, np.float64).reshape(-1)
     if probs.shape != (len(self.class_names),):

@@ -33,7 +33,10 @@ Lifecycle:
     track's last box starts a track: a second box on a face that is already
     tracked would split it. A new track is tentative. It becomes confirmed
     after `min_hits` matched detection rounds in a row (high or low); a
-    tentative track that misses one round is dropped. Confirmation assigns
+    tentative track that misses one round is dropped. Exception: the high
+    detections of the very first round start confirmed tracks
+    (`confirm_first_round`), so the faces present when a session starts are
+    reported at once. Confirmation assigns
     the public `id`: 1, 2, 3, ... in order of confirmation, never reused
     within one tracker's life.
   * A confirmed track survives `max_age` frames (calls to `update` or
@@ -176,6 +179,8 @@ class Track:
     age: frames since the track started.
     time_since_update: frames since the last matched detection (0: matched
       in this frame).
+    missed_rounds: detection rounds in a row without a matched detection
+      (> 0: the track coasts on its prediction, see `max_coast`).
     detection_index: index of the input detection matched in this frame, or
       None on predicted frames.
   """
@@ -186,6 +191,7 @@ class Track:
   age: int
   time_since_update: int
   detection_index: int | None
+  missed_rounds: int = 0
 
   @property
   def is_predicted(self) -> bool:
@@ -223,7 +229,7 @@ class _TrackState:
   def snapshot(self) -> Track:
     return Track(id=self.id, box=self.box.copy(), score=self.score, hits=self.hits,
                  age=self.age, time_since_update=self.time_since_update,
-                 detection_index=self.detection_index)
+                 detection_index=self.detection_index, missed_rounds=self.misses)
 
 
 def match_affinity(track_boxes: np.ndarray, boxes: np.ndarray, iou_threshold: float,
@@ -267,7 +273,8 @@ class Tracker:
 
   def __init__(self, iou_threshold: float = 0.3, max_age: int = 30, min_hits: int = 3,
                max_coast: int = 0, high_threshold: float = 0.5,
-               low_threshold: float = 0.25, center_gate: float = 0.5):
+               low_threshold: float = 0.25, center_gate: float = 0.5,
+               confirm_first_round: bool = False):
     """Creates an empty tracker.
 
     Args:
@@ -276,6 +283,8 @@ class Tracker:
       max_age: frames a confirmed track lives on without a matched detection.
       min_hits: matched detection rounds in a row before a track is confirmed
         (gets an id and is reported); 1 confirms on first sight.
+      confirm_first_round: high detections of the first `update` start
+        confirmed tracks (no `min_hits` wait at the start of a session).
       max_coast: detection rounds a confirmed track may miss and still be
         reported with its predicted box (0: only tracks seen in the last
         round are reported).
@@ -297,6 +306,8 @@ class Tracker:
     """
     if min_hits < 1:
       raise ValueError(f"min_hits must be >= 1, got {min_hits}")
+    self.confirm_first_round = confirm_first_round
+    self._rounds = 0  # Calls of `update`.
     if low_threshold > high_threshold:
       raise ValueError(f"low_threshold {low_threshold} > high_threshold {high_threshold}")
     self.iou_threshold = iou_threshold
@@ -343,6 +354,8 @@ class Tracker:
       if len(scores) != len(boxes):
         raise ValueError(f"{len(scores)} scores for {len(boxes)} boxes")
     self._predict_all()
+    first_round = self._rounds == 0
+    self._rounds += 1
 
     matches, unmatched_tracks, unmatched_high = self._associate(boxes, scores)
     for ti, di in matches:
@@ -357,7 +370,7 @@ class Tracker:
       track = _TrackState(boxes[di], None if scores is None else float(scores[di]))
       track.detection_index = int(di)
       track.lost_at_birth = lost
-      if self.min_hits <= 1:
+      if self.min_hits <= 1 or (first_round and self.confirm_first_round):
         self._confirm(track)
       self._tracks.append(track)
 
