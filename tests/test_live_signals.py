@@ -42,10 +42,10 @@ def long_source(tmp_path_factory):
 class _Live:
   """tools/live.py in a subprocess, its output collected line by line as it comes."""
 
-  def __init__(self, source, model, out):
+  def __init__(self, source, model, out, *extra):
     self.process = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "tools", "live.py"), "--source", source,
-         "--headless", "--model", model, "--detector", "haar", "--out", str(out)],
+         "--headless", "--model", model, "--detector", "haar", "--out", str(out), *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     self.stdout, self.stderr = [], []
     self._readers = [threading.Thread(target=self._read, args=(stream, lines), daemon=True)
@@ -162,3 +162,21 @@ def test_killed_session_keeps_its_rows_and_a_rerun_does_not_erase_them(
   assert "Traceback" not in rerun.stderr
   assert (out / "frames.csv").read_bytes() == survived
   assert sorted(os.listdir(out)) == ["frames.csv"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_slow_detection_stops_cleanly(exported_model_dir, long_source,
+                                                         tmp_path, signum):
+  """CenterFace at 1920 px in the worker thread: the session still ends promptly, whole."""
+  out = tmp_path / "s"
+  live = _Live(long_source, exported_model_dir, out, "--detector", "centerface",
+               "--max_side", "1920", "--detect_every", "1")
+  _wait_for_rows(out)
+  live.process.send_signal(signum)
+  stopped = time.monotonic()
+  stdout, stderr = live.finish()
+  assert time.monotonic() - stopped < 30, "a running detection held the exit up"
+  assert live.process.returncode == 0, stderr[-3000:]
+  assert "writing the session summary" in stderr and "Traceback" not in stderr
+  summary = _assert_complete_session(out)
+  assert "students" in stdout and summary["students"]
