@@ -34,9 +34,11 @@ from ferjax import faces
 from ferjax import files
 from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
                               ModelError, model_error_message)
+from ferjax.faces import scales
 from ferjax.live import annotated
 from ferjax.live import face_quality
 from ferjax.live import overlay
+from ferjax.live import pipeline as pipeline_lib
 from ferjax.live import sources
 from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.pipeline import LivePipeline
@@ -53,20 +55,22 @@ flags.DEFINE_string("detector", "default", f"Face detector: default ({faces.DEFA
                     f"{', '.join(faces.DETECTORS)}.")
 flags.DEFINE_integer("min_face", 0, "Smallest face to find, in frame pixels; the "
                      "detector's input scale (and tiling of large frames) follows from it. "
-                     "0: 12 px, or 1% of the longer side of a photo if larger.")
+                     "0: 14 px, or for photos 1% of the longer side if larger.")
 flags.DEFINE_integer("max_side", 0, "Override: fixed detector input size (longer side) "
                      "instead of the scale chosen from --min_face.")
-flags.DEFINE_float("score_threshold", 0.5, "Detector score from which a face starts a track "
-                   "(and counts in a photo).")
-flags.DEFINE_float("low_score_threshold", 0.25, "Detector score from which a face may keep "
-                   "an existing track (small or tilted faces).")
-flags.DEFINE_integer("detect_every", 3, "Run the detector every N frames (in a worker "
-                     "thread); the tracker bridges the frames in between.")
+flags.DEFINE_float("score_threshold", pipeline_lib.HIGH_THRESHOLD, "Detector score from "
+                   "which a face starts a track.")
+flags.DEFINE_float("low_score_threshold", pipeline_lib.LOW_THRESHOLD, "Detector score from "
+                   "which a face may keep an existing track (small or tilted faces).")
+flags.DEFINE_float("photo_score_threshold", pipeline_lib.PHOTO_THRESHOLD, "Detector score "
+                   "from which a face counts in a photo.")
+flags.DEFINE_integer("detect_every", pipeline_lib.DETECT_EVERY, "Run the detector every N "
+                     "frames (in a worker thread); the tracker bridges the frames between.")
 flags.DEFINE_float("too_small_px", -1, "Faces whose crop is under this many pixels are "
                    "labelled too_small and left out of the class mood; -1: the size at "
                    "which the model keeps 85% of its accuracy (its metadata), 0: never.")
-flags.DEFINE_float("memory_s", 6.0, "Seconds a lost face keeps its ID (a student looking "
-                   "down for a few seconds keeps it).")
+flags.DEFINE_float("memory_s", pipeline_lib.MEMORY_S, "Seconds a lost face keeps its ID "
+                   "(a student looking down for a few seconds keeps it).")
 flags.DEFINE_float("smoothing_s", 1.0, "Time constant of the per-student emotion EMA.")
 flags.DEFINE_float("confidence", 0.4, "Below this smoothed probability a face is 'uncertain'.")
 flags.DEFINE_bool("headless", False, "No window (servers, tests).")
@@ -81,7 +85,6 @@ FLAGS = flags.FLAGS
 
 
 SESSION_FILES = (FRAMES_CSV, SUMMARY_JSON)
-DEFAULT_MIN_FACE = 12  # px: the small faces at the back of a classroom at 640x480.
 
 
 class _Stop(Exception):
@@ -177,17 +180,20 @@ def _too_small_px(classifier) -> float:
   return face_quality.reliable_face_px(classifier.metadata) or 0.0
 
 
-def _create_detector():
-  """The face detector, with the scale and score settings for CenterFace."""
-  uses_centerface = (FLAGS.detector in ("default", "centerface")
-                     and faces.DEFAULT == "centerface")
-  kwargs = {}
-  if uses_centerface:
-    kwargs = {"score_threshold": min(FLAGS.low_score_threshold, FLAGS.score_threshold),
-              "min_face": FLAGS.min_face or DEFAULT_MIN_FACE}
-    if FLAGS.max_side:
-      kwargs["max_side"] = FLAGS.max_side
-  return faces.create_detector(FLAGS.detector, **kwargs)
+def _create_detector(photos: bool):
+  """The face detector: scale from --min_face, lowest score the tracker (or photo) uses."""
+  lowest = FLAGS.photo_score_threshold if photos else min(FLAGS.low_score_threshold,
+                                                          FLAGS.score_threshold)
+  return pipeline_lib.create_detector(FLAGS.detector, min_face=FLAGS.min_face or None,
+                                      max_side=FLAGS.max_side or None,
+                                      score_threshold=lowest)
+
+
+def _photo_min_face(frame) -> float:
+  """--min_face, or for photos 14 px or 1% of the longer side, whichever is larger."""
+  if FLAGS.min_face:
+    return FLAGS.min_face
+  return max(scales.DEFAULT_MIN_FACE, max(frame.image.shape[:2]) / 100)
 
 
 def _run(signals: _Signals) -> int:
@@ -205,7 +211,7 @@ def _run(signals: _Signals) -> int:
     print(model_error_message(e, FLAGS.model), file=sys.stderr)
     return 2
   try:
-    detector = _create_detector()
+    detector = _create_detector(photos)
   except (ValueError, faces.DetectorUnavailable) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -261,6 +267,7 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
                           confidence_threshold=FLAGS.confidence,
                           high_threshold=FLAGS.score_threshold,
                           low_threshold=FLAGS.low_score_threshold,
+                          photo_threshold=FLAGS.photo_score_threshold,
                           too_small_px=too_small_px, live=source.live)
   frames_done, started, return_code = 0, time.perf_counter(), 0
   try:
@@ -268,6 +275,8 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
       print(f"session records: {os.path.abspath(out_dir)}", flush=True)
       for frame in source:
         if source.photos:
+          if hasattr(detector, "min_face"):
+            detector.min_face = _photo_min_face(frame)
           result = pipeline.analyse_photo(frame)
           print(_describe_photo(frame, result, classifier.class_names), flush=True)
         else:
