@@ -20,6 +20,7 @@ are kept). No face images are stored unless --save-faces is given.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import signal
@@ -245,6 +246,73 @@ def _describe_photo(frame, result, class_names) -> str:
   return f"{frame.name or frame.index}: {len(labels)} faces{detail}"
 
 
+@dataclasses.dataclass
+class _Progress:
+  """Frames done so far (kept when a signal ends the loop) and the start time."""
+  frames: int = 0
+  started: float = dataclasses.field(default_factory=time.perf_counter)
+
+
+def _make_pipeline(detector, classifier, source, too_small_px: float) -> LivePipeline:
+  return LivePipeline(detector, classifier, fps=source.fps,
+                      detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
+                      smoothing_s=FLAGS.smoothing_s, confidence_threshold=FLAGS.confidence,
+                      high_threshold=FLAGS.score_threshold,
+                      low_threshold=FLAGS.low_score_threshold,
+                      photo_threshold=FLAGS.photo_score_threshold,
+                      too_small_px=too_small_px, live=source.live)
+
+
+def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, output,
+                classifier, out_dir: str, progress: _Progress) -> None:
+  """Every frame (or photo): analyse, record, draw; until the end, q/Esc or --max_frames."""
+  window = "ferjax live (q to quit)"
+  for frame in source:
+    if source.photos:
+      if hasattr(pipeline.detector, "min_face"):
+        pipeline.detector.min_face = _photo_min_face(frame)
+      result = pipeline.analyse_photo(frame)
+      print(_describe_photo(frame, result, classifier.class_names), flush=True)
+    else:
+      result = pipeline.process(frame)
+    recorder.log(frame.timestamp, frame.index, [
+        Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
+        for f in result.faces])
+    if FLAGS["save-faces"].value:
+      _save_faces(out_dir, frame, result.faces)
+    progress.frames += 1
+    if not FLAGS.headless or output:
+      fps = None if source.photos else progress.frames / max(
+          time.perf_counter() - progress.started, 1e-9)
+      image = overlay.draw(frame.image, result.faces, classifier.class_names, fps)
+      if output:
+        output.write(image, frame.name)
+      if not FLAGS.headless:
+        cv2.imshow(window, image)
+        if cv2.waitKey(0 if source.photos else 1) & 0xFF in (ord("q"), 27):
+          return
+    if FLAGS.max_frames and progress.frames >= FLAGS.max_frames:
+      return
+
+
+def _final_report(summary, recorder: SessionRecorder, source, out_dir: str,
+                  progress: _Progress, return_code: int) -> int:
+  """Prints what was done (and what could not be written); returns the exit code."""
+  seconds = time.perf_counter() - progress.started
+  students = summary["students"] if summary else []
+  kind, who = ("photos", "faces") if source.photos else ("frames", "students")
+  print(f"{progress.frames} {kind} in {seconds:.1f} s "
+        f"({progress.frames / max(seconds, 1e-9):.1f} per s), {len(students)} {who}")
+  if recorder.unwritten:
+    print(f"error: not written in {os.path.abspath(out_dir)}: " + "; ".join(
+        f"{name} ({why})" for name, why in recorder.unwritten.items()), file=sys.stderr)
+    return return_code or 1
+  if summary:
+    print(f"class mood: {summary['class']['dominant_emotion']}; "
+          f"records in {os.path.abspath(out_dir)}")
+  return return_code
+
+
 def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> int:
   """Runs the frame loop and writes every session file, whatever stops it."""
   too_small_px = _too_small_px(classifier)
@@ -260,45 +328,12 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
   if FLAGS.output:
     output = (annotated.PhotoOutput(FLAGS.output) if source.photos
               else annotated.VideoOutput(FLAGS.output, source.fps))
-  window = "ferjax live (q to quit)"
-  pipeline = LivePipeline(detector, classifier, fps=source.fps,
-                          detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
-                          smoothing_s=FLAGS.smoothing_s,
-                          confidence_threshold=FLAGS.confidence,
-                          high_threshold=FLAGS.score_threshold,
-                          low_threshold=FLAGS.low_score_threshold,
-                          photo_threshold=FLAGS.photo_score_threshold,
-                          too_small_px=too_small_px, live=source.live)
-  frames_done, started, return_code = 0, time.perf_counter(), 0
+  pipeline = _make_pipeline(detector, classifier, source, too_small_px)
+  progress, return_code = _Progress(), 0
   try:
     try:
       print(f"session records: {os.path.abspath(out_dir)}", flush=True)
-      for frame in source:
-        if source.photos:
-          if hasattr(detector, "min_face"):
-            detector.min_face = _photo_min_face(frame)
-          result = pipeline.analyse_photo(frame)
-          print(_describe_photo(frame, result, classifier.class_names), flush=True)
-        else:
-          result = pipeline.process(frame)
-        recorder.log(frame.timestamp, frame.index, [
-            Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
-            for f in result.faces])
-        if FLAGS["save-faces"].value:
-          _save_faces(out_dir, frame, result.faces)
-        frames_done += 1
-        if not FLAGS.headless or output:
-          fps = None if source.photos else frames_done / max(
-              time.perf_counter() - started, 1e-9)
-          image = overlay.draw(frame.image, result.faces, classifier.class_names, fps)
-          if output:
-            output.write(image, frame.name)
-          if not FLAGS.headless:
-            cv2.imshow(window, image)
-            if cv2.waitKey(0 if source.photos else 1) & 0xFF in (ord("q"), 27):
-              break
-        if FLAGS.max_frames and frames_done >= FLAGS.max_frames:
-          break
+      _frame_loop(source, pipeline, recorder, output, classifier, out_dir, progress)
     finally:
       signals.closing = True  # From here on a signal cannot cut the files short.
       pipeline.close()
@@ -325,20 +360,7 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
     if not FLAGS.headless:
       cv2.destroyAllWindows()
     summary = recorder.close()
-  seconds = time.perf_counter() - started
-  students = summary["students"] if summary else []
-  kind = "photos" if source.photos else "frames"
-  who = "faces" if source.photos else "students"
-  print(f"{frames_done} {kind} in {seconds:.1f} s ({frames_done / max(seconds, 1e-9):.1f} "
-        f"per s), {len(students)} {who}")
-  if recorder.unwritten:
-    print(f"error: not written in {os.path.abspath(out_dir)}: " + "; ".join(
-        f"{name} ({why})" for name, why in recorder.unwritten.items()), file=sys.stderr)
-    return return_code or 1
-  if summary:
-    print(f"class mood: {summary['class']['dominant_emotion']}; "
-          f"records in {os.path.abspath(out_dir)}")
-  return return_code
+  return _final_report(summary, recorder, source, out_dir, progress, return_code)
 
 
 def main(argv: list[str]) -> None:
