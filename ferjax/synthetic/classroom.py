@@ -191,6 +191,101 @@ def _check_faces(faces: np.ndarray, labels: Iterable[int]) -> tuple[np.ndarray, 
   return faces, labels
 
 
+class _Simple:
+  """The simple rendering of `generate`: set up once, then one frame at a time."""
+
+  def __init__(self, faces: np.ndarray, labels: np.ndarray, num_students: int,
+               num_frames: int, seed: int, *, width: int, height: int, fps: float,
+               face_size: tuple[int, int], teacher: bool, teacher_start: int | None,
+               teacher_speed: float, occlusion_threshold: float,
+               label_change_every: int | None, feather: float,
+               class_names: tuple[str, ...]):
+    rng = np.random.default_rng(seed)
+    self.faces, self.labels, self.feather = faces, labels, feather
+    self.width, self.height, self.fps = width, height, fps
+    self.occlusion_threshold, self.class_names = occlusion_threshold, class_names
+    self.label_change_every = label_change_every
+    self.seats = layout(num_students, width, height, face_size, rng)
+    self.background = _background(width, height, rng)
+    each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
+    draws = num_students * each
+    chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
+    self.chosen = chosen.reshape(num_students, each)
+    self.shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in self.seats]
+    self.patches: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    seats = self.seats
+    front_row_top = min(s.cell[1] for s in seats if s.cell[1] == max(t.cell[1] for t in seats))
+    front_faces_top = min(int(s.centre[1] - s.face_size / 2 - s.sway[1]) for s in seats
+                          if s.cell[1] == front_row_top)
+    self.teacher = teacher
+    self.teacher_width = int(0.12 * width)
+    self.teacher_top = max(front_faces_top - 4, 0)
+    self.teacher_start = num_frames // 4 if teacher_start is None else teacher_start
+    self.teacher_speed = teacher_speed
+
+  def _student(self, image: np.ndarray, i: int, t: float, change: int
+               ) -> tuple[int, int, int, int]:
+    """Draws student i (body, face, desk) at time `t`; returns the face box."""
+    seat = self.seats[i]
+    cx = seat.centre[0] + seat.sway[0] * math.sin(2 * math.pi * t / seat.period_s[0]
+                                                    + seat.phase[0])
+    cy = seat.centre[1] + seat.sway[1] * math.sin(2 * math.pi * t / seat.period_s[1]
+                                                    + seat.phase[1])
+    x0, y0 = int(round(cx - seat.face_size / 2)), int(round(cy - seat.face_size / 2))
+    # Body: shoulders below the face, inside the seat's cell.
+    cell = seat.cell
+    body_w = int(min(0.8 * seat.face_size, (cell[2] - cell[0]) / 2 - seat.sway[0] - 2))
+    body_top = y0 + seat.face_size + 2
+    cv2.ellipse(image, (int(cx), body_top + body_w // 2), (body_w, body_w // 2 + 4), 0,
+                180, 360, self.shirts[i], -1)
+    cv2.rectangle(image, (int(cx) - body_w, body_top + body_w // 2),
+                  (int(cx) + body_w, cell[3] - 1), self.shirts[i], -1)
+    key = (i, change)
+    if key not in self.patches:
+      self.patches[key] = _face_patch(self.faces[self.chosen[i, change]], seat.face_size,
+                                      self.feather)
+    _paste(image, *self.patches[key], x0, y0)
+    # Desk: the lower part of the cell.
+    desk_top = max(body_top + body_w // 2 + 4, cell[3] - int(0.22 * (cell[3] - cell[1])))
+    cv2.rectangle(image, (cell[0] + 2, desk_top), (cell[2] - 3, cell[3] - 1), _DESK_BGR, -1)
+    cv2.rectangle(image, (cell[0] + 2, desk_top), (cell[2] - 3, cell[3] - 1), _DESK_EDGE_BGR,
+                  1)
+    return (x0, y0, x0 + seat.face_size, y0 + seat.face_size)
+
+  def _teacher(self, image: np.ndarray, frame: int) -> tuple[int, int, int, int] | None:
+    """Draws the teacher (a faceless coat); returns its box, None when off screen."""
+    if not self.teacher:
+      return None
+    box = _teacher_box(frame, self.teacher_start, self.teacher_speed, self.width,
+                       self.teacher_top, self.height, self.teacher_width)
+    if box is not None:
+      cv2.rectangle(image, box[:2], (box[2] - 1, box[3] - 1), _TEACHER_BGR, -1)
+    return box
+
+  def _truth(self, i: int, box: tuple[int, int, int, int],
+             teacher_box: tuple[int, int, int, int] | None, change: int) -> dict:
+    """The ground truth of student i's face, hidden only by the teacher."""
+    occluded = _overlap_fraction(box, teacher_box)
+    label = int(self.labels[self.chosen[i, change]])
+    return {"id": i + 1, "box": list(box),
+            "visible": bool(occluded < self.occlusion_threshold),
+            "occluded_fraction": round(occluded, 4),
+            "size": box[2] - box[0], "pose": "frontal", "label": label,
+            "emotion": self.class_names[label]}
+
+  def frame(self, index: int) -> tuple[np.ndarray, dict]:
+    """Frame `index` (BGR) and its ground truth."""
+    t = index / self.fps
+    image = self.background.copy()
+    change = index // self.label_change_every if self.label_change_every else 0
+    boxes = [self._student(image, i, t, change) for i in range(len(self.seats))]
+    teacher_box = self._teacher(image, index)
+    students = [self._truth(i, box, teacher_box, change) for i, box in enumerate(boxes)]
+    return image, {"frame": index, "time_s": round(t, 6),
+                   "teacher_box": list(teacher_box) if teacher_box else None,
+                   "students": students}
+
+
 def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
              num_frames: int = 150, seed: int = 0, *, width: int = 640, height: int = 480,
              fps: float = 15.0, face_size: tuple[int, int] = (30, 90),
@@ -224,83 +319,18 @@ def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
       events and lighting (see `Realism`, `lesson`).
   """
   faces, labels = _check_faces(faces, labels)
-  if realism is not None:  # Faces keep hard edges there: hair hides the seams.
-    renderer = _Lesson(faces, labels, num_students, num_frames, seed, width=width,
-                       height=height, fps=fps, face_size=face_size, teacher=teacher,
-                       teacher_start=teacher_start, teacher_speed=teacher_speed,
-                       occlusion_threshold=occlusion_threshold,
-                       label_change_every=label_change_every, class_names=class_names,
-                       realism=realism)
-    for index in range(num_frames):
-      yield renderer.frame(index)
-    return
-  rng = np.random.default_rng(seed)
-  seats = layout(num_students, width, height, face_size, rng)
-  background = _background(width, height, rng)
-  num_faces_each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
-  draws = num_students * num_faces_each
-  chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
-  chosen = chosen.reshape(num_students, num_faces_each)
-  shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in seats]
-  patches: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-  front_row_top = min(s.cell[1] for s in seats if s.cell[1] == max(t.cell[1] for t in seats))
-  front_faces_top = min(int(s.centre[1] - s.face_size / 2 - s.sway[1]) for s in seats
-                        if s.cell[1] == front_row_top)
-  teacher_width = int(0.12 * width)
-  teacher_top = max(front_faces_top - 4, 0)
-  if teacher_start is None:
-    teacher_start = num_frames // 4
-
-  for frame_index in range(num_frames):
-    t = frame_index / fps
-    image = background.copy()
-    change = frame_index // label_change_every if label_change_every else 0
-    boxes = []
-    for i, seat in enumerate(seats):
-      cx = seat.centre[0] + seat.sway[0] * math.sin(2 * math.pi * t / seat.period_s[0]
-                                                      + seat.phase[0])
-      cy = seat.centre[1] + seat.sway[1] * math.sin(2 * math.pi * t / seat.period_s[1]
-                                                      + seat.phase[1])
-      x0, y0 = int(round(cx - seat.face_size / 2)), int(round(cy - seat.face_size / 2))
-      boxes.append((x0, y0, x0 + seat.face_size, y0 + seat.face_size))
-      # Body: shoulders below the face, inside the seat's cell.
-      cell = seat.cell
-      body_w = int(min(0.8 * seat.face_size, (cell[2] - cell[0]) / 2 - seat.sway[0] - 2))
-      body_top = y0 + seat.face_size + 2
-      cv2.ellipse(image, (int(cx), body_top + body_w // 2), (body_w, body_w // 2 + 4), 0,
-                  180, 360, shirts[i], -1)
-      cv2.rectangle(image, (int(cx) - body_w, body_top + body_w // 2),
-                    (int(cx) + body_w, cell[3] - 1), shirts[i], -1)
-      key = (i, change)
-      if key not in patches:
-        patches[key] = _face_patch(faces[chosen[i, change]], seat.face_size, feather)
-      _paste(image, *patches[key], x0, y0)
-      # Desk: the lower part of the cell.
-      desk_top = max(body_top + body_w // 2 + 4, cell[3] - int(0.22 * (cell[3] - cell[1])))
-      cv2.rectangle(image, (cell[0] + 2, desk_top), (cell[2] - 3, cell[3] - 1), (60, 95, 140), -1)
-      cv2.rectangle(image, (cell[0] + 2, desk_top), (cell[2] - 3, cell[3] - 1), (40, 65, 100), 1)
-
-    teacher_box = None
-    if teacher:
-      teacher_box = _teacher_box(frame_index, teacher_start, teacher_speed, width,
-                                 teacher_top, height, teacher_width)
-      if teacher_box is not None:
-        cv2.rectangle(image, teacher_box[:2], (teacher_box[2] - 1, teacher_box[3] - 1),
-                      (70, 50, 45), -1)
-
-    students = []
-    for i, box in enumerate(boxes):
-      occluded = _overlap_fraction(box, teacher_box)
-      label = int(labels[chosen[i, change]])
-      students.append({"id": i + 1, "box": list(box),
-                       "visible": bool(occluded < occlusion_threshold),
-                       "occluded_fraction": round(occluded, 4),
-                       "size": box[2] - box[0], "pose": "frontal", "label": label,
-                       "emotion": class_names[label]})
-    yield image, {"frame": frame_index, "time_s": round(t, 6),
-                  "teacher_box": list(teacher_box) if teacher_box else None,
-                  "students": students}
+  common = {"width": width, "height": height, "fps": fps, "face_size": face_size,
+            "teacher": teacher, "teacher_start": teacher_start,
+            "teacher_speed": teacher_speed, "occlusion_threshold": occlusion_threshold,
+            "label_change_every": label_change_every, "class_names": class_names}
+  if realism is None:
+    renderer = _Simple(faces, labels, num_students, num_frames, seed, feather=feather,
+                       **common)
+  else:  # Faces keep hard edges there: hair hides the seams.
+    renderer = _Lesson(faces, labels, num_students, num_frames, seed, realism=realism,
+                       **common)
+  for index in range(num_frames):
+    yield renderer.frame(index)
 
 
 # The realistic rendering.

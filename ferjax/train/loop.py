@@ -6,6 +6,7 @@ split (PrivateTest) is evaluated once at the end with the best checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -176,38 +177,60 @@ def _export(workdir: str) -> None:
   _say(f"exported to {out_dir}")
 
 
-def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Trains (or resumes) in `workdir`; returns a summary of the final results.
+@dataclasses.dataclass
+class _Run:
+  """A run set up to train: its parts, and the state and best info it updates."""
+  config: ml_collections.ConfigDict
+  workdir: str
+  mesh: Any
+  ckpt: checkpoints.Checkpointer
+  writer: metrics_writer.MetricsWriter
+  state: dict[str, Any]
+  best: dict[str, Any] | None
+  train_data: Any
+  validation: dict[str, list[tuple]]
+  train_step: Any
+  eval_step: Any
+  eval_batch_size: int
 
-  A run that already finished (last step reached, test split evaluated) is
-  not evaluated or exported again: the summary says `already_finished`.
-  """
-  config_lib.validate(config)
-  check_workdir(workdir, export=bool(config.export))
-  mesh = sharding.make_mesh()
-  num_devices = mesh.devices.size
+
+def _load_data(config: ml_collections.ConfigDict, num_devices: int
+               ) -> tuple[ml_collections.ConfigDict, dict[str, np.ndarray],
+                          dict[str, dict[str, np.ndarray]]]:
+  """(config with its step counts, train data, validation splits); checks the batch size."""
   if config.batch_size % num_devices:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is not divisible by the {num_devices} devices")
-  eval_batch_size = -(-config.eval_batch_size // num_devices) * num_devices
   train_data = input_pipeline.load_train_mixture(config)
   validation_data = input_pipeline.load_eval_splits(config, "validation")
   num_train = len(train_data["label"])
   if num_train < config.batch_size:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is larger than the train split ({num_train})")
-  config = config_lib.with_steps(config, num_train)
-  ckpt = checkpoints.Checkpointer(workdir, config.keep)
-  test_record = _test_record(workdir)
-  if ckpt.latest_step() == config.total_steps and test_record is not None:
-    _say(f"{workdir} holds a finished run (step {config.total_steps}, test accuracy "
-         f"{test_record['test_accuracy']:.4f}); nothing to do: the test split is "
-         "evaluated once. Pass a new --workdir to train again.")
-    best = ckpt.best_info()
-    ckpt.close()
-    return {"step": config.total_steps, "best_validation": best,
-            "test": {"accuracy": test_record["test_accuracy"]}, "already_finished": True}
+  return config_lib.with_steps(config, num_train), train_data, validation_data
 
+
+def _finished_summary(config: ml_collections.ConfigDict, workdir: str,
+                      ckpt: checkpoints.Checkpointer) -> dict[str, Any] | None:
+  """The summary of a run that already finished (closing `ckpt`), else None."""
+  test_record = _test_record(workdir)
+  if ckpt.latest_step() != config.total_steps or test_record is None:
+    return None
+  _say(f"{workdir} holds a finished run (step {config.total_steps}, test accuracy "
+       f"{test_record['test_accuracy']:.4f}); nothing to do: the test split is "
+       "evaluated once. Pass a new --workdir to train again.")
+  best = ckpt.best_info()
+  ckpt.close()
+  return {"step": config.total_steps, "best_validation": best,
+          "test": {"accuracy": test_record["test_accuracy"]}, "already_finished": True}
+
+
+def _start(config: ml_collections.ConfigDict, workdir: str, mesh,
+           ckpt: checkpoints.Checkpointer, train_data: dict[str, np.ndarray],
+           validation_data: dict[str, dict[str, np.ndarray]]) -> _Run:
+  """Builds the model and steps, warm-starts or resumes, puts the data on device."""
+  num_devices = mesh.devices.size
+  num_train = len(train_data["label"])
   graphdef, rng_template, state = steps.init_state(config)
   flops = steps.model_flops(graphdef, state, rng_template)
   _say(f"model {config.model}: {steps.count_params(state):,} parameters, "
@@ -231,69 +254,77 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   writer = metrics_writer.MetricsWriter(workdir, start_step=int(state["step"]),
                                         tensorboard=config.tensorboard,
                                         enabled=jax.process_index() == 0)
-  train_data = sharding.put(train_data, replicated)
-  validation = {name: _eval_batches(d, eval_batch_size, mesh)
-                for name, d in validation_data.items()}
-  train_step = steps.make_train_step(config, graphdef, rng_template, num_train, mesh)
-  num_classes = config_lib.num_classes(config)
-  eval_step = steps.make_eval_step(graphdef, rng_template, num_classes, mesh)
+  eval_batch_size = -(-config.eval_batch_size // num_devices) * num_devices
+  return _Run(
+      config=config, workdir=workdir, mesh=mesh, ckpt=ckpt, writer=writer, state=state,
+      best=best, train_data=sharding.put(train_data, replicated),
+      validation={name: _eval_batches(d, eval_batch_size, mesh)
+                  for name, d in validation_data.items()},
+      train_step=steps.make_train_step(config, graphdef, rng_template, num_train, mesh),
+      eval_step=steps.make_eval_step(graphdef, rng_template, config_lib.num_classes(config),
+                                     mesh),
+      eval_batch_size=eval_batch_size)
 
-  start = int(state["step"])
-  end = min(config.total_steps, config.stop_after or config.total_steps)
+
+def _validate(run: _Run, done: int) -> None:
+  """Evaluates the validation sets at step `done`, checkpoints and logs; updates best."""
+  state = run.state
+  result = evaluate_sets(run.eval_step, state["params"], state["batch_stats"], run.validation)
+  is_best = run.best is None or result["accuracy"] > run.best["validation_accuracy"]
+  info = {"step": done, "validation_accuracy": result["accuracy"],
+          "validation_loss": result["loss"]}
+  if is_best:
+    run.best = info
+  run.ckpt.save(done, state, info, is_best=is_best)
+  run.writer.write(done, {"validation_accuracy": result["accuracy"],
+                          "validation_loss": result["loss"],
+                          "best_validation_accuracy": run.best["validation_accuracy"],
+                          **result["per_dataset"]})
+  _say(f"step {done}: validation accuracy {result['accuracy']:.4f} "
+       f"(best {run.best['validation_accuracy']:.4f} at step {run.best['step']})")
+
+
+def _run_steps(run: _Run, end: int) -> None:
+  """Trains up to step `end`, validating and checkpointing on the way."""
+  config = run.config
+  start = int(run.state["step"])
   pbar = tqdm.tqdm(total=config.total_steps, initial=start, unit="step", dynamic_ncols=True,
                    disable=jax.process_index() != 0)
   pending, window_start = [], time.perf_counter()
   try:
     for step in range(start, end):
-      state, metrics = train_step(state, train_data)
+      run.state, metrics = run.train_step(run.state, run.train_data)
       pending.append((step + 1, metrics))
       pbar.update(1)
       done = step + 1
       if step == start:  # Exclude compilation from the throughput windows.
-        _flush(pending, writer, pbar, config.batch_size, window_start, first=True)
+        _flush(pending, run.writer, pbar, config.batch_size, window_start, first=True)
         pending, window_start = [], time.perf_counter()
       at_eval = done % config.eval_every == 0 or done == config.total_steps
       if pending and (done % config.log_every == 0 or at_eval or done == end):
-        _flush(pending, writer, pbar, config.batch_size, window_start)
+        _flush(pending, run.writer, pbar, config.batch_size, window_start)
         pending, window_start = [], time.perf_counter()
       if at_eval:
-        result = evaluate_sets(eval_step, state["params"], state["batch_stats"], validation)
-        is_best = best is None or result["accuracy"] > best["validation_accuracy"]
-        info = {"step": done, "validation_accuracy": result["accuracy"],
-                "validation_loss": result["loss"]}
-        if is_best:
-          best = info
-        ckpt.save(done, state, info, is_best=is_best)
-        writer.write(done, {"validation_accuracy": result["accuracy"],
-                            "validation_loss": result["loss"],
-                            "best_validation_accuracy": best["validation_accuracy"],
-                            **result["per_dataset"]})
-        _say(f"step {done}: validation accuracy {result['accuracy']:.4f} "
-             f"(best {best['validation_accuracy']:.4f} at step {best['step']})")
+        _validate(run, done)
+        window_start = time.perf_counter()  # Exclude evaluation from the windows too.
       elif done == end:  # Stopped early on purpose: save so a re-run resumes here.
-        ckpt.save(done, state, {"step": done}, is_best=False)
-      if at_eval:
-        window_start = time.perf_counter()
+        run.ckpt.save(done, run.state, {"step": done}, is_best=False)
   finally:
     pbar.close()
-    ckpt.wait()
+    run.ckpt.wait()
 
-  summary: dict[str, Any] = {"step": int(state["step"]),
-                             "best_validation": best}
-  if end < config.total_steps:
-    _say(f"stopped at step {end} of {config.total_steps} (stop_after); "
-         "run again with the same --workdir to resume")
-    ckpt.close()
-    writer.close()
-    return summary
 
-  restored = ckpt.restore_best_model({"params": state["params"],
-                                      "batch_stats": state["batch_stats"]})
+def _test(run: _Run) -> dict[str, Any]:
+  """Evaluates the test split once, with the best-by-validation model, and logs it."""
+  state = run.state
+  restored = run.ckpt.restore_best_model({"params": state["params"],
+                                          "batch_stats": state["batch_stats"]})
   model_state, info = restored if restored else (state, {"step": int(state["step"])})
-  test = evaluate_sets(eval_step, model_state["params"], model_state["batch_stats"],
-                      {name: _eval_batches(d, eval_batch_size, mesh)
-                       for name, d in input_pipeline.load_eval_splits(config, "test").items()})
-  writer.write(info["step"], {
+  test = evaluate_sets(run.eval_step, model_state["params"], model_state["batch_stats"],
+                      {name: _eval_batches(d, run.eval_batch_size, run.mesh)
+                       for name, d in input_pipeline.load_eval_splits(run.config,
+                                                                      "test").items()})
+  run.writer.write(info["step"], {
       "test_accuracy": test["accuracy"], "test_loss": test["loss"],
       "test_per_class_accuracy": test["per_class_accuracy"],
       "test_confusion": test["confusion"], "test_checkpoint_step": info["step"],
@@ -303,10 +334,39 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
        f"{', '.join(test['datasets'])}; evaluated once, with the best-by-validation "
        f"checkpoint: step {info['step']}, validation accuracy "
        f"{info.get('validation_accuracy', float('nan')):.4f})")
-  summary["test"] = test
-  ckpt.close()
-  writer.close()
+  return test
 
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains (or resumes) in `workdir`; returns a summary of the final results.
+
+  A run that already finished (last step reached, test split evaluated) is
+  not evaluated or exported again: the summary says `already_finished`.
+  """
+  config_lib.validate(config)
+  check_workdir(workdir, export=bool(config.export))
+  mesh = sharding.make_mesh()
+  config, train_data, validation_data = _load_data(config, mesh.devices.size)
+  ckpt = checkpoints.Checkpointer(workdir, config.keep)
+  finished = _finished_summary(config, workdir, ckpt)
+  if finished is not None:
+    return finished
+
+  run = _start(config, workdir, mesh, ckpt, train_data, validation_data)
+  end = min(config.total_steps, config.stop_after or config.total_steps)
+  _run_steps(run, end)
+  summary: dict[str, Any] = {"step": int(run.state["step"]),
+                             "best_validation": run.best}
+  if end < config.total_steps:
+    _say(f"stopped at step {end} of {config.total_steps} (stop_after); "
+         "run again with the same --workdir to resume")
+    ckpt.close()
+    run.writer.close()
+    return summary
+
+  summary["test"] = _test(run)
+  ckpt.close()
+  run.writer.close()
   if config.export and jax.process_index() == 0:
     _export(workdir)  # metadata (accuracies, config hash) comes from the workdir
   return summary
