@@ -191,37 +191,48 @@ def _check_faces(faces: np.ndarray, labels: Iterable[int]) -> tuple[np.ndarray, 
   return faces, labels
 
 
-class _Simple:
-  """The simple rendering of `generate`: set up once, then one frame at a time."""
+class _Renderer:
+  """What both renderings set up alike: seats, wall, each student's faces, shirts, teacher."""
 
-  def __init__(self, faces: np.ndarray, labels: np.ndarray, num_students: int,
-               num_frames: int, seed: int, *, width: int, height: int, fps: float,
-               face_size: tuple[int, int], teacher: bool, teacher_start: int | None,
-               teacher_speed: float, occlusion_threshold: float,
-               label_change_every: int | None, feather: float,
-               class_names: tuple[str, ...]):
-    rng = np.random.default_rng(seed)
-    self.faces, self.labels, self.feather = faces, labels, feather
+  def _set_up(self, faces: np.ndarray, labels: np.ndarray, num_students: int,
+              num_frames: int, rng: np.random.Generator, seat_layout, *, width: int,
+              height: int, fps: float, face_size: tuple[int, int], teacher: bool,
+              teacher_start: int | None, teacher_speed: float, occlusion_threshold: float,
+              label_change_every: int | None, class_names: tuple[str, ...],
+              extra_faces: int = 0) -> np.ndarray:
+    """Draws (in this order) seats, wall, faces and shirts; returns `extra_faces` more faces."""
+    self.faces, self.labels = faces, labels
     self.width, self.height, self.fps = width, height, fps
     self.occlusion_threshold, self.class_names = occlusion_threshold, class_names
     self.label_change_every = label_change_every
-    self.seats = layout(num_students, width, height, face_size, rng)
+    self.seats = seat_layout(num_students, width, height, face_size, rng)
     self.background = _background(width, height, rng)
     each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
-    draws = num_students * each
+    draws = num_students * each + extra_faces
     chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
-    self.chosen = chosen.reshape(num_students, each)
+    self.chosen = chosen[:num_students * each].reshape(num_students, each)
     self.shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in self.seats]
+    self.teacher = teacher
+    self.teacher_width = int(0.12 * width)
+    self.teacher_start = num_frames // 4 if teacher_start is None else teacher_start
+    self.teacher_speed = teacher_speed
+    return chosen[num_students * each:]
+
+
+class _Simple(_Renderer):
+  """The simple rendering of `generate`: set up once, then one frame at a time."""
+
+  def __init__(self, faces: np.ndarray, labels: np.ndarray, num_students: int,
+               num_frames: int, seed: int, *, feather: float, **common):
+    self.feather = feather
+    self._set_up(faces, labels, num_students, num_frames, np.random.default_rng(seed),
+                 layout, **common)
     self.patches: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     seats = self.seats
     front_row_top = min(s.cell[1] for s in seats if s.cell[1] == max(t.cell[1] for t in seats))
     front_faces_top = min(int(s.centre[1] - s.face_size / 2 - s.sway[1]) for s in seats
                           if s.cell[1] == front_row_top)
-    self.teacher = teacher
-    self.teacher_width = int(0.12 * width)
     self.teacher_top = max(front_faces_top - 4, 0)
-    self.teacher_start = num_frames // 4 if teacher_start is None else teacher_start
-    self.teacher_speed = teacher_speed
 
   def _student(self, image: np.ndarray, i: int, t: float, change: int
                ) -> tuple[int, int, int, int]:
@@ -550,27 +561,16 @@ class _State:
   direction: int   # +-1: turning or reaching to the right (+1) or left
 
 
-class _Lesson:
+class _Lesson(_Renderer):
   """The realistic rendering of `generate`: set up once, then one frame at a time."""
 
   def __init__(self, faces: np.ndarray, labels: np.ndarray, num_students: int,
-               num_frames: int, seed: int, *, width: int, height: int, fps: float,
-               face_size: tuple[int, int], teacher: bool, teacher_start: int | None,
-               teacher_speed: float, occlusion_threshold: float,
-               label_change_every: int | None, class_names: tuple[str, ...],
-               realism: Realism):
+               num_frames: int, seed: int, *, realism: Realism, **common):
     rng = np.random.default_rng(seed)
-    self.faces, self.labels, self.realism = faces, labels, realism
-    self.width, self.height, self.fps = width, height, fps
-    self.occlusion_threshold, self.class_names = occlusion_threshold, class_names
-    self.label_change_every = label_change_every
-    self.seats = perspective_layout(num_students, width, height, face_size, rng)
-    self.background = _background(width, height, rng)
-    each = 1 if not label_change_every else math.ceil(num_frames / label_change_every)
-    draws = num_students * each + 1
-    chosen = rng.choice(len(faces), draws, replace=draws > len(faces))
-    self.teacher_face, self.chosen = chosen[-1], chosen[:-1].reshape(num_students, each)
-    self.shirts = [tuple(int(c) for c in rng.integers(30, 200, 3)) for _ in self.seats]
+    self.realism = realism
+    (self.teacher_face,) = self._set_up(faces, labels, num_students, num_frames, rng,
+                                        perspective_layout, extra_faces=1, **common)
+    face_size, fps = common["face_size"], common["fps"]
     self.hairs = [_HAIR[k] for k in rng.integers(0, len(_HAIR), len(self.seats))]
     self.tints = [_SKIN[k] for k in rng.integers(0, len(_SKIN), len(self.seats) + 1)]
     self.events = [_events(num_frames, fps, realism, rng, can_lean=seat.row > 0)
@@ -588,12 +588,8 @@ class _Lesson:
     self.desk_y = {r: (row_y[r] + 1.35 * size[r], row_y[r] + 1.9 * size[r])
                    for r in self.rows}
     front = self.rows[-1]
-    self.teacher = teacher
     self.teacher_size = int(round(1.4 * face_size[1]))
-    self.teacher_width = int(0.12 * width)
     self.teacher_top = int(row_y[front] - 0.54 * size[front] - 4)
-    self.teacher_start = num_frames // 4 if teacher_start is None else teacher_start
-    self.teacher_speed = teacher_speed
 
   def _behind(self, seat: Seat) -> tuple[float, float, int] | None:
     """Rest centre and size of the nearest face in the row behind `seat`."""
