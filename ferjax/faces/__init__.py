@@ -10,12 +10,12 @@ from ferjax.faces.crop import (FACE_SIZE, FRAMINGS, Framing, crop_face, crop_fac
 from ferjax.faces.pixels import to_bgr, to_gray
 from ferjax.faces.detectors import (DEFAULT, DETECTORS, BlazeFace, CenterFace,
                                     DetectorUnavailable, FaceDetector, Haar,
-                                    create_detector)
+                                    create_detector, detector_key)
 from ferjax.faces.geometry import Box, Detection, centre_inside, iou, largest_face, nms
 
 __all__ = [
     "FACE_SIZE", "FRAMINGS", "Framing", "crop_face", "crop_faces", "crop_square",
     "framing_for", "to_bgr", "to_gray", "DEFAULT", "DETECTORS", "BlazeFace", "CenterFace",
-    "DetectorUnavailable", "FaceDetector", "Haar", "create_detector", "Box",
+    "DetectorUnavailable", "FaceDetector", "Haar", "create_detector", "detector_key", "Box",
     "Detection", "centre_inside", "iou", "largest_face", "nms",
 ]

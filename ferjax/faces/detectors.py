@@ -26,14 +26,19 @@ DETECTORS: dict[str, Callable[..., FaceDetector]] = {
 }
 
 
-def create_detector(name: str = "default", **kwargs: Any) -> FaceDetector:
-  """A detector by name ("default" is `DEFAULT`); kwargs go to its constructor."""
+def detector_key(name: str | None = "default") -> str:
+  """The DETECTORS key a name means ("default" or empty: `DEFAULT`); ValueError if none."""
   key = DEFAULT if name in ("default", "", None) else name.lower()
   if key not in DETECTORS:
     raise ValueError(f"unknown face detector {name!r}; choose from "
                      f"default, {', '.join(DETECTORS)}")
-  return DETECTORS[key](**kwargs)
+  return key
+
+
+def create_detector(name: str = "default", **kwargs: Any) -> FaceDetector:
+  """A detector by name ("default" is `DEFAULT`); kwargs go to its constructor."""
+  return DETECTORS[detector_key(name)](**kwargs)
 
 
 __all__ = ["DEFAULT", "DETECTORS", "BlazeFace", "CenterFace", "DetectorUnavailable",
-           "FaceDetector", "Haar", "create_detector"]
+           "FaceDetector", "Haar", "create_detector", "detector_key"]

@@ -66,7 +66,7 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
     score_threshold: lowest detector score returned.
     threads: CenterFace's onnxruntime threads (None: all cores).
   """
-  key = faces_lib.DEFAULT if name in ("default", "", None) else name.lower()
+  key = faces_lib.detector_key(name)
   if key != "centerface":
     return faces_lib.create_detector(key)
   kwargs = {"score_threshold": score_threshold, "threads": threads}
@@ -101,7 +101,6 @@ class FrameResult:
 class _Pending:
   """A detection running in the worker thread."""
   future: futures.Future
-  frame_index: int
   tracker_before: Tracker     # the tracker's state before that frame
   frames_since: int = 0       # frames processed since (including its own)
 
@@ -169,6 +168,13 @@ class LivePipeline:
     scores = np.array([d.score for d in detections], np.float64)
     return boxes, scores
 
+  def _detect_in_loop(self, frame: Frame) -> tuple[list, bool, float]:
+    """Detects and updates the tracker now: (tracks, True, detect seconds)."""
+    start = time.perf_counter()
+    boxes, scores = self._detect(frame.image)
+    seconds = time.perf_counter() - start
+    return self.tracker.update(boxes, scores), True, seconds
+
   def _fuse(self, pending: _Pending) -> float:
     """Rebuilds the tracker with a finished detection; returns seconds waited for it."""
     start = time.perf_counter()
@@ -186,18 +192,13 @@ class LivePipeline:
     if self._executor is None:  # Synchronous: detect every `detect_every` frames.
       if frame.index % self.detect_every:
         return self.tracker.predict_only(), False, 0.0
-      start = time.perf_counter()
-      boxes, scores = self._detect(frame.image)
-      seconds = time.perf_counter() - start
-      return self.tracker.update(boxes, scores), True, seconds
+      return self._detect_in_loop(frame)
 
     if not self._started:  # The first frame's faces at once (a camera's, when ready).
       self._started = True
       if not self.live:
-        start = time.perf_counter()
-        boxes, scores = self._detect(frame.image)
         self._frames_since_submit = 0
-        return self.tracker.update(boxes, scores), True, time.perf_counter() - start
+        return self._detect_in_loop(frame)
     fused, waited = False, 0.0
     pending = self._pending
     if pending is not None and (pending.future.done() if self.live
@@ -207,7 +208,7 @@ class LivePipeline:
     self._frames_since_submit += 1
     if self._pending is None and self._frames_since_submit >= self.detect_every:
       self._pending = _Pending(self._executor.submit(self._detect, frame.image),
-                               frame.index, copy.deepcopy(self.tracker))
+                               copy.deepcopy(self.tracker))
       self._frames_since_submit = 0
     if self._pending is not None:
       self._pending.frames_since += 1
