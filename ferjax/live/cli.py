@@ -41,10 +41,9 @@ from ferjax.live import face_quality
 from ferjax.live import overlay
 from ferjax.live import pipeline as pipeline_lib
 from ferjax.live import sources
-from ferjax.live.face_quality import TOO_SMALL
+from ferjax.live import time_totals
 from ferjax.live.pipeline import LivePipeline
 from ferjax.live.recorder import FRAMES_CSV, SUMMARY_JSON, Entry, SessionRecorder
-from ferjax.live.smoothing import UNCERTAIN
 
 flags.DEFINE_string("source", "0", "Camera index, 'demo', a video/GIF file, a photo, or a "
                     "folder of images (video frames; unrelated photos with --photos).")
@@ -240,7 +239,7 @@ def _save_faces(out_dir: str, frame, faces_seen) -> None:
 def _describe_photo(frame, result, class_names) -> str:
   """One line per photo: its faces and their emotions."""
   labels = [f.label for f in result.faces]
-  counts = [f"{labels.count(n)} {n}" for n in list(class_names) + [UNCERTAIN, TOO_SMALL]
+  counts = [f"{labels.count(n)} {n}" for n in time_totals.session_labels(class_names)
             if labels.count(n)]
   detail = f": {', '.join(counts)}" if counts else ""
   return f"{frame.name or frame.index}: {len(labels)} faces{detail}"

@@ -48,8 +48,6 @@ import numpy as np
 from ferjax import files as files_lib
 from ferjax.live import summary as summary_lib
 from ferjax.live import time_totals
-from ferjax.live.face_quality import TOO_SMALL
-from ferjax.live.smoothing import UNCERTAIN
 
 FRAMES_CSV = "frames.csv"
 SUMMARY_JSON = "summary.json"
@@ -119,7 +117,7 @@ class SessionRecorder:
     """
     self.out_dir = os.fspath(out_dir)
     self.class_names = tuple(class_names)
-    self.labels = self.class_names + (UNCERTAIN, TOO_SMALL)
+    self.labels = time_totals.session_labels(self.class_names)
     self._label_index = {name: i for i, name in enumerate(self.labels)}
     self.source = source
     self.model = model

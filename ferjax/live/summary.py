@@ -62,9 +62,9 @@ from typing import Any
 
 import numpy as np
 
-from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN
-from ferjax.live.time_totals import SessionTotals, StudentTotals, Totals, choose_bin_seconds
+from ferjax.live.time_totals import (SessionTotals, StudentTotals, Totals, choose_bin_seconds,
+                                     session_labels)
 
 SCHEMA_VERSION = 2
 
@@ -84,7 +84,7 @@ class SessionInfo:
 
   @property
   def labels(self) -> tuple[str, ...]:
-    return self.class_names + (UNCERTAIN, TOO_SMALL)
+    return session_labels(self.class_names)
 
 
 def _round(x: float) -> float:

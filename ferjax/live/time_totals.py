@@ -21,12 +21,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ferjax.live.face_quality import TOO_SMALL
+from ferjax.live.smoothing import UNCERTAIN
+
 # Adaptive bin widths (seconds), the smallest giving at most `max_bins` bins.
 NICE_BIN_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
-# Labels after the emotions: uncertain, too_small (see `ferjax.live.summary`).
-NUM_EXTRA_LABELS = 2
+# The labels a face may have besides the emotions, in this order after them.
+EXTRA_LABELS = (UNCERTAIN, TOO_SMALL)
+NUM_EXTRA_LABELS = len(EXTRA_LABELS)
+
+
+def session_labels(class_names: Sequence[str]) -> tuple[str, ...]:
+  """Every label a face may carry: the emotions, then EXTRA_LABELS."""
+  return tuple(class_names) + EXTRA_LABELS
 
 
 class Totals:
