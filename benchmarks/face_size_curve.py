@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 from absl import app
 from absl import flags
 
+from benchmarks import eval_tool
 from benchmarks import report
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MODELS = flags.DEFINE_list("models", ["ferjax/pretrained/realtime"], "Exported model folders.")
 _DATASET = flags.DEFINE_string("dataset", "ferplus", "Dataset for tools/eval.py.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split for tools/eval.py.")
@@ -46,16 +44,9 @@ TITLE = "Accuracy by face size"
 
 def run_eval(model: str, face_px: int) -> dict:
   """The JSON report of one tools/eval.py run."""
-  command = [sys.executable, os.path.join(REPO, "tools", "eval.py"), "--dataset",
-             _DATASET.value, "--split", _SPLIT.value, "--model", model, "--json",
-             "--face_px", str(face_px if face_px < 48 else 0), "--out",
-             os.path.join("/tmp", "ferjax_face_size"), "--overwrite"]
-  if _NPZ.value:
-    command += ["--npz", _NPZ.value]
-  if _MANUAL_DIR.value:
-    command += ["--manual_dir", _MANUAL_DIR.value]
-  out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-  return json.loads(out[out.index("{"):])
+  return eval_tool.run(model, _DATASET.value, _SPLIT.value, npz=_NPZ.value,
+                       manual_dir=_MANUAL_DIR.value, out="/tmp/ferjax_face_size",
+                       extra=("--face_px", str(face_px if face_px < 48 else 0)))
 
 
 def _body(results: dict[str, dict[int, dict]], sizes: list[int]) -> str:

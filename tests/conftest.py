@@ -128,3 +128,14 @@ def one_device_run(tmp_path_factory) -> str:
     return str(folder)
 
   return once_per_session(tmp_path_factory, "one_device_run", build)
+
+
+@pytest.fixture(scope="session")
+def tiny_fer_npz(tmp_path_factory):
+  """A prepared .npz of a 40-row synthetic FER2013 archive (12 PrivateTest rows)."""
+  from ferjax.data import npz  # pylint: disable=g-import-not-at-top
+  from tests import data_fixtures as fx  # pylint: disable=g-import-not-at-top
+  directory = tmp_path_factory.mktemp("tiny_fer")
+  fx.write_fer2013_archive(str(directory / "manual"),
+                           fx.fer2013_csv_text(fx.fer2013_rows(40)))
+  return npz.prepare(directory / "manual", directory / "fer.npz")

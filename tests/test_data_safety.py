@@ -19,7 +19,6 @@ import pytest
 
 from ferjax import files
 from ferjax.data import fer2013
-from ferjax.data import npz
 from ferjax.live import recorder as recorder_lib
 from ferjax.labels import EMOTIONS
 from tests import data_fixtures as fx
@@ -205,12 +204,9 @@ def test_export_cli_one_line_errors(workdir_copy, tmp_path, case):
 # Evaluation
 
 
-@pytest.fixture(scope="module")
-def fer_npz(tmp_path_factory):
-  directory = tmp_path_factory.mktemp("fer")
-  fx.write_fer2013_archive(str(directory / "manual"),
-                           fx.fer2013_csv_text(fx.fer2013_rows(20)))
-  return npz.prepare(directory / "manual", directory / "fer.npz")
+@pytest.fixture
+def fer_npz(tiny_fer_npz):
+  return tiny_fer_npz
 
 
 def _eval(model_dir, fer_npz, out, *flags):

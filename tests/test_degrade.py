@@ -1,4 +1,5 @@
-"""Classroom-camera degradation: on-device training augmentation and eval's --face_px."""
+"""Classroom-camera degradation: on-device training augmentation, eval's --face_px and
+--roll_degrees."""
 
 import cv2
 import jax
@@ -65,3 +66,24 @@ def test_bad_degradation_settings_are_config_errors():
   config.augment.degrade = 1.5
   with pytest.raises(config_lib.ConfigError, match="augment.degrade"):
     config_lib.validate(config)
+
+
+def test_roll_turns_the_face_counter_clockwise_and_back():
+  face = np.zeros((48, 48), np.uint8)
+  face[10:14, 30:34] = 255  # A bright dot up and to the right of the centre.
+  rolled = evaluator.roll_face(face, 90.0)
+  ys, xs = np.nonzero(rolled > 128)
+  assert ys.mean() < 20 and xs.mean() < 18  # Now up and to the left (centre 23.5).
+  assert np.array_equal(evaluator.roll_face(face, 0.0), face)
+  smooth = _face(2).astype(np.uint8)
+  back = evaluator.roll_face(evaluator.roll_face(smooth, 20.0), -20.0)
+  inner = (slice(12, 36), slice(12, 36))
+  assert np.abs(back[inner].astype(int) - smooth[inner]).mean() < 4
+
+
+def test_degrade_face_rolls_then_shrinks():
+  face = _face(3).astype(np.uint8)
+  np.testing.assert_array_equal(
+      evaluator.degrade_face(face, 16, 15.0),
+      evaluator.shrink_face(evaluator.roll_face(face, 15.0), 16))
+  np.testing.assert_array_equal(evaluator.degrade_face(face), face)

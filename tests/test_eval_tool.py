@@ -11,7 +11,6 @@ import pytest
 from ferjax.evaluation import evaluator
 from ferjax.data import npz
 from ferjax.inference import ExpressionClassifier
-from tests import data_fixtures as fx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPORT_KEYS = {"dataset", "split", "num_examples", "accuracy", "macro_f1", "per_class",
@@ -23,12 +22,9 @@ def model_dir(exported_model_dir):
   return exported_model_dir
 
 
-@pytest.fixture(scope="module")
-def fer_npz(tmp_path_factory):
-  directory = tmp_path_factory.mktemp("fer")
-  fx.write_fer2013_archive(str(directory / "manual"),
-                           fx.fer2013_csv_text(fx.fer2013_rows(40)))
-  return npz.prepare(directory / "manual", directory / "fer.npz")
+@pytest.fixture
+def fer_npz(tiny_fer_npz):
+  return tiny_fer_npz
 
 
 def _run_eval(*args):
@@ -66,6 +62,15 @@ def test_json_flag_prints_parsable_json(model_dir, fer_npz, tmp_path):
                      "--out", str(tmp_path), "--json")
   assert result.returncode == 0, result.stderr[-3000:]
   assert json.loads(result.stdout)["split"] == "test"
+
+
+def test_degraded_reports_are_named_after_the_degradation(model_dir, fer_npz, tmp_path):
+  result = _run_eval("--dataset", "fer2013", "--npz", fer_npz, "--model", model_dir,
+                     "--out", str(tmp_path), "--face_px", "16", "--roll_degrees", "-15")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "at 16 px rolled -15 degrees" in result.stdout
+  report = json.loads((tmp_path / "fer2013_test_px16_roll-15.json").read_text())
+  assert report["face_px"] == 16 and report["roll_degrees"] == -15
 
 
 def test_ten_crop_views_and_flip():

@@ -34,6 +34,8 @@ flags.DEFINE_string("npz", None, "Prepared FER2013 or RAF-DB .npz (python -m "
 flags.DEFINE_integer("face_px", 0, "Shrink every face to this many pixels and back "
                      "(area down, bilinear up), as a classroom camera sees it; 0 = as is.",
                      lower_bound=0)
+flags.DEFINE_float("roll_degrees", 0.0, "Tilt every face by this many degrees (rotation "
+                   "about the crop centre), as an unaligned tilted head looks; 0 = as is.")
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.train.export).")
 flags.DEFINE_enum("backend", "tflite", BACKENDS, "Inference backend.")
 flags.DEFINE_string("detector", "default", "Face detector for photo datasets.")
@@ -42,12 +44,14 @@ flags.DEFINE_enum("tta", "none", evaluator.TTA_MODES, "Test-time augmentation, r
 flags.DEFINE_string("out", "eval_results", "Folder for the JSON report and PNG.")
 flags.DEFINE_bool("json", False, "Print the JSON report to stdout instead of the table.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing report of the same dataset, "
-                  "split and --face_px in --out.")
+                  "split, --face_px and --roll_degrees in --out.")
 FLAGS = flags.FLAGS
 
 
 def format_table(report: dict) -> str:
   size = f" at {report['face_px']} px" if report.get("face_px") else ""
+  if report.get("roll_degrees"):
+    size += f" rolled {report['roll_degrees']:g} degrees"
   lines = [f"{report['dataset']}/{report['split']}{size}: {report['num_examples']} images, "
            f"accuracy {report['accuracy']:.2%}, macro-F1 {report['macro_f1']:.4f}, "
            f"ECE {report['calibration']['ece']:.3f}"]
@@ -70,9 +74,11 @@ def format_table(report: dict) -> str:
   return "\n".join(lines)
 
 
-def report_stem(out: str, dataset: str, split: str, face_px: int) -> str:
-  """`<out>/<dataset>_<split>[_px<N>]`: the report is this + .json, the PNG + _confusion.png."""
-  suffix = f"_px{face_px}" if face_px else ""
+def report_stem(out: str, dataset: str, split: str, face_px: int,
+                roll_degrees: float = 0.0) -> str:
+  """`<out>/<dataset>_<split>[_px<N>][_roll<D>]`, + .json (report), + _confusion.png."""
+  suffix = (f"_px{face_px}" if face_px else "") + (
+      f"_roll{roll_degrees:g}" if roll_degrees else "")
   return os.path.join(out, f"{dataset}_{split}{suffix}")
 
 
@@ -93,7 +99,8 @@ def main(argv: list[str]) -> None:
   if FLAGS.dataset not in evaluator.DATASETS:
     sys.exit(f"error: --dataset must be one of {', '.join(evaluator.DATASETS)}"
              + (f" (got {FLAGS.dataset!r})" if FLAGS.dataset else ""))
-  stem = report_stem(FLAGS.out, FLAGS.dataset, FLAGS.split, FLAGS.face_px)
+  stem = report_stem(FLAGS.out, FLAGS.dataset, FLAGS.split, FLAGS.face_px,
+                     FLAGS.roll_degrees)
   try:
     check_outputs(FLAGS.out, stem, FLAGS.overwrite)
   except files.OutputError as e:
@@ -106,7 +113,8 @@ def main(argv: list[str]) -> None:
     report = evaluator.evaluate_model(
         classifier, FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,
         manual_dir=FLAGS.manual_dir, npz_path=FLAGS.npz, detector=FLAGS.detector,
-        tta=FLAGS.tta, progress=not FLAGS.json, face_px=FLAGS.face_px)
+        tta=FLAGS.tta, progress=not FLAGS.json, face_px=FLAGS.face_px,
+        roll_degrees=FLAGS.roll_degrees)
   except DataError as e:
     sys.exit(f"error: {e}")
   from ferjax.evaluation import plots  # pylint: disable=g-import-not-at-top

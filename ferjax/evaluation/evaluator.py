@@ -100,6 +100,26 @@ def shrink_face(face: np.ndarray, face_px: int) -> np.ndarray:
   return cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
+def roll_face(face: np.ndarray, degrees: float) -> np.ndarray:
+  """A face as it looks with the head tilted by `degrees` (counter-clockwise) in the crop.
+
+  Rotation about the crop centre, the corners filled by repeating the border: the
+  crop a detector box gives when the head rolls and nothing aligns it.
+  """
+  if not degrees:
+    return face
+  size = face.shape[0]
+  matrix = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), degrees, 1.0)
+  return cv2.warpAffine(face, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+
+
+def degrade_face(face: np.ndarray, face_px: int = 0, roll_degrees: float = 0.0) -> np.ndarray:
+  """`face` tilted by `roll_degrees`, then seen at `face_px` pixels (0: as is)."""
+  face = roll_face(face, roll_degrees)
+  return shrink_face(face, face_px) if face_px else face
+
+
 def ten_crops(faces: np.ndarray, crop: int = 42) -> np.ndarray:
   """(n, 48, 48) -> (10, n, 48, 48): 4 corners + centre of size `crop`, and their flips."""
   size = faces.shape[1]
@@ -148,10 +168,11 @@ def _report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str
 def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None = None,
              manual_dir: str | None = None, npz_path: str | None = None,
              detector: str = "default", tta: str = "none", batch_size: int = 256,
-             progress: bool = True, face_px: int = 0) -> dict:
+             progress: bool = True, face_px: int = 0, roll_degrees: float = 0.0) -> dict:
   """Evaluates `classifier` (an `ExpressionClassifier`) and returns the report dict.
 
-  `face_px` > 0 first shrinks every face to that many pixels (`shrink_face`).
+  `face_px` > 0 first shrinks every face to that many pixels (`shrink_face`);
+  `roll_degrees` tilts every face before that (`roll_face`).
   """
   if tta not in TTA_MODES:
     raise ValueError(f"unknown TTA mode {tta!r}; choose from {', '.join(TTA_MODES)}")
@@ -176,7 +197,7 @@ def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None
     if label >= len(class_names):
       stats.skipped_labels += 1
       continue
-    faces.append(shrink_face(face, face_px) if face_px else face)
+    faces.append(degrade_face(face, face_px, roll_degrees))
     labels.append(label)
     if len(faces) == batch_size:
       flush()
@@ -188,7 +209,7 @@ def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None
   raw = np.concatenate(plain)
   calibrated = calibration.apply_temperature(raw, classifier.temperature)
   report = {"dataset": dataset, "split": split, "num_examples": len(labels),
-            "face_px": face_px or None,
+            "face_px": face_px or None, "roll_degrees": roll_degrees or None,
             **_report(labels_array, calibrated, class_names),
             "calibration": {
                 "temperature": classifier.temperature,
