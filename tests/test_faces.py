@@ -110,6 +110,47 @@ def test_crop_off_the_edge_replicates_the_border():
   assert crop[:, 60:].min() > 50
 
 
+def _tilted(face, degrees, scale=4, canvas=400):
+  """`face` enlarged `scale` times at the centre of a grey canvas, rotated by `degrees`."""
+  frame = np.full((canvas, canvas), 90, np.uint8)
+  big = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+  start = (canvas - big.shape[0]) // 2
+  frame[start:start + big.shape[0], start:start + big.shape[1]] = big
+  centre = (canvas - 1) / 2
+  matrix = cv2.getRotationMatrix2D((centre, centre), degrees, 1.0)
+  return cv2.warpAffine(frame, matrix, (canvas, canvas), flags=cv2.INTER_LINEAR), matrix
+
+
+@pytest.mark.parametrize("degrees", [-25.0, 12.0, 30.0])
+def test_a_detection_is_cropped_with_its_eyes_level(degrees):
+  face = _texture(48, 48, seed=3)
+  frame, matrix = _tilted(face, degrees)
+  eyes = np.array([[14.0, 18.0], [34.0, 18.0]]) * 4 + (400 - 192) // 2  # Level before.
+  eyes = np.c_[eyes, np.ones(2)] @ matrix.T  # Where the rotation moved them.
+  box = (104.0, 104.0, 296.0, 296.0)  # The face's square, centred where it was.
+  detection = faces.Detection(box, 0.9, eyes, "centerface")
+  assert faces.eye_roll(detection) == pytest.approx(-degrees, abs=1e-6)
+  framing = faces.Framing(1.0)
+  aligned = faces.crop_face(frame, detection, framing)
+  unaligned = faces.crop_face(frame, detection, framing, roll_degrees=0)
+  inner = (slice(8, 40), slice(8, 40))  # Away from the corners the rotation filled.
+  assert _corr(aligned[inner], face[inner]) > 0.95
+  assert _corr(unaligned[inner], face[inner]) < _corr(aligned[inner], face[inner]) - 0.1
+
+
+def test_level_eyes_and_plain_boxes_give_the_unrotated_crop():
+  gray = _texture(120, 160)
+  box = (40, 30, 100, 90)
+  level = faces.Detection(box, 0.9, np.array([[55.0, 50.0], [85.0, 50.0]]), "centerface")
+  no_eyes = faces.Detection(box, 0.9, None, "centerface")
+  plain = faces.crop_face(gray, box)
+  np.testing.assert_array_equal(faces.crop_face(gray, level), plain)
+  np.testing.assert_array_equal(faces.crop_face(gray, no_eyes), plain)
+  tilted = faces.crop_faces(gray, [box, box], rolls=[0.0, 20.0])
+  np.testing.assert_array_equal(tilted[0], plain)
+  assert not np.array_equal(tilted[1], plain)
+
+
 def test_crop_accepts_grey_bgr_and_detections():
   gray = _texture(120, 160)
   bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
 from ferjax.labels import EMOTIONS
 from ferjax.live.face_quality import TOO_SMALL
@@ -188,3 +189,30 @@ def test_a_lost_face_coasts_with_its_last_emotion_then_returns_with_its_id():
   assert all(f[0].label == "happy" and f[0].probs is None for f in coasting)
   assert calls_while_lost == 0  # ... and never classified meanwhile.
   assert back[-1][0].track_id == seen[-1][0].track_id  # Within memory_s: same id.
+
+
+class _CropRecorder(_CountingClassifier):
+  """Remembers the crops it is given."""
+
+  def __init__(self):
+    super().__init__()
+    self.crops = []
+
+  def predict(self, faces):
+    self.crops.extend(faces)
+    return super().predict(faces)
+
+
+def test_live_and_photo_crops_are_turned_upright_by_the_eyes():
+  image = np.zeros((200, 200, 3), np.uint8)
+  image[:, 100:] = 255  # A vertical edge: any rotation of the crop changes it.
+  box = (60.0, 60.0, 140.0, 140.0)
+  tilted = Detection(box, 0.9, np.array([[80.0, 80.0], [120.0, 100.0]]), "centerface")
+  expected = faces_lib.crop_face(image, tilted)  # Rotated by the eyes' 26.6 degrees.
+  assert not np.array_equal(expected, faces_lib.crop_face(image, box))
+  for mode in ("process", "analyse_photo"):
+    classifier = _CropRecorder()
+    with LivePipeline(_FixedDetector([tilted]), classifier, fps=15.0, detect_every=1,
+                      min_hits=1, asynchronous=False) as pipeline:
+      getattr(pipeline, mode)(Frame(0, 0.0, image))
+    np.testing.assert_array_equal(classifier.crops[0], expected)

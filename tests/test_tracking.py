@@ -463,3 +463,18 @@ def test_first_round_confirms_when_asked_later_newcomers_wait():
                          np.array([0.9, 0.9]))
   assert [t.id for t in third] == [1, 2]
   assert tracking.Tracker(min_hits=2).update(np.array([[10, 10, 40, 40]]), np.array([0.9])) == []
+
+
+def test_tracks_carry_the_eye_roll_of_their_last_detection():
+  tracker = tracking.Tracker(min_hits=1)
+  box = np.array([[10.0, 10.0, 50.0, 50.0]])
+  (track,) = tracker.update(box, rolls=[12.5])
+  assert track.roll == 12.5
+  (track,) = tracker.predict_only()
+  assert track.roll == 12.5  # Kept while the face is predicted.
+  (track,) = tracker.update(box + 2, rolls=[-4.0])
+  assert track.roll == -4.0
+  (track,) = tracking.Tracker(min_hits=1).update(box)
+  assert track.roll == 0.0  # Not given: upright.
+  with pytest.raises(ValueError, match="rolls"):
+    tracker.update(box, rolls=[1.0, 2.0])

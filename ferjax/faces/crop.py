@@ -6,6 +6,10 @@ face: side = `scale` * sqrt(box width * box height), centre = box centre +
 `benchmarks/face_detectors.py`, which places real FER2013 test faces (upscaled 4x)
 on a larger canvas, detects them, and takes the medians of (image side / box size)
 and (image centre - box centre) / box size; see BENCHMARKS.md, "Face detection".
+
+A detection with eye landmarks (CenterFace, BlazeFace) is also turned upright: the
+frame is rotated about the square's centre until the eyes are level, so a tilted
+head is read as an upright one (BENCHMARKS.md, "Face alignment").
 """
 
 from __future__ import annotations
@@ -58,16 +62,42 @@ def crop_square(box: Box, framing: Framing) -> tuple[float, float, float]:
   return cx, cy, framing.scale * size
 
 
+def eye_roll(detection: Detection) -> float:
+  """Degrees the eye line of `detection` is tilted (clockwise on screen), 0 without eyes."""
+  if detection.landmarks is None or len(detection.landmarks) < 2:
+    return 0.0
+  (lx, ly), (rx, ry) = detection.landmarks[:2]
+  return float(np.degrees(np.arctan2(ry - ly, rx - lx)))
+
+
+def _window(gray: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+  """The (side, side) window at (x0, y0); parts outside the frame repeat its border."""
+  h, w = gray.shape
+  sx0, sy0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+  sx1, sy1 = max(min(x0 + side, w), sx0 + 1), max(min(y0 + side, h), sy0 + 1)
+  patch = gray[sy0:sy1, sx0:sx1]
+  # A square wholly outside the frame repeats the nearest edge pixels.
+  top = min(max(sy0 - y0, 0), side - patch.shape[0])
+  left = min(max(sx0 - x0, 0), side - patch.shape[1])
+  return cv2.copyMakeBorder(patch, top, side - top - patch.shape[0], left,
+                            side - left - patch.shape[1], cv2.BORDER_REPLICATE)
+
+
 def crop_face(frame: np.ndarray, box: Box | Detection, framing: Framing | None = None,
-              size: int = FACE_SIZE) -> np.ndarray:
+              size: int = FACE_SIZE, roll_degrees: float | None = None) -> np.ndarray:
   """(size, size) uint8 grey face, framed like FER2013, from a BGR or grey frame.
 
   `box` is a Detection (its detector picks the framing) or (x0, y0, x1, y1); a plain
   box uses `framing`, else the default detector's. Parts of the square outside the
-  frame repeat the border pixels.
+  frame repeat the border pixels. The face is turned upright first: the frame is
+  rotated by `roll_degrees` about the square's centre, by default (None) the tilt of
+  a detection's eyes (`eye_roll`), so its eyes are level; 0 (a plain box's default)
+  gives the unrotated crop. Alignment measured: BENCHMARKS.md, "Face alignment".
   """
   if isinstance(box, Detection):
     framing = framing or framing_for(box.detector)
+    if roll_degrees is None:
+      roll_degrees = eye_roll(box)
     box = box.box
   framing = framing or FRAMINGS[DEFAULT_FRAMING]
   gray = to_gray(frame)
@@ -75,23 +105,27 @@ def crop_face(frame: np.ndarray, box: Box | Detection, framing: Framing | None =
   side_px = max(1, int(round(side)))
   x0 = int(round(cx - side_px / 2))
   y0 = int(round(cy - side_px / 2))
-  h, w = gray.shape
-  # Slice what lies inside the frame, then replicate the border for the rest.
-  sx0, sy0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
-  sx1, sy1 = max(min(x0 + side_px, w), sx0 + 1), max(min(y0 + side_px, h), sy0 + 1)
-  patch = gray[sy0:sy1, sx0:sx1]
-  # A square wholly outside the frame repeats the nearest edge pixels.
-  top = min(max(sy0 - y0, 0), side_px - patch.shape[0])
-  left = min(max(sx0 - x0, 0), side_px - patch.shape[1])
-  patch = cv2.copyMakeBorder(patch, top, side_px - top - patch.shape[0], left,
-                             side_px - left - patch.shape[1], cv2.BORDER_REPLICATE)
+  if roll_degrees:
+    # A window large enough for the rotated square, rotated about the square's centre.
+    pad = int(np.ceil(side_px * (np.sqrt(2) - 1) / 2)) + 1
+    window = _window(gray, x0 - pad, y0 - pad, side_px + 2 * pad)
+    centre = pad + (side_px - 1) / 2
+    matrix = cv2.getRotationMatrix2D((centre, centre), roll_degrees, 1.0)
+    window = cv2.warpAffine(window, matrix, window.shape[::-1], flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+    patch = window[pad:pad + side_px, pad:pad + side_px]
+  else:
+    patch = _window(gray, x0, y0, side_px)
   interpolation = cv2.INTER_AREA if side_px > size else cv2.INTER_LINEAR
   return cv2.resize(patch, (size, size), interpolation=interpolation)
 
 
 def crop_faces(frame: np.ndarray, boxes: Sequence[Box | Detection],
-               framing: Framing | None = None, size: int = FACE_SIZE) -> np.ndarray:
-  """(n, size, size) uint8 crops of `boxes` (see `crop_face`); (0, size, size) if none."""
+               framing: Framing | None = None, size: int = FACE_SIZE,
+               rolls: Sequence[float | None] | None = None) -> np.ndarray:
+  """(n, size, size) uint8 crops of `boxes` (see `crop_face`, `rolls` its
+  `roll_degrees` per box); (0, size, size) if none."""
   gray = to_gray(frame)
-  crops = [crop_face(gray, box, framing, size) for box in boxes]
+  rolls = [None] * len(boxes) if rolls is None else rolls
+  crops = [crop_face(gray, box, framing, size, roll) for box, roll in zip(boxes, rolls)]
   return np.stack(crops) if crops else np.zeros((0, size, size), np.uint8)

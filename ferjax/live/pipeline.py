@@ -162,26 +162,28 @@ class LivePipeline:
 
   # Detection.
 
-  def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes, scores and eye-line tilts (`faces.eye_roll`) of the faces in `image`."""
     detections = self.detector.detect(image)
     boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
     scores = np.array([d.score for d in detections], np.float64)
-    return boxes, scores
+    rolls = np.array([faces_lib.eye_roll(d) for d in detections], np.float64)
+    return boxes, scores, rolls
 
   def _detect_in_loop(self, frame: Frame) -> tuple[list, bool, float]:
     """Detects and updates the tracker now: (tracks, True, detect seconds)."""
     start = time.perf_counter()
-    boxes, scores = self._detect(frame.image)
+    detected = self._detect(frame.image)
     seconds = time.perf_counter() - start
-    return self.tracker.update(boxes, scores), True, seconds
+    return self.tracker.update(*detected), True, seconds
 
   def _fuse(self, pending: _Pending) -> float:
     """Rebuilds the tracker with a finished detection; returns seconds waited for it."""
     start = time.perf_counter()
-    boxes, scores = pending.future.result()
+    detected = pending.future.result()
     waited = time.perf_counter() - start
     tracker = pending.tracker_before
-    tracker.update(boxes, scores)
+    tracker.update(*detected)
     for _ in range(pending.frames_since - 1):
       tracker.predict_only()
     self.tracker = tracker
@@ -217,9 +219,9 @@ class LivePipeline:
   # Classification.
 
   def _classify(self, frame: Frame, ids: list[int], boxes: list[tuple[float, ...]],
-                scores: list[float | None], smooth: bool,
+                scores: list[float | None], rolls: list[float], smooth: bool,
                 coasting: list[bool] | None = None) -> list[TrackedFace]:
-    """Crops, classifies and smooths the faces of one frame.
+    """Crops (turned upright by `rolls`), classifies and smooths the faces of one frame.
 
     Faces under `too_small_px` are TOO_SMALL; coasting faces (the detector lost
     them) keep their last smoothed emotion. Neither is classified.
@@ -229,7 +231,7 @@ class LivePipeline:
     readable = [i for i, side in enumerate(sides)
                 if side >= self.too_small_px and not coasting[i]]
     crops = faces_lib.crop_faces(frame.image, [boxes[i] for i in readable],
-                                 framing=self.framing)
+                                 framing=self.framing, rolls=[rolls[i] for i in readable])
     probabilities = self.classifier.predict(crops) if len(crops) else []
     read = dict(zip(readable, zip(crops, probabilities)))
     results = []
@@ -265,7 +267,8 @@ class LivePipeline:
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
     results = self._classify(frame, [t.id for t in tracks], boxes,
-                             [t.score for t in tracks], smooth=True,
+                             [t.score for t in tracks], [t.roll for t in tracks],
+                             smooth=True,
                              coasting=[t.missed_rounds > 0 for t in tracks])
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, detected)
@@ -281,7 +284,8 @@ class LivePipeline:
     self._photo_ids += len(detections)
     start = time.perf_counter()
     results = self._classify(frame, ids, [tuple(float(v) for v in d.box) for d in detections],
-                             [d.score for d in detections], smooth=False)
+                             [d.score for d in detections],
+                             [faces_lib.eye_roll(d) for d in detections], smooth=False)
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, True)
 

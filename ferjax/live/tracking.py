@@ -183,6 +183,8 @@ class Track:
       (> 0: the track coasts on its prediction, see `max_coast`).
     detection_index: index of the input detection matched in this frame, or
       None on predicted frames.
+    roll: eye-line tilt in degrees of the last matched detection (0 if not given),
+      which turns the face upright in the crop (`ferjax.faces.crop_face`).
   """
   id: int
   box: np.ndarray
@@ -192,6 +194,7 @@ class Track:
   time_since_update: int
   detection_index: int | None
   missed_rounds: int = 0
+  roll: float = 0.0
 
   @property
   def is_predicted(self) -> bool:
@@ -201,10 +204,11 @@ class Track:
 class _TrackState:
   """Mutable state behind a track."""
 
-  def __init__(self, box: np.ndarray, score: float | None):
+  def __init__(self, box: np.ndarray, score: float | None, roll: float = 0.0):
     self.filter = BoxKalmanFilter(box)
     self.id = -1  # Assigned on confirmation.
     self.score = score
+    self.roll = roll
     self.hits = 1
     self.hit_streak = 1
     self.misses = 0  # Detection rounds in a row without a match.
@@ -221,7 +225,7 @@ class _TrackState:
 
   def take_over(self, other: _TrackState) -> None:
     """Continues with `other`'s filter and latest match, keeping id and age."""
-    for name in ("filter", "score", "hit_streak", "misses", "time_since_update",
+    for name in ("filter", "score", "roll", "hit_streak", "misses", "time_since_update",
                  "detection_index", "box", "observed"):
       setattr(self, name, getattr(other, name))
     self.hits += other.hits
@@ -229,7 +233,8 @@ class _TrackState:
   def snapshot(self) -> Track:
     return Track(id=self.id, box=self.box.copy(), score=self.score, hits=self.hits,
                  age=self.age, time_since_update=self.time_since_update,
-                 detection_index=self.detection_index, missed_rounds=self.misses)
+                 detection_index=self.detection_index, missed_rounds=self.misses,
+                 roll=self.roll)
 
 
 def match_affinity(track_boxes: np.ndarray, boxes: np.ndarray, iou_threshold: float,
@@ -332,8 +337,8 @@ class Tracker:
     """How many ids this tracker has handed out."""
     return self._next_id - 1
 
-  def update(self, boxes: np.ndarray | None = None,
-             scores: np.ndarray | None = None) -> list[Track]:
+  def update(self, boxes: np.ndarray | None = None, scores: np.ndarray | None = None,
+             rolls: np.ndarray | None = None) -> list[Track]:
     """One frame with detections; returns the reported tracks.
 
     Args:
@@ -341,6 +346,7 @@ class Tracker:
       scores: optional (n,) detector scores, kept on the tracks and compared
         with `high_threshold` and `low_threshold`; None: every detection is
         high.
+      rolls: optional (n,) eye-line tilts in degrees, kept on the tracks.
 
     Returns:
       Reported tracks, sorted by id. After the call `detection_ids[i]` is the
@@ -353,13 +359,18 @@ class Tracker:
       scores = np.asarray(scores, np.float64).reshape(-1)
       if len(scores) != len(boxes):
         raise ValueError(f"{len(scores)} scores for {len(boxes)} boxes")
+    rolls = (np.zeros(len(boxes)) if rolls is None
+             else np.asarray(rolls, np.float64).reshape(-1))
+    if len(rolls) != len(boxes):
+      raise ValueError(f"{len(rolls)} rolls for {len(boxes)} boxes")
     self._predict_all()
     first_round = self._rounds == 0
     self._rounds += 1
 
     matches, unmatched_tracks, unmatched_high = self._associate(boxes, scores)
     for ti, di in matches:
-      self._correct(self._tracks[ti], boxes[di], None if scores is None else scores[di], di)
+      self._correct(self._tracks[ti], boxes[di], None if scores is None else scores[di], di,
+                    float(rolls[di]))
     for ti in unmatched_tracks:
       track = self._tracks[ti]
       track.hit_streak = 0
@@ -367,7 +378,8 @@ class Tracker:
     lost = frozenset(self._tracks[ti].id for ti in unmatched_tracks
                      if self._tracks[ti].confirmed)
     for di in self._unclaimed(boxes, unmatched_high):
-      track = _TrackState(boxes[di], None if scores is None else float(scores[di]))
+      track = _TrackState(boxes[di], None if scores is None else float(scores[di]),
+                          float(rolls[di]))
       track.detection_index = int(di)
       track.lost_at_birth = lost
       if self.min_hits <= 1 or (first_round and self.confirm_first_round):
@@ -402,12 +414,13 @@ class Tracker:
       t.detection_index = None
 
   def _correct(self, track: _TrackState, box: np.ndarray, score: float | None,
-               index: int) -> None:
+               index: int, roll: float = 0.0) -> None:
     """Folds a matched detection into a track."""
     track.filter.correct(box)
     track.box = box.copy()
     track.observed = box.copy()
     track.score = None if score is None else float(score)
+    track.roll = roll
     track.hits += 1
     track.hit_streak += 1
     track.misses = 0
