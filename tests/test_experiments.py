@@ -40,3 +40,22 @@ def test_epochs_become_steps_from_the_data_size():
   config.batch_size = 256  # A bigger batch trains for the same number of epochs.
   bigger = config_lib.with_steps(config, num_train=28_709)
   assert bigger.total_steps == 20 * (28_709 // 256)
+
+
+def test_budget_arms_change_one_thing_of_the_realtime_recipe():
+  recipe = config_lib.load_recipe(os.path.join(EXPERIMENTS, "realtime.py"))
+  budget = os.path.join(EXPERIMENTS, "realtime_budget.py")
+  arms = {arm: config_lib.load_recipe(f"{budget}:{arm}") for arm in
+          ("resnet", "resnet_uniform", "resnet_wide", "resnet_deep", "mini_xception")}
+  ignored = {"num_epochs", "warmup_epochs", "eval_every_epochs", "export", "test"}
+  def changed(config):
+    return {k for k in recipe if k not in ignored and config[k] != recipe[k]}
+  assert changed(arms["resnet"]) == set()
+  assert changed(arms["resnet_uniform"]) == {"class_balance"}
+  assert changed(arms["resnet_wide"]) == changed(arms["resnet_deep"]) == {"model_kwargs"}
+  assert changed(arms["mini_xception"]) == {"model", "model_kwargs"}
+  for config in arms.values():
+    config_lib.validate(config)
+    assert not config.test  # Scored on validation splits only.
+  with pytest.raises(config_lib.ConfigError, match="unknown arm"):
+    config_lib.load_recipe(f"{budget}:bogus")

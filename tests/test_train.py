@@ -126,6 +126,16 @@ def test_smoke_learns_and_reports_test_once(smoke_run):
   assert logits.shape == (2, 7)
 
 
+def test_a_run_without_the_test_split_never_reads_it(tmp_path):
+  config = _config(test=False, total_steps=3, warmup_steps=1, eval_every=3,
+                   **{"model_kwargs.widths": (16,)})
+  summary = loop.train(config, str(tmp_path))
+  assert summary["step"] == 3 and "test" not in summary
+  assert not [r for r in _records(tmp_path) if "test_accuracy" in r]
+  again = loop.train(config, str(tmp_path))  # Finished: neither trained nor tested again.
+  assert again["already_finished"] and "test" not in again
+
+
 @pytest.mark.slow(8)
 def test_resume_matches_straight_run(smoke_workdir, tmp_path):
   resumed = str(tmp_path / "resumed")

@@ -82,6 +82,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.keep = 2  # Latest checkpoints kept (the best is kept separately).
   c.tensorboard = True  # Written only when TensorFlow is importable.
   c.export = True  # Export the best model at the end (needs TensorFlow).
+  # Evaluate the test split once at the end; off for ablations scored on validation only.
+  c.test = True
   return c
 
 

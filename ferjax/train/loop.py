@@ -214,15 +214,21 @@ def _finished_summary(config: ml_collections.ConfigDict, workdir: str,
                       ckpt: checkpoints.Checkpointer) -> dict[str, Any] | None:
   """The summary of a run that already finished (closing `ckpt`), else None."""
   test_record = _test_record(workdir)
-  if ckpt.latest_step() != config.total_steps or test_record is None:
+  if ckpt.latest_step() != config.total_steps or (config.test and test_record is None):
     return None
-  _say(f"{workdir} holds a finished run (step {config.total_steps}, test accuracy "
-       f"{test_record['test_accuracy']:.4f}); nothing to do: the test split is "
-       "evaluated once. Pass a new --workdir to train again.")
+  if test_record is None:
+    _say(f"{workdir} holds a finished run (step {config.total_steps}, test split not "
+         "evaluated); nothing to do. Pass a new --workdir to train again.")
+  else:
+    _say(f"{workdir} holds a finished run (step {config.total_steps}, test accuracy "
+         f"{test_record['test_accuracy']:.4f}); nothing to do: the test split is "
+         "evaluated once. Pass a new --workdir to train again.")
   best = ckpt.best_info()
   ckpt.close()
-  return {"step": config.total_steps, "best_validation": best,
-          "test": {"accuracy": test_record["test_accuracy"]}, "already_finished": True}
+  summary = {"step": config.total_steps, "best_validation": best, "already_finished": True}
+  if test_record is not None:
+    summary["test"] = {"accuracy": test_record["test_accuracy"]}
+  return summary
 
 
 def _start(config: ml_collections.ConfigDict, workdir: str, mesh,
@@ -364,7 +370,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     run.writer.close()
     return summary
 
-  summary["test"] = _test(run)
+  if config.test:
+    summary["test"] = _test(run)
   ckpt.close()
   run.writer.close()
   if config.export and jax.process_index() == 0:
