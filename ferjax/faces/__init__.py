@@ -15,7 +15,7 @@ from ferjax.faces.geometry import Box, Detection, centre_inside, iou, largest_fa
 
 __all__ = [
     "FACE_SIZE", "FRAMINGS", "Framing", "crop_face", "crop_faces", "crop_square",
-    "eye_roll", "framing_for", "to_bgr", "to_gray", "DEFAULT", "DETECTORS", "BlazeFace", "CenterFace",
-    "DetectorUnavailable", "FaceDetector", "Haar", "create_detector", "detector_key", "Box",
-    "Detection", "centre_inside", "iou", "largest_face", "nms",
+    "eye_roll", "framing_for", "to_bgr", "to_gray", "DEFAULT", "DETECTORS", "BlazeFace",
+    "CenterFace", "DetectorUnavailable", "FaceDetector", "Haar", "create_detector",
+    "detector_key", "Box", "Detection", "centre_inside", "iou", "largest_face", "nms",
 ]

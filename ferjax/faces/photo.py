@@ -5,9 +5,10 @@ Photos in face datasets are often already tight face crops (RAF-DB's aligned
 `PhotoFaces` pads the photo with grey first, detects at a scale where such a face
 is ~100 px (then, if nothing is found, at the detector's full scale), and crops the
 largest face with `crop.crop_face` from the unpadded photo (eyes levelled by its
-landmarks): the same 48x48 framing the live tool cuts from a camera frame. On RAF-DB's 12,271 aligned training images a
-face is found in 98.1% (`face_found` of `python -m ferjax.data.npz --dataset rafdb`);
-without the padding CenterFace misses about a quarter of them.
+landmarks): the same 48x48 framing the live tool cuts from a camera frame. On
+RAF-DB's 12,271 aligned training images a face is found in 98.1% (`face_found` of
+`python -m ferjax.data.npz --dataset rafdb`); without the padding CenterFace misses
+about a quarter of them.
 """
 
 from __future__ import annotations
