@@ -4,7 +4,8 @@
     python -m benchmarks.recipe_budget ... --arms resnet,resnet_uniform --nowrite
 
 Each arm is trained with `python -m ferjax.train` in `--root/ARM` (a finished arm is
-not trained again: its times are kept in `budget.json`), exported, and scored by
+not trained again: its times are kept in `budget.json`; an interrupted one starts
+over, so every time is one uninterrupted run), exported, and scored by
 `tools/eval.py` on the FER+ and RAF-DB validation splits. The table reports the
 training wall time and the CPU time the training process used (user + system,
 both cores), so arms that share a busy machine remain comparable, plus the recall
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -50,6 +52,9 @@ def train(arm: str, workdir: str) -> dict:
   if os.path.exists(times_path):
     with open(times_path, encoding="utf-8") as f:
       return json.load(f)
+  if os.path.exists(workdir):  # An interrupted arm: its time so far is unknown.
+    print(f"{workdir}: interrupted earlier; training this arm again from the start")
+    shutil.rmtree(workdir)
   wall, cpu = time.perf_counter(), _children_cpu_seconds()
   subprocess.run([sys.executable, "-m", "ferjax.train", "--config", f"{RECIPE}:{arm}",
                   "--workdir", workdir, f"--config.npz_path={','.join(_NPZ.value)}"],
