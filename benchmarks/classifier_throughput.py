@@ -115,9 +115,7 @@ def main(argv: list[str]) -> None:
           "warm-up; all CPU threads. Weights do not affect speed; the eval column is the "
           "whole `evaluate()` call (data loading, batching, metrics) on real faces.\n\n"
           + "\n".join(lines))
-  print(body)
-  if FLAGS.write:
-    report.update_section("Classifier inference throughput", body)
+  report.publish("Classifier inference throughput", body, FLAGS.write)
 
 
 if __name__ == "__main__":

@@ -94,9 +94,7 @@ def main(argv: list[str]) -> None:
                    f"{r['median_eye_roll']:.1f} deg | {100 * r['plain']:.2f}% | "
                    f"{100 * r['aligned']:.2f}% | {100 * (r['aligned'] - r['plain']):+.2f} |")
   body = "\n".join(lines)
-  print(body)
-  if _WRITE.value:
-    report.update_section(TITLE, body)
+  report.publish(TITLE, body, _WRITE.value)
 
 
 if __name__ == "__main__":

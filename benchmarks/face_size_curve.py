@@ -99,9 +99,7 @@ def main(argv: list[str]) -> None:
     if _METADATA.value:
       store_in_metadata(model, results[model])
   body = _body(results, sizes)
-  print(body)
-  if _WRITE.value:
-    report.update_section(TITLE, body)
+  report.publish(TITLE, body, _WRITE.value)
 
 
 if __name__ == "__main__":

@@ -108,9 +108,7 @@ def main(argv: list[str]) -> None:
   if _CLIPS.value:
     lines += _clip_lines(curves, degrees)
   body = "\n".join(lines)
-  print(body)
-  if _WRITE.value:
-    report.update_section(TITLE, body)
+  report.publish(TITLE, body, _WRITE.value)
 
 
 if __name__ == "__main__":

@@ -438,9 +438,7 @@ def main(argv: list[str]) -> None:
           + "\n\n" + table(rows, baseline) + "\n\n" + breakdown(row) + photo_line + "\n\n"
           + real_clips_table(clips) + "\n\n"
           + "Targets (default settings, 640x480, this CPU):\n\n" + verdict(row, photo) + "\n")
-  print(body)
-  if FLAGS.write:
-    report.update_section("Live pipeline", body)
+  report.publish("Live pipeline", body, FLAGS.write)
 
 
 TEXT = """\

@@ -126,9 +126,7 @@ def main(argv: list[str]) -> None:
                                  for name, rep in r["reports"].items()) +
           f" ({r['cpu_seconds'] / 60:.1f} CPU min)", flush=True)
   body = _body(results)
-  print(body)
-  if _WRITE.value:
-    report.update_section(TITLE, body)
+  report.publish(TITLE, body, _WRITE.value)
 
 
 if __name__ == "__main__":

@@ -48,3 +48,10 @@ def update_section(title: str, body: str, path: str = BENCHMARKS_MD) -> None:
     text = text.rstrip("\n") + "\n\n" + section
   with open(path, "w") as f:
     f.write(text.rstrip("\n") + "\n")
+
+
+def publish(title: str, body: str, write: bool = True) -> None:
+  """Prints a section's `body` and, with `write`, stores it in BENCHMARKS.md."""
+  print(body)
+  if write:
+    update_section(title, body)

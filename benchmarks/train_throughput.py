@@ -105,9 +105,7 @@ def main(argv: list[str]) -> None:
           f"{result['max']:.0f}; compile {result['compile_seconds']:.1f}s)")
     results.append(result)
   body = _body(results, _BATCH.value)
-  print(body)
-  if _WRITE.value:
-    report.update_section(TITLE, body)
+  report.publish(TITLE, body, _WRITE.value)
 
 
 if __name__ == "__main__":
