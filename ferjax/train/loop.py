@@ -216,18 +216,17 @@ def _finished_summary(config: ml_collections.ConfigDict, workdir: str,
   test_record = _test_record(workdir)
   if ckpt.latest_step() != config.total_steps or (config.test and test_record is None):
     return None
-  if test_record is None:
-    _say(f"{workdir} holds a finished run (step {config.total_steps}, test split not "
-         "evaluated); nothing to do. Pass a new --workdir to train again.")
-  else:
-    _say(f"{workdir} holds a finished run (step {config.total_steps}, test accuracy "
-         f"{test_record['test_accuracy']:.4f}); nothing to do: the test split is "
-         "evaluated once. Pass a new --workdir to train again.")
-  best = ckpt.best_info()
+  summary = {"step": config.total_steps, "best_validation": ckpt.best_info(),
+             "already_finished": True}
   ckpt.close()
-  summary = {"step": config.total_steps, "best_validation": best, "already_finished": True}
-  if test_record is not None:
+  if test_record is None:
+    tested = "test split not evaluated); nothing to do"
+  else:
     summary["test"] = {"accuracy": test_record["test_accuracy"]}
+    tested = (f"test accuracy {test_record['test_accuracy']:.4f}); nothing to do: the "
+              "test split is evaluated once")
+  _say(f"{workdir} holds a finished run (step {config.total_steps}, {tested}. "
+       "Pass a new --workdir to train again.")
   return summary
 
 
