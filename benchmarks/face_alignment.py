@@ -45,14 +45,18 @@ def tilted_canvas(face: np.ndarray, degrees: float) -> np.ndarray:
   return cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
 
 
-def measure(dataset: str, npz: str, roll: float, detector, classifier) -> dict:
-  """Accuracy of plain and aligned crops of `dataset`'s validation faces rolled by `roll`."""
-  from ferjax import faces  # pylint: disable=g-import-not-at-top
+def validation_faces(dataset: str, npz: str) -> tuple[np.ndarray, np.ndarray]:
+  """(n, 48, 48) faces and labels of `dataset`'s validation split (the first --limit)."""
   from ferjax.data import loader  # pylint: disable=g-import-not-at-top
   arrays = loader.load_arrays(dataset, "validation", npz_path=npz)
-  images, labels = arrays["image"][..., 0], arrays["label"]
-  if _LIMIT.value:
-    images, labels = images[:_LIMIT.value], labels[:_LIMIT.value]
+  limit = _LIMIT.value or None
+  return arrays["image"][:limit, ..., 0], arrays["label"][:limit]
+
+
+def measure(images: np.ndarray, labels: np.ndarray, roll: float, detector,
+            classifier) -> dict:
+  """Accuracy of plain and aligned crops of `images` rolled by `roll`."""
+  from ferjax import faces  # pylint: disable=g-import-not-at-top
   plain, aligned, found, rolls = [], [], [], []
   for i, face in enumerate(images):
     canvas = tilted_canvas(face, roll if i % 2 else -roll)
@@ -60,9 +64,10 @@ def measure(dataset: str, npz: str, roll: float, detector, classifier) -> dict:
     found.append(detection is not None)
     if detection is None:
       continue
-    rolls.append(abs(faces.eye_roll(detection)))
+    eye_roll = faces.eye_roll(detection)
+    rolls.append(abs(eye_roll))
     plain.append(faces.crop_face(canvas, detection, roll_degrees=0))
-    aligned.append(faces.crop_face(canvas, detection))  # Eyes levelled (the default).
+    aligned.append(faces.crop_face(canvas, detection, roll_degrees=eye_roll))
   found = np.asarray(found)
   truth = labels[found]
 
@@ -87,8 +92,9 @@ def main(argv: list[str]) -> None:
            "| dataset | roll R | faces found | measured eye roll (median) | accuracy, plain "
            "crop | accuracy, aligned crop | aligned - plain |", "|---|---|---|---|---|---|---|"]
   for (dataset, label), npz in zip(DATASETS, _NPZ.value):
+    images, labels = validation_faces(dataset, npz)
     for roll in (float(r) for r in _ROLLS.value):
-      r = measure(dataset, npz, roll, detector, classifier)
+      r = measure(images, labels, roll, detector, classifier)
       print(dataset, roll, r, flush=True)
       lines.append(f"| {label} | {roll:g} deg | {r['found']} of {r['faces']} | "
                    f"{r['median_eye_roll']:.1f} deg | {100 * r['plain']:.2f}% | "

@@ -46,20 +46,18 @@ def accuracy(model: str, dataset: str, npz: str, degrees: float) -> float:
       for sign in signs)
 
 
-def clip_rolls(path: str) -> np.ndarray:
-  """|roll| in degrees (eye line against the horizontal) of every face the live detector
-  finds in a video, one value per detection."""
-  from ferjax.live import pipeline  # pylint: disable=g-import-not-at-top
+def clip_rolls(path: str, detector) -> np.ndarray:
+  """|roll| in degrees (`faces.eye_roll`) of every face `detector` finds in a video, one
+  value per detection with landmarks."""
+  from ferjax import faces  # pylint: disable=g-import-not-at-top
   from ferjax.live import sources  # pylint: disable=g-import-not-at-top
-  detector = pipeline.create_detector(score_threshold=_MIN_SCORE.value)
   source = sources.open_source(path)
   rolls = []
   try:
     for frame in source:
       for detection in detector.detect(frame.image):
         if detection.landmarks is not None:
-          (lx, ly), (rx, ry) = detection.landmarks[:2]
-          rolls.append(abs(np.degrees(np.arctan2(ry - ly, rx - lx))))
+          rolls.append(abs(faces.eye_roll(detection)))
   finally:
     source.close()
   return np.asarray(rolls)
@@ -73,8 +71,10 @@ def _clip_lines(curves: dict[str, list[float]], degrees: list[float]) -> list[st
            "| video | faces | median roll | 90th percentile | over 10 deg | over 20 deg | " +
            " | ".join(f"gain ({d})" for d in curves) + " |",
            "|---|---|---|---|---|---|" + "---|" * len(curves)]
+  from ferjax.live import pipeline  # pylint: disable=g-import-not-at-top
+  detector = pipeline.create_detector(score_threshold=_MIN_SCORE.value)
   for path in sorted(glob.glob(_CLIPS.value)):
-    rolls = clip_rolls(path)
+    rolls = clip_rolls(path, detector)
     if not len(rolls):
       continue
     gains = [np.mean(np.interp(rolls, degrees, [curve[0] - a for a in curve]))
