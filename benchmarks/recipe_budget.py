@@ -27,6 +27,7 @@ from absl import flags
 
 from benchmarks import eval_tool
 from benchmarks import report
+from ferjax.train import config_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(REPO, "experiments", "realtime_budget.py")
@@ -115,9 +116,7 @@ def _body(results: list[dict]) -> str:
 
 def main(argv: list[str]) -> None:
   del argv
-  sys.path.insert(0, REPO)
-  from experiments import realtime_budget  # pylint: disable=g-import-not-at-top
-  arms = _ARMS.value or list(realtime_budget.ARM_EPOCHS)
+  arms = _ARMS.value or list(config_lib.load_module(RECIPE).ARM_EPOCHS)
   results = []
   for arm in arms:
     results.append(measure(arm))

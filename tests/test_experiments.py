@@ -45,8 +45,9 @@ def test_epochs_become_steps_from_the_data_size():
 def test_budget_arms_change_one_thing_of_the_realtime_recipe():
   recipe = config_lib.load_recipe(os.path.join(EXPERIMENTS, "realtime.py"))
   budget = os.path.join(EXPERIMENTS, "realtime_budget.py")
-  arms = {arm: config_lib.load_recipe(f"{budget}:{arm}") for arm in
-          ("resnet", "resnet_uniform", "resnet_wide", "resnet_deep", "mini_xception")}
+  names = list(config_lib.load_module(budget).ARM_EPOCHS)
+  assert names == ["resnet", "resnet_uniform", "resnet_wide", "resnet_deep", "mini_xception"]
+  arms = {arm: config_lib.load_recipe(f"{budget}:{arm}") for arm in names}
   ignored = {"num_epochs", "warmup_epochs", "eval_every_epochs", "export", "test"}
   def changed(config):
     return {k for k in recipe if k not in ignored and config[k] != recipe[k]}

@@ -58,7 +58,7 @@ def load_tfds(name: str, split: str, *, data_dir: str | None = None,
   TFDS starts preparing when the files are missing.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import ferjax.datasets  # pylint: disable=g-import-not-at-top,unused-import  # registers builders
+  import ferjax.datasets  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import  # registers builders
 
   if name not in DATASETS:
     raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")

@@ -6,6 +6,10 @@ misspelt key or an unknown value is caught by `validate` before any work.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import types
+
 import ml_collections
 
 from ferjax.labels import EMOTIONS, FACE_SIZE, FERPLUS_EMOTIONS
@@ -189,19 +193,23 @@ def with_steps(config: ml_collections.ConfigDict, num_train: int
   return config
 
 
-def load_recipe(path: str) -> ml_collections.ConfigDict:
-  """The config of a recipe file, `experiments/x.py` or `experiments/x.py:arg`.
-
-  The same rule as `--config`: the file's `get_config()` is called, with `arg`
-  when one is given after a colon.
-  """
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  import os  # pylint: disable=g-import-not-at-top
-  file_path, _, arg = path.partition(":")
+def load_module(file_path: str) -> types.ModuleType:
+  """A recipe file imported as a module (for its `get_config` and constants)."""
   if not os.path.isfile(file_path):
     raise ConfigError(f"recipe {file_path!r} does not exist")
   name = os.path.splitext(os.path.basename(file_path))[0]
   spec = importlib.util.spec_from_file_location(f"ferjax_recipe_{name}", file_path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
+  return module
+
+
+def load_recipe(path: str) -> ml_collections.ConfigDict:
+  """The config of a recipe file, `experiments/x.py` or `experiments/x.py:arg`.
+
+  The same rule as `--config`: the file's `get_config()` is called, with `arg`
+  when one is given after a colon.
+  """
+  file_path, _, arg = path.partition(":")
+  module = load_module(file_path)
   return module.get_config(arg) if arg else module.get_config()
