@@ -3,16 +3,20 @@
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
 import jax
 import numpy as np
 import pytest
+from flax import nnx
 
+from ferjax import models
 from ferjax.train import checkpoints
-
+from ferjax.train import config_lib
 from ferjax.train import export
+from ferjax.train import steps
 from ferjax.inference import ExpressionClassifier, ModelError, read_metadata
 from ferjax.labels import EMOTIONS
 
@@ -152,3 +156,54 @@ def test_failed_export_leaves_previous_model_untouched(tmp_path, exported, monke
     export.export(model, target, tflite_batch=0, overwrite=True)
   assert (target / "keep.txt").read_text() == "previous"
   assert sorted(os.listdir(tmp_path)) == ["model"]  # No staging folder, nothing moved aside.
+
+
+def test_an_ensemble_predicts_the_mean_of_its_members():
+  members = [models.create_model("mini_xception", 7, rngs=nnx.Rngs(seed)) for seed in (1, 2)]
+  faces = _faces(5, seed=3)
+  single = [_jax_probabilities(m, faces) for m in members]
+  assert not np.allclose(single[0], single[1], atol=1e-3)
+  predict, params = export.inference_function(members)
+  assert len(params) == sum(len(export.inference_function(m)[1]) for m in members)
+  np.testing.assert_allclose(np.asarray(jax.jit(predict)(params, faces)),
+                             (single[0] + single[1]) / 2, atol=1e-6)
+
+
+@pytest.mark.slow(20)
+def test_workdirs_export_as_one_ensemble(smoke_workdir, tmp_path):
+  """Two runs in one export: one set of files, the members in metadata, each a warm start."""
+  other = tmp_path / "other_run"
+  shutil.copytree(smoke_workdir, other, ignore=shutil.ignore_patterns("export*"))
+  out = tmp_path / "ensemble"
+  result = subprocess.run(
+      [sys.executable, "-m", "ferjax.train.export", "--workdir", f"{smoke_workdir},{other}",
+       "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  meta, single = read_metadata(out), read_metadata(os.path.join(smoke_workdir, "export"))
+  assert meta["ensemble"] == 2 and [m["workdir"] for m in meta["members"]] == [
+      os.path.basename(smoke_workdir), "other_run"]
+  assert meta["num_params"] == 2 * single["num_params"] and "test_accuracy" not in meta
+  assert meta["class_names"] == single["class_names"]
+  assert meta["temperature"] == pytest.approx(single["temperature"], abs=1e-3)
+  faces = _faces(9, seed=4)
+  np.testing.assert_allclose(  # Two copies of one run average to that run.
+      ExpressionClassifier(out).predict(faces, calibrated=False),
+      ExpressionClassifier(os.path.join(smoke_workdir, "export")).predict(
+          faces, calibrated=False), atol=1e-5)
+  config = checkpoints.load_config(smoke_workdir)
+  config.init_member = 1  # A new run may start from either member.
+  _, _, state = steps.init_state(config)
+  from_member, step = checkpoints.warm_start_weights(state, str(out), config)
+  from_run, _ = checkpoints.warm_start_weights(state, smoke_workdir, config)
+  assert step == single["step"]
+  for x, y in zip(jax.tree.leaves(from_member["params"]), jax.tree.leaves(from_run["params"])):
+    np.testing.assert_array_equal(x, y)
+  config.init_member = 2
+  with pytest.raises(config_lib.ConfigError, match="holds 2 model"):
+    checkpoints.warm_start_weights(state, str(out), config)
+  missing = subprocess.run(
+      [sys.executable, "-m", "ferjax.train.export", "--workdir",
+       f"{smoke_workdir},{tmp_path / 'nope'}", "--out", str(tmp_path / "x")],
+      cwd=ROOT, capture_output=True, text=True)
+  assert missing.returncode != 0 and "is not a folder" in missing.stderr
+  assert not (tmp_path / "x").exists()

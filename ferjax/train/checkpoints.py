@@ -139,23 +139,32 @@ def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
   """Params and batch stats read back from an export's SavedModel variables.
 
   `ferjax.train.export` stores the model's non-RNG variables as `param_<i>` in the
-  flattening order of `nnx.split(model, nnx.RngState, ...)`; the same split of
-  a model built from `config` gives the tree they go back into.
+  flattening order of `nnx.split(model, nnx.RngState, ...)`, member after member
+  for an ensemble (`config.init_member` picks one); the same split of a model
+  built from `config` gives the tree they go back into.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
   metadata = inference.read_metadata(export_dir)
+  members = metadata.get("members") or [metadata]
+  member = config.get("init_member", 0)
+  if member >= len(members):
+    raise config_lib.ConfigError(
+        f"init_member {member}: {export_dir} holds {len(members)} model(s), numbered "
+        "from 0")
   model = models.create_model(config.model, config_lib.num_classes(config),
                               rngs=nnx.Rngs(0), **dict(config.model_kwargs))
   graphdef, rng_state, rest = nnx.split(model, nnx.RngState, ...)
   template, treedef = jax.tree_util.tree_flatten(rest)
   stored = tf.saved_model.load(os.path.join(export_dir, inference.SAVED_MODEL_DIR)).params
-  if metadata.get("model") not in (None, config.model) or len(stored) != len(template):
+  if (members[member].get("model") not in (None, config.model)
+      or len(stored) != len(members) * len(template)):
     raise _architecture_mismatch(export_dir)  # Shapes are checked by the caller.
+  stored = stored[member * len(template):(member + 1) * len(template)]
   leaves = [np.asarray(v.numpy(), t.dtype) for v, t in zip(stored, template)]
   model = nnx.merge(graphdef, rng_state, jax.tree_util.tree_unflatten(treedef, leaves))
   _, params, batch_stats, _ = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
-  return {"params": params, "batch_stats": batch_stats}, int(metadata.get("step") or 0)
+  return {"params": params, "batch_stats": batch_stats}, int(members[member].get("step") or 0)
 
 
 def warm_start_weights(state: dict[str, Any], source: str,

@@ -59,6 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every_epochs = 0.0
   c.stop_after = 0  # If > 0, stop (checkpointed, resumable) after this step.
   c.init_from = ""  # Workdir (its best model) or export whose weights start a new run.
+  c.init_member = 0  # For an ensemble export in init_from: which member's weights.
 
   c.optimizer = "sgd"
   c.learning_rate = 0.05  # Peak, for a batch of `batch_size`.
@@ -142,6 +143,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 "eval_batch_size", "keep"):
     _check(int(config[field]) > 0, f"{field} must be > 0, got {config[field]}")
   _check(config.stop_after >= 0, f"stop_after must be >= 0, got {config.stop_after}")
+  _check(config.init_member >= 0, f"init_member must be >= 0, got {config.init_member}")
   _check(config.learning_rate > 0, f"learning_rate must be > 0, got {config.learning_rate}")
   _check(0 <= config.warmup_steps < config.total_steps,
          f"warmup_steps must be in [0, total_steps), got {config.warmup_steps}")

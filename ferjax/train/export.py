@@ -16,9 +16,11 @@ Serving signature (both artifacts):
   input  `images`: float32 (batch, 48, 48, 1), grey levels 0..255 (uint8 range);
          the normalisation (`ferjax.models.preprocess`) is inside the graph.
   output `probabilities`: float32 (batch, num_classes), softmax over
-         `metadata["class_names"]` (FER2013 order).
+         `metadata["class_names"]` (FER2013 order); for an ensemble of several
+         runs, the mean of their softmax outputs.
 
     python -m ferjax.train.export --workdir runs/fer2013 --out models/fer2013
+    python -m ferjax.train.export --workdir runs/a,runs/b --out models/ab   # an ensemble
 
 The output folder must be new or empty. An existing export there is replaced
 only with --overwrite, and then kept beside it as `<out>.previous-<date-time>`;
@@ -32,7 +34,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -50,18 +52,32 @@ DEFAULT_TFLITE_BATCH = 32
 DEFAULT_SMALL_BATCHES = (1, 8)
 
 
-def inference_function(model: nnx.Module) -> tuple[Callable, list[np.ndarray]]:
-  """Splits `model` into a pure `fn(params_list, images) -> probabilities` and its params."""
-  model.eval()
-  # RNG state (dropout keys) is unused in eval mode and stays a constant.
-  graphdef, rng_state, state = nnx.split(model, nnx.RngState, ...)
-  leaves, treedef = jax.tree_util.tree_flatten(state)
+def inference_function(models: nnx.Module | Sequence[nnx.Module]
+                       ) -> tuple[Callable, list[np.ndarray]]:
+  """A pure `fn(params_list, images) -> probabilities` and its flat params list.
+
+  Several models make one ensemble: the mean of their softmax probabilities.
+  """
+  members = [models] if isinstance(models, nnx.Module) else list(models)
+  parts, params = [], []
+  for model in members:
+    model.eval()
+    # RNG state (dropout keys) is unused in eval mode and stays a constant.
+    graphdef, rng_state, state = nnx.split(model, nnx.RngState, ...)
+    leaves, treedef = jax.tree_util.tree_flatten(state)
+    parts.append((graphdef, rng_state, treedef, len(params), len(params) + len(leaves)))
+    params.extend(np.asarray(leaf) for leaf in leaves)
 
   def predict(params: list[jax.Array], images: jax.Array) -> jax.Array:
-    merged = nnx.merge(graphdef, rng_state, jax.tree_util.tree_unflatten(treedef, params))
-    return jax.nn.softmax(merged(preprocess(images)).astype(jnp.float32), axis=-1)
+    x = preprocess(images)
+    probabilities = []
+    for graphdef, rng_state, treedef, start, stop in parts:
+      merged = nnx.merge(graphdef, rng_state,
+                         jax.tree_util.tree_unflatten(treedef, params[start:stop]))
+      probabilities.append(jax.nn.softmax(merged(x).astype(jnp.float32), axis=-1))
+    return sum(probabilities) / len(probabilities)
 
-  return predict, [np.asarray(leaf) for leaf in leaves]
+  return predict, params
 
 
 def config_hash(config: Any) -> str:
@@ -161,12 +177,12 @@ def _place(staging: str, out_dir: str) -> str | None:
   return previous
 
 
-def export(model: nnx.Module, out_dir: str | os.PathLike, *,
+def export(model: nnx.Module | Sequence[nnx.Module], out_dir: str | os.PathLike, *,
            metadata: dict[str, Any] | None = None,
            tflite_batch: int = DEFAULT_TFLITE_BATCH,
            small_batches: tuple[int, ...] = DEFAULT_SMALL_BATCHES,
            overwrite: bool = False, tflite_float16: bool = False) -> dict[str, str]:
-  """Writes SavedModel, TFLite and metadata for `model` into `out_dir`.
+  """Writes SavedModel, TFLite and metadata for `model` (or an ensemble) into `out_dir`.
 
   `tflite_float16` stores the TFLite weights as float16 (half the size; the
   interpreter computes in float32 as before); the SavedModel keeps float32.
@@ -237,9 +253,12 @@ def export(model: nnx.Module, out_dir: str | os.PathLike, *,
   return paths
 
 
-def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
+def fit_temperature(predict: Callable, params: list[np.ndarray],
+                    config: Any) -> dict[str, Any]:
   """Temperature scaling fitted on the run's validation splits (1.0 if they are absent).
 
+  `predict, params` come from `inference_function`; log-probabilities serve as
+  logits (the same fit as the raw logits: softmax ignores a shift per row).
   Returns the temperature, the validation sets used, and the expected calibration
   error before and after (`ferjax.calibration`).
   """
@@ -250,16 +269,15 @@ def fit_temperature(model: nnx.Module, config: Any) -> dict[str, Any]:
     sets = input_pipeline.load_eval_splits(config, "validation")
   except (DataError, ImportError, ValueError) as e:
     return {"temperature": 1.0, "note": f"not fitted: validation data unavailable ({e})"}
-  model.eval()
-  forward = nnx.jit(lambda m, x: m(preprocess(x)))
-  logits, labels = [], []
+  forward = jax.jit(predict)
+  probabilities, labels = [], []
   for arrays in sets.values():
     for i in range(0, len(arrays["label"]), 512):
-      logits.append(np.asarray(forward(model, arrays["image"][i:i + 512])))
+      probabilities.append(np.asarray(forward(params, arrays["image"][i:i + 512])))
     labels.append(arrays["label"])
-  logits, labels = np.concatenate(logits), np.concatenate(labels)
-  temperature = calibration.fit_temperature(logits, labels)
-  probabilities = np.asarray(jax.nn.softmax(logits, axis=-1))
+  probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
+  temperature = calibration.fit_temperature(np.log(np.clip(probabilities, 1e-12, 1.0)),
+                                            labels)
   return {"temperature": round(temperature, 4), "fitted_on": sorted(sets),
           "split": "validation", "num_examples": int(len(labels)),
           "ece_before": round(calibration.expected_calibration_error(probabilities, labels), 4),
@@ -284,34 +302,66 @@ def check_workdir(workdir: str) -> None:
                      f"{' and no '.join(missing)}); {expected}")
 
 
-def export_workdir(workdir: str, out_dir: str, tflite_batch: int = DEFAULT_TFLITE_BATCH,
-                   overwrite: bool = False, tflite_float16: bool = False) -> dict[str, str]:
+def _test_accuracy(workdir: str, step: int | None) -> float | None:
+  """The test accuracy the training run logged for its model of `step`, if any."""
+  from ferjax.train.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
+  metrics_path = os.path.join(workdir, METRICS_FILE)
+  if not os.path.exists(metrics_path):
+    return None
+  accuracy = None
+  with open(metrics_path) as f:
+    for line in f:
+      record = json.loads(line)
+      if "test_accuracy" in record and record.get("step") == step:
+        accuracy = record["test_accuracy"]
+  return accuracy
+
+
+def export_workdir(workdir: str | Sequence[str], out_dir: str,
+                   tflite_batch: int = DEFAULT_TFLITE_BATCH, overwrite: bool = False,
+                   tflite_float16: bool = False) -> dict[str, str]:
   """Exports the best checkpoint of a training workdir, with its metadata.
 
-  Both folders are checked before any work (see `check_target`).
+  Several workdirs export one ensemble (the mean of their probabilities); they
+  must predict the same classes, and the first one's validation splits fit the
+  temperature. Every folder is checked before any work (see `check_target`).
   """
   from ferjax.train import checkpoints  # pylint: disable=g-import-not-at-top
   from ferjax.train import config_lib  # pylint: disable=g-import-not-at-top
-  from ferjax.train.metrics_writer import METRICS_FILE  # pylint: disable=g-import-not-at-top
 
-  check_workdir(workdir)
+  workdirs = [workdir] if isinstance(workdir, str) else list(workdir)
+  if not workdirs:
+    raise ValueError("--workdir: name at least one training workdir")
+  for path in workdirs:
+    check_workdir(path)
   check_target(out_dir, overwrite=overwrite)
-  model, config, info = checkpoints.restore_best(workdir)
-  temperature = fit_temperature(model, config)
+  restored = [checkpoints.restore_best(path) for path in workdirs]
+  models = [model for model, _, _ in restored]
+  config = restored[0][1]
+  if len({config_lib.num_classes(c) for _, c, _ in restored}) > 1:
+    raise ValueError("--workdir: the runs predict different numbers of classes; an "
+                     "ensemble needs runs of the same classes")
+  predict, params = inference_function(models)
+  temperature = fit_temperature(predict, params, config)
   metadata = {"temperature": temperature["temperature"], "calibration": temperature,
               "model": config.model, "dataset": config.dataset,
               "mixture": config.get("mixture", ""),
-              "datasets": [name for name, _ in config_lib.mixture(config)],
-              "config_hash": config_hash(config), "step": info.get("step"),
-              "validation_accuracy": info.get("validation_accuracy")}
-  metrics_path = os.path.join(workdir, METRICS_FILE)
-  if os.path.exists(metrics_path):
-    with open(metrics_path) as f:
-      for line in f:
-        record = json.loads(line)
-        if "test_accuracy" in record and record.get("step") == info.get("step"):
-          metadata["test_accuracy"] = record["test_accuracy"]
-  return export(model, out_dir, metadata=metadata, tflite_batch=tflite_batch,
+              "datasets": [name for name, _ in config_lib.mixture(config)]}
+  if len(workdirs) == 1:
+    info = restored[0][2]
+    metadata.update(config_hash=config_hash(config), step=info.get("step"),
+                    validation_accuracy=info.get("validation_accuracy"))
+    test_accuracy = _test_accuracy(workdirs[0], info.get("step"))
+    if test_accuracy is not None:
+      metadata["test_accuracy"] = test_accuracy
+  else:
+    members = [{"workdir": os.path.basename(os.path.normpath(path)), "model": c.model,
+                "config_hash": config_hash(c), "step": info.get("step"),
+                "validation_accuracy": info.get("validation_accuracy")}
+               for path, (_, c, info) in zip(workdirs, restored)]
+    metadata.update(ensemble=len(members), members=members,
+                    config_hash=config_hash([m["config_hash"] for m in members]))
+  return export(models, out_dir, metadata=metadata, tflite_batch=tflite_batch,
                 overwrite=overwrite, tflite_float16=tflite_float16)
 
 
@@ -336,8 +386,9 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
   from absl import flags  # pylint: disable=g-import-not-at-top
   from ferjax import cli  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string("workdir", None, "Training workdir (checkpoints + config.json).",
-                      required=True)
+  flags.DEFINE_list("workdir", None, "Training workdir (checkpoints + config.json); "
+                    "several, comma-separated, export one ensemble that averages their "
+                    "probabilities.", required=True)
   flags.DEFINE_string("out", None, "Folder for the exported model.", required=True)
   flags.DEFINE_integer("tflite_batch", DEFAULT_TFLITE_BATCH, "Fixed TFLite batch size.")
   flags.DEFINE_bool("tflite_float16", False, "Store the TFLite weights as float16 (half "
