@@ -101,6 +101,7 @@ CONFIGS = {
     "--score_threshold 0.5": ({}, {"high_threshold": 0.5}),
     "--min_face 12": ({"min_face": 12}, {}),
     "--detect_every 2": ({}, {"detect_every": 2}),
+    "--classify_every 1": ({}, {"classify_every": 1}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
     "camera mode; --max_side 1280": ({"max_side": 1280}, {"live": True}),

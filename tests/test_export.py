@@ -207,3 +207,15 @@ def test_workdirs_export_as_one_ensemble(smoke_workdir, tmp_path):
       cwd=ROOT, capture_output=True, text=True)
   assert missing.returncode != 0 and "is not a folder" in missing.stderr
   assert not (tmp_path / "x").exists()
+
+
+def test_batch_plan_pads_the_least():
+  from ferjax.inference import batch_plan
+  sizes = [1, 8, 32]
+  assert batch_plan(15, sizes) == [8, 8]  # Not one batch of 32, half of it padding.
+  assert batch_plan(9, sizes) == [8, 1] and batch_plan(5, sizes) == [8]
+  assert batch_plan(30, sizes) == [32] and batch_plan(70, sizes) == [32, 32, 8]
+  assert batch_plan(3, [32]) == [32] and batch_plan(0, sizes) == []
+  for count in range(1, 100):
+    plan = batch_plan(count, sizes)
+    assert sum(plan) >= count and sum(plan) - count < 8  # Never a padded batch of 32.

@@ -216,3 +216,23 @@ def test_live_and_photo_crops_are_turned_upright_by_the_eyes():
                       min_hits=1, asynchronous=False) as pipeline:
       getattr(pipeline, mode)(Frame(0, 0.0, image))
     np.testing.assert_array_equal(classifier.crops[0], expected)
+
+
+def test_faces_are_read_in_turns_every_classify_every_frames():
+  """Four faces, classify_every=2: all at once when new, then half of them per frame."""
+  faces = [Detection((x, 50, x + 50, 100), 0.9, None, "centerface") for x in (10, 70, 130, 190)]
+  frame = lambda i: Frame(i, i / 15.0, np.zeros((240, 320, 3), np.uint8))
+  for every, expected in ((2, [4, 2, 2, 2, 2]), (1, [4, 4, 4, 4, 4])):
+    classifier = _CountingClassifier()
+    with LivePipeline(_FixedDetector(faces), classifier, fps=15.0, detect_every=1,
+                      classify_every=every, min_hits=1, asynchronous=False) as pipeline:
+      results = [pipeline.process(frame(i)).faces for i in range(5)]
+    assert classifier.batches == expected
+    for i, faces_now in enumerate(results[1:], start=1):
+      read = {f.track_id for f in faces_now if f.probs is not None}
+      assert read == {f.track_id for f in faces_now if (f.track_id + i) % every == 0}
+      for face in faces_now:  # Held faces keep their smoothed emotion.
+        assert face.smoothed_probs is not None and face.label != TOO_SMALL
+        assert face.smoothed_probs.argmax() == EMOTIONS.index("happy")
+  with pytest.raises(ValueError, match="classify_every must be >= 1"):
+    LivePipeline(_FixedDetector(faces), _CountingClassifier(), fps=15.0, classify_every=0)

@@ -65,7 +65,11 @@ flags.DEFINE_float("low_score_threshold", pipeline_lib.LOW_THRESHOLD, "Detector 
 flags.DEFINE_float("photo_score_threshold", pipeline_lib.PHOTO_THRESHOLD, "Detector score "
                    "from which a face counts in a photo.")
 flags.DEFINE_integer("detect_every", pipeline_lib.DETECT_EVERY, "Run the detector every N "
-                     "frames (in a worker thread); the tracker bridges the frames between.")
+                     "frames (in a worker thread); the tracker bridges the frames between.",
+                     lower_bound=1)
+flags.DEFINE_integer("classify_every", pipeline_lib.CLASSIFY_EVERY, "Read each face's "
+                     "emotion every N frames (staggered across faces; 1: every frame); "
+                     "in between it keeps its smoothed emotion.", lower_bound=1)
 flags.DEFINE_float("too_small_px", -1, "Faces whose crop is under this many pixels are "
                    "labelled too_small and left out of the class mood; -1: the size at "
                    "which the model keeps 85% of its accuracy (its metadata), 0: never.")
@@ -254,7 +258,8 @@ class _Progress:
 
 def _make_pipeline(detector, classifier, source, too_small_px: float) -> LivePipeline:
   return LivePipeline(detector, classifier, fps=source.fps,
-                      detect_every=FLAGS.detect_every, memory_s=FLAGS.memory_s,
+                      detect_every=FLAGS.detect_every,
+                      classify_every=FLAGS.classify_every, memory_s=FLAGS.memory_s,
                       smoothing_s=FLAGS.smoothing_s, confidence_threshold=FLAGS.confidence,
                       high_threshold=FLAGS.score_threshold,
                       low_threshold=FLAGS.low_score_threshold,

@@ -19,9 +19,10 @@ takes each result as soon as it is ready. The faces of the first detection are
 reported at once; later newcomers after two detections in a row.
 `asynchronous=False` detects in the frame loop instead.
 
-Every reported face is classified on every frame, all faces of a frame in one
-batched call; faces smaller than `too_small_px` (the crop side in pixels) are
-labelled TOO_SMALL instead. A face the detector has lost (a student looking
+Each reported face is classified every `classify_every` frames (staggered by id,
+so each frame reads an even share of the faces, in one batched call) and keeps
+its smoothed emotion in between; a new face is read at once. Faces smaller than
+`too_small_px` (the crop side in pixels) are labelled TOO_SMALL instead. A face the detector has lost (a student looking
 down) is still reported for `coast_s` seconds at its predicted place with its
 last smoothed emotion, without being classified. `analyse_photo` reads one still image on its own:
 every face of at least `photo_threshold`, no tracking.
@@ -50,6 +51,9 @@ HIGH_THRESHOLD = 0.3    # A detection this confident may start a track (twice in
 LOW_THRESHOLD = 0.25    # ... this confident only keeps a track going.
 PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confirm it).
 DETECT_EVERY = 3
+# Frames between two readings of one face: 15 per second at 30 FPS, well within
+# the emotion average's 1 s time constant, for half the classifier's work.
+CLASSIFY_EVERY = 2
 MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the id ...
 COAST_S = 2.0           # ... and stays on screen, with the last emotion read, this long.
 
@@ -109,7 +113,8 @@ class LivePipeline:
   """Detector + tracker + classifier + smoother, with per-stage timings."""
 
   def __init__(self, detector: faces_lib.FaceDetector, classifier, *, fps: float,
-               detect_every: int = DETECT_EVERY, memory_s: float = MEMORY_S,
+               detect_every: int = DETECT_EVERY, classify_every: int = CLASSIFY_EVERY,
+               memory_s: float = MEMORY_S,
                coast_s: float = COAST_S, min_hits: int = 2, smoothing_s: float = 1.0,
                confidence_threshold: float = 0.4, high_threshold: float = HIGH_THRESHOLD,
                low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
@@ -124,6 +129,7 @@ class LivePipeline:
         `class_names`).
       fps: the source's frame rate (the tracker counts frames).
       detect_every: frames between detections.
+      classify_every: frames between two readings of one face (1: every frame).
       memory_s: seconds a lost face keeps its id.
       coast_s: seconds a face the detector lost (e.g. looking down) is still
         reported at its predicted place, with its last smoothed emotion.
@@ -139,9 +145,12 @@ class LivePipeline:
     """
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
+    if classify_every < 1:
+      raise ValueError(f"classify_every must be >= 1, got {classify_every}")
     self.detector = detector
     self.classifier = classifier
     self.detect_every = detect_every
+    self.classify_every = classify_every
     self.too_small_px = too_small_px
     self.photo_threshold = photo_threshold
     self.live = live
@@ -220,16 +229,17 @@ class LivePipeline:
 
   def _classify(self, frame: Frame, ids: list[int], boxes: list[tuple[float, ...]],
                 scores: list[float | None], rolls: list[float], smooth: bool,
-                coasting: list[bool] | None = None) -> list[TrackedFace]:
+                hold: list[bool] | None = None) -> list[TrackedFace]:
     """Crops (turned upright by `rolls`), classifies and smooths the faces of one frame.
 
-    Faces under `too_small_px` are TOO_SMALL; coasting faces (the detector lost
-    them) keep their last smoothed emotion. Neither is classified.
+    Faces under `too_small_px` are TOO_SMALL; faces to `hold` (the detector lost
+    them, or they are not due for a reading) keep their last smoothed emotion.
+    Neither is classified.
     """
-    coasting = coasting or [False] * len(ids)
+    hold = hold or [False] * len(ids)
     sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
     readable = [i for i, side in enumerate(sides)
-                if side >= self.too_small_px and not coasting[i]]
+                if side >= self.too_small_px and not hold[i]]
     crops = faces_lib.crop_faces(frame.image, [boxes[i] for i in readable],
                                  framing=self.framing, rolls=[rolls[i] for i in readable])
     probabilities = self.classifier.predict(crops) if len(crops) else []
@@ -245,7 +255,7 @@ class LivePipeline:
           smoothed_probs, label = probs, self.smoother.label_of(probs)
         results.append(TrackedFace(track_id, box, probs, smoothed_probs, label, crop,
                                    sides[i], score))
-      elif coasting[i] and sides[i] >= self.too_small_px:
+      elif hold[i] and sides[i] >= self.too_small_px:
         last = self.smoother.get(track_id, frame.timestamp)
         results.append(TrackedFace(
             track_id, box, None, None if last is None else last.probs,
@@ -266,10 +276,12 @@ class LivePipeline:
     timings["track"] = time.perf_counter() - start - timings["detect"]
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
+    hold = [t.missed_rounds > 0 or (t.id in self.smoother and
+                                    (t.id + frame.index) % self.classify_every != 0)
+            for t in tracks]
     results = self._classify(frame, [t.id for t in tracks], boxes,
                              [t.score for t in tracks], [t.roll for t in tracks],
-                             smooth=True,
-                             coasting=[t.missed_rounds > 0 for t in tracks])
+                             smooth=True, hold=hold)
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, detected)
 
