@@ -206,6 +206,11 @@ def test_workdirs_export_as_one_ensemble(smoke_workdir, tmp_path):
        f"{smoke_workdir},{tmp_path / 'nope'}", "--out", str(tmp_path / "x")],
       cwd=ROOT, capture_output=True, text=True)
   assert missing.returncode != 0 and "is not a folder" in missing.stderr
+  no_data = subprocess.run(
+      [sys.executable, "-m", "ferjax.train.export", "--workdir", smoke_workdir,
+       "--validation_npz", str(tmp_path / "gone.npz"), "--out", str(tmp_path / "x")],
+      cwd=ROOT, capture_output=True, text=True)
+  assert no_data.returncode != 0 and "gone.npz: no such file" in no_data.stderr
   assert not (tmp_path / "x").exists()
 
 

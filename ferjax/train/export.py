@@ -319,12 +319,15 @@ def _test_accuracy(workdir: str, step: int | None) -> float | None:
 
 def export_workdir(workdir: str | Sequence[str], out_dir: str,
                    tflite_batch: int = DEFAULT_TFLITE_BATCH, overwrite: bool = False,
-                   tflite_float16: bool = False) -> dict[str, str]:
+                   tflite_float16: bool = False,
+                   validation_npz: str | None = None) -> dict[str, str]:
   """Exports the best checkpoint of a training workdir, with its metadata.
 
   Several workdirs export one ensemble (the mean of their probabilities); they
-  must predict the same classes, and the first one's validation splits fit the
-  temperature. Every folder is checked before any work (see `check_target`).
+  must predict the same classes. The validation splits of the first run fit
+  the temperature, read from `validation_npz` (comma-separated, as
+  `config.npz_path`) when given, e.g. data prepared since the run. Every folder
+  is checked before any work (see `check_target`).
   """
   from ferjax.train import checkpoints  # pylint: disable=g-import-not-at-top
   from ferjax.train import config_lib  # pylint: disable=g-import-not-at-top
@@ -334,15 +337,22 @@ def export_workdir(workdir: str | Sequence[str], out_dir: str,
     raise ValueError("--workdir: name at least one training workdir")
   for path in workdirs:
     check_workdir(path)
+  for path in (validation_npz or "").split(","):
+    if path and not os.path.isfile(path):
+      raise ValueError(f"--validation_npz {path}: no such file; give .npz files made by "
+                       "python -m ferjax.data.npz")
   check_target(out_dir, overwrite=overwrite)
   restored = [checkpoints.restore_best(path) for path in workdirs]
   models = [model for model, _, _ in restored]
   config = restored[0][1]
+  validation_config = config.copy_and_resolve_references()
+  if validation_npz:
+    validation_config.npz_path = validation_npz
   if len({config_lib.num_classes(c) for _, c, _ in restored}) > 1:
     raise ValueError("--workdir: the runs predict different numbers of classes; an "
                      "ensemble needs runs of the same classes")
   predict, params = inference_function(models)
-  temperature = fit_temperature(predict, params, config)
+  temperature = fit_temperature(predict, params, validation_config)
   metadata = {"temperature": temperature["temperature"], "calibration": temperature,
               "model": config.model, "dataset": config.dataset,
               "mixture": config.get("mixture", ""),
@@ -372,7 +382,8 @@ def main(argv: list[str]) -> None:
   try:
     paths = export_workdir(values.workdir, values.out, values.tflite_batch,
                            overwrite=values.overwrite,
-                           tflite_float16=values.tflite_float16)
+                           tflite_float16=values.tflite_float16,
+                           validation_npz=values.validation_npz)
   except ValueError as e:
     raise SystemExit(f"error: {e}") from None
   except OSError as e:  # E.g. a full disk: the staging folder is gone, --out untouched.
@@ -393,6 +404,9 @@ if __name__ == "__main__":
   flags.DEFINE_integer("tflite_batch", DEFAULT_TFLITE_BATCH, "Fixed TFLite batch size.")
   flags.DEFINE_bool("tflite_float16", False, "Store the TFLite weights as float16 (half "
                     "the size, same float32 compute).")
+  flags.DEFINE_string("validation_npz", None, "Prepared .npz files (comma-separated, as "
+                      "config.npz_path) whose validation splits fit the temperature "
+                      "(default: the run's own data).")
   flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out (it is moved "
                     "to <out>.previous-<date-time>, not deleted).")
   cli.run(main, __name__, __doc__)
