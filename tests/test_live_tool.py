@@ -123,19 +123,23 @@ def test_shipped_model_reads_the_students_dominant_emotions(fer2013_npz, tmp_pat
 
 
 @needs_media
-def test_save_faces_stores_one_crop_per_logged_face(exported_model_dir, tmp_path):
-  """--save-faces on real faces: faces/<track>/<frame>.png for every row of frames.csv."""
+def test_save_faces_stores_one_crop_per_face_read(exported_model_dir, tmp_path):
+  """--save-faces on real faces: faces/<track>/<frame>.png for every face read (a row of
+  frames.csv with probabilities; each face is read every other frame)."""
   out = tmp_path / "s"
   result = _live("--source", os.path.join(MEDIA, "classroom.gif"), "--headless",
                  "--model", exported_model_dir, "--out", str(out), "--save-faces",
                  "--max_frames", "12")
   assert result.returncode == 0, result.stderr[-3000:]
   with open(out / "frames.csv") as f:
-    logged = {(int(r["track_id"]), int(r["frame"])) for r in csv.DictReader(f)}
+    rows = list(csv.DictReader(f))
+  logged = {(int(r["track_id"]), int(r["frame"])) for r in rows}
+  read = {(int(r["track_id"]), int(r["frame"])) for r in rows if r["p_happy"]}
   saved = {(int(track.name), int(os.path.splitext(crop.name)[0]))
            for track in (out / "faces").iterdir() for crop in track.iterdir()}
   assert len({track for track, _ in logged}) == 4  # The four people of the clip.
-  assert saved == logged  # One folder per track, one crop per logged face.
+  assert saved == read and len(read) < len(logged)  # One crop per face read.
+  assert {track for track, _ in saved} == {track for track, _ in logged}
   track, frame = min(saved)
   crop = classroom.cv2.imread(str(out / "faces" / f"{track:04d}" / f"{frame:07d}.png"),
                               classroom.cv2.IMREAD_UNCHANGED)
