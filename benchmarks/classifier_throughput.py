@@ -83,9 +83,11 @@ def time_model(label: str, model_dir: str, faces: np.ndarray) -> dict:
 
 
 def _export_label(path: str) -> str:
-  """`path` (its network, from metadata.json)."""
+  """`path` (its network, from metadata.json; "2 x resnet" for an ensemble)."""
   from ferjax.inference import read_metadata  # pylint: disable=g-import-not-at-top
-  return f"`{path}` ({read_metadata(path).get('model', '?')})"
+  metadata = read_metadata(path)
+  members = f"{metadata['ensemble']} x " if metadata.get("ensemble") else ""
+  return f"`{path}` ({members}{metadata.get('model', '?')})"
 
 
 def main(argv: list[str]) -> None:
