@@ -41,10 +41,13 @@ def batch_plan(count: int, sizes: list[int]) -> list[int]:
   largest = max(sizes)
   plan = [largest] * (count // largest)
   left = count % largest
-  best = {0: (0, [])}  # Remainder -> (cost, batches).
+  best = {0: (0, [])}  # Faces left -> (cost, batches), cheapest first.
   for r in range(1, left + 1):
-    best[r] = min(((b + CALL_COST_FACES + best[max(0, r - b)][0], [b] + best[max(0, r - b)][1])
-                   for b in sizes), key=lambda option: option[0])
+    options = []
+    for b in sizes:
+      rest_cost, rest = best[max(0, r - b)]
+      options.append((b + CALL_COST_FACES + rest_cost, [b] + rest))
+    best[r] = min(options, key=lambda option: option[0])
   return plan + sorted(best[left][1], reverse=True)
 
 

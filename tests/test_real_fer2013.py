@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-import ferjax.datasets  # pylint: disable=unused-import  # registers the builders
+import ferjax.datasets  # noqa: F401  # pylint: disable=unused-import  # registers the builders
 from ferjax.data import fer2013, npz
 from tests.session_cache import once_per_session
 

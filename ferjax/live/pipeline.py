@@ -22,9 +22,10 @@ reported at once; later newcomers after two detections in a row.
 Each reported face is classified every `classify_every` frames (staggered by id,
 so each frame reads an even share of the faces, in one batched call) and keeps
 its smoothed emotion in between; a new face is read at once. Faces smaller than
-`too_small_px` (the crop side in pixels) are labelled TOO_SMALL instead. A face the detector has lost (a student looking
-down) is still reported for `coast_s` seconds at its predicted place with its
-last smoothed emotion, without being classified. `analyse_photo` reads one still image on its own:
+`too_small_px` (the crop side in pixels) are labelled TOO_SMALL instead. A face
+the detector has lost (a student looking down) is still reported for `coast_s`
+seconds at its predicted place with its last smoothed emotion, without being
+classified. `analyse_photo` reads one still image on its own:
 every face of at least `photo_threshold`, no tracking.
 """
 
