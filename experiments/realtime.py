@@ -45,10 +45,11 @@ From `tools/eval.py` (no TTA; RAF-DB on the eye-aligned crops):
     FER+ test at 24 / 16 / 12 px faces: 82.1% / 76.0% / 68.6%
 Temperature 0.657 (fitted on both validation splits; ECE 0.110 -> 0.016 there).
 Either run alone ties the other (80 epochs are no better than 50 on validation),
-and neither continuation tried from the 50-epoch model beat it: the `:finetune` stage (8 more epochs at peak rate 0.01) reached 81.64% mean
-validation accuracy in training, the `:restart` stage (a second 40-epoch cosine
-cycle at peak rate 0.03; 22,440 steps in 95 minutes on the same CPU, shared)
-82.24% at its best step 21,879, against 82.36%.
+and neither continuation tried from the 50-epoch model beat it: the `:finetune`
+stage (8 more epochs at peak rate 0.01) reached 81.64% mean validation accuracy in
+training, the `:restart` stage (a second 40-epoch cosine cycle at peak rate 0.03;
+22,440 steps in 95 minutes on the same CPU, shared) 82.24% at its best step 21,879,
+against 82.36%.
 """
 
 from ferjax.train import config_lib

@@ -58,7 +58,8 @@ def load_tfds(name: str, split: str, *, data_dir: str | None = None,
   TFDS starts preparing when the files are missing.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import ferjax.datasets  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import  # registers builders
+  # Registers the builders with TFDS.
+  import ferjax.datasets  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
 
   if name not in DATASETS:
     raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
