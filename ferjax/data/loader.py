@@ -14,7 +14,7 @@ import numpy as np
 from ferjax.data import npz
 from ferjax.data.errors import DataError, MissingSplit
 
-DATASETS = ("fer2013", "ferplus", "rafdb", "kdef", "jaffe")
+DATASETS = ("fer2013", "ferplus", "rafdb", "expw", "kdef", "jaffe")
 
 
 def _remove_if_no_data(path: str) -> None:
@@ -38,12 +38,14 @@ def check_manual_data(builder, manual_dir: str | os.PathLike) -> None:
 
   Run before TFDS starts preparing, so a missing download is reported at once.
   """
-  from ferjax.data import fer2013, jaffe, kdef, rafdb  # pylint: disable=g-import-not-at-top
+  from ferjax.data import expw, fer2013, jaffe, kdef, rafdb  # pylint: disable=g-import-not-at-top
   name = builder.name
   if name in ("fer2013", "ferplus"):
     fer2013.check_manual_dir(manual_dir, ferplus=name == "ferplus")
   elif name == "rafdb":
     rafdb.find_images(manual_dir)
+  elif name == "expw":
+    expw.find_faces(manual_dir)
   elif name == "kdef":
     kdef.find_images(manual_dir, builder.builder_config.angles)
   elif name == "jaffe":

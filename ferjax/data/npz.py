@@ -1,11 +1,13 @@
-"""FER2013 / FER+ or RAF-DB as a single .npz file, for machines without TensorFlow.
+"""FER2013 / FER+, RAF-DB or ExpW as a single .npz file, for machines without TensorFlow.
 
 `prepare` parses the manual directory with the same code as the TFDS builders
-(`ferjax.data.fer2013`, `ferjax.data.rafdb`) and writes every row; `load_split`
-returns one split as arrays with the same feature names as the builders.
+(`ferjax.data.fer2013`, `ferjax.data.rafdb`, `ferjax.data.expw`) and writes every
+row; `load_split` returns one split as arrays with the same feature names as the
+builders. The file's `dataset` array names what it holds (fer2013 for FER+ too).
 
     python -m ferjax.data.npz --manual_dir ~/data/fer2013 --out fer2013.npz
     python -m ferjax.data.npz --dataset rafdb --manual_dir ~/data/rafdb --out rafdb.npz
+    python -m ferjax.data.npz --dataset expw --manual_dir ~/data/expw --out expw.npz
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ import tempfile
 
 import numpy as np
 
+from ferjax.data import expw
 from ferjax.data import fer2013
 from ferjax.data import rafdb
 from ferjax.data.errors import DataError
 
-DATASETS = ("fer2013", "ferplus", "rafdb")
+DATASETS = ("fer2013", "ferplus", "rafdb", "expw")
+PHOTO_DATASETS = ("rafdb", "expw")  # Faces cut from photos, one name per face.
+
+
+def holder(dataset: str) -> str:
+  """The `dataset` value of the .npz that holds `dataset` (FER+ is in FER2013's)."""
+  return "fer2013" if dataset in ("fer2013", "ferplus") else dataset
 
 
 def _fer2013_arrays(manual_dir: str | os.PathLike, with_ferplus: bool) -> dict:
@@ -40,11 +49,22 @@ def _rafdb_arrays(manual_dir: str | os.PathLike) -> dict:
           "names": np.asarray([i.name for i in images]), "face_found": found}
 
 
+def _expw_arrays(manual_dir: str | os.PathLike) -> dict:
+  faces = expw.find_faces(manual_dir).faces
+  crops, found = expw.face_crops(faces)
+  return {"dataset": np.asarray("expw"), "images": crops,
+          "labels": np.asarray([f.label for f in faces], np.int64),
+          "splits": np.asarray([f.split for f in faces]),
+          "names": np.asarray([f.name for f in faces]), "face_found": found}
+
+
 def prepare(manual_dir: str | os.PathLike, out_path: str | os.PathLike,
             with_ferplus: bool = True, dataset: str = "fer2013") -> str:
-  """Writes every row of `dataset` (fer2013 [+ FER+ votes] or rafdb) to `out_path`."""
+  """Writes every row of `dataset` (fer2013 [+ FER+ votes], rafdb, expw) to `out_path`."""
   if dataset == "rafdb":
     arrays = _rafdb_arrays(manual_dir)
+  elif dataset == "expw":
+    arrays = _expw_arrays(manual_dir)
   elif dataset in ("fer2013", "ferplus"):
     arrays = _fer2013_arrays(manual_dir, with_ferplus)
   else:
@@ -66,7 +86,8 @@ def prepare(manual_dir: str | os.PathLike, out_path: str | os.PathLike,
 
 def load_split(npz_path: str | os.PathLike, split: str,
                dataset: str = "fer2013") -> dict[str, np.ndarray]:
-  """One split as arrays: `image` (n, 48, 48, 1) uint8, `label`, `row` [, `votes`].
+  """One split as arrays: `image` (n, 48, 48, 1) uint8, `label`, `row`; FER+ adds
+  `votes`, RAF-DB and ExpW add `name`.
 
   For `ferplus` the rows follow the builder: FER+ majority labels (indices
   into FERPLUS_EMOTIONS), rows without a majority dropped, `votes` included.
@@ -82,10 +103,10 @@ def load_split(npz_path: str | os.PathLike, split: str,
   if missing:
     raise DataError(f"{os.fspath(npz_path)}: missing arrays {sorted(missing)}")
   holds = str(arrays.get("dataset", "fer2013"))
-  if (holds == "rafdb") != (dataset == "rafdb"):
+  if holds != holder(dataset):
     raise DataError(f"{os.fspath(npz_path)} holds {holds}, not {dataset}; prepare one "
-                    f"with `python -m ferjax.data.npz --dataset {dataset}`")
-  if dataset == "rafdb":
+                    f"with `python -m ferjax.data.npz --dataset {holder(dataset)}`")
+  if dataset in PHOTO_DATASETS:
     rows = np.flatnonzero(arrays["splits"] == split)
     return {"image": arrays["images"][rows][..., None], "label": arrays["labels"][rows],
             "row": rows, "name": arrays["names"][rows]}
@@ -105,21 +126,38 @@ def load_split(npz_path: str | os.PathLike, split: str,
   return out
 
 
+def summary(npz_path: str | os.PathLike) -> str:
+  """One line: faces per split (and where the detector found the face)."""
+  with np.load(npz_path, allow_pickle=False) as data:
+    splits = data["splits"]
+    found = data["face_found"] if "face_found" in data.files else None
+  names, counts = np.unique(splits, return_counts=True)
+  order = {name: i for i, name in enumerate(("train", "validation", "test"))}
+  pairs = sorted(zip(names.tolist(), counts.tolist()),
+                 key=lambda pair: (order.get(pair[0], len(order)), pair[0]))
+  line = ", ".join(f"{name} {count}" for name, count in pairs)
+  if found is not None and len(found):
+    line += f"; face found by the detector in {found.mean():.1%}"
+  return line
+
+
 def main(argv: list[str]) -> None:
   del argv
   try:
     path = prepare(FLAGS.manual_dir, FLAGS.out, dataset=FLAGS.dataset)
   except DataError as e:
     raise SystemExit(f"error: {e}") from None
-  print(f"wrote {path}")
+  print(f"wrote {path}: {summary(path)}")
 
 
 if __name__ == "__main__":
   from absl import app, flags  # pylint: disable=g-import-not-at-top
   flags.DEFINE_string("manual_dir", None, "Folder with fer2013.tar.gz or fer2013.csv "
-                      "(and fer2013new.csv for FER+).", required=True)
+                      "(and fer2013new.csv for FER+), RAF-DB's basic/ or ExpW's "
+                      "label/ and image/.", required=True)
   flags.DEFINE_string("out", "fer2013.npz", "Output .npz path.")
-  flags.DEFINE_enum("dataset", "fer2013", ["fer2013", "rafdb"],
-                    "fer2013 (with FER+ votes when fer2013new.csv is there) or rafdb.")
+  flags.DEFINE_enum("dataset", "fer2013", ["fer2013", "rafdb", "expw"],
+                    "fer2013 (with FER+ votes when fer2013new.csv is there), rafdb or "
+                    "expw.")
   FLAGS = flags.FLAGS
   app.run(main)

@@ -2,6 +2,7 @@
 
     python tools/eval.py --dataset fer2013 --split test --manual_dir ~/data/fer2013
     python tools/eval.py --dataset kdef --manual_dir ~/data/kdef
+    python tools/eval.py --dataset expw --split validation --npz expw.npz
     python tools/eval.py --dataset imagefolder --data_dir ~/photos   # DIR/<emotion>/*.jpg
 
 Writes `<out>/<dataset>_<split>.json` (schema in README.md) and a confusion-matrix
@@ -25,11 +26,12 @@ from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
                               ModelError, model_error_message)
 
 flags.DEFINE_string("dataset", None, f"One of {', '.join(evaluator.DATASETS)}.")
-flags.DEFINE_string("split", "test", "Split to evaluate (fer2013: train/validation/test).")
+flags.DEFINE_string("split", "test", "Split to evaluate (fer2013, rafdb, expw: "
+                    "train/validation/test).")
 flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets); "
                     "for imagefolder, the folder of <emotion>/ sub-folders.")
 flags.DEFINE_string("manual_dir", None, "Folder holding the downloaded dataset files.")
-flags.DEFINE_string("npz", None, "Prepared FER2013 or RAF-DB .npz (python -m "
+flags.DEFINE_string("npz", None, "Prepared FER2013, RAF-DB or ExpW .npz (python -m "
                     "ferjax.data.npz; no TensorFlow datasets needed).")
 flags.DEFINE_integer("face_px", 0, "Shrink every face to this many pixels and back "
                      "(area down, bilinear up), as a classroom camera sees it; 0 = as is.",

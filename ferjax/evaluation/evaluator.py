@@ -1,9 +1,10 @@
 """Batch evaluation of an exported model on a labelled dataset.
 
-Used by `tools/eval.py`. FER2013 / FER+ images are already 48x48 faces;
-KDEF, JAFFE and image folders are photos, so the largest detected face is
-cropped with `ferjax.faces` (the same detector and crop as the live tool), and
-the whole image is used when no face is found (counted as a fallback).
+Used by `tools/eval.py`. FER2013 / FER+ images are already 48x48 faces, and
+RAF-DB and ExpW are prepared as the live tool's 48x48 crops; KDEF, JAFFE and image
+folders are photos, so the largest detected face is cropped with `ferjax.faces`
+(the same detector and crop as the live tool), and the whole image is used when no
+face is found (counted as a fallback).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from ferjax.data.errors import DataError
 from ferjax.data.images import read_image
 from ferjax.faces import pixels
 
-DATASETS = ("fer2013", "ferplus", "rafdb", "kdef", "jaffe", "imagefolder")
-FACE_DATASETS = ("fer2013", "ferplus", "rafdb")  # Stored as 48x48 face crops already.
+DATASETS = ("fer2013", "ferplus", "rafdb", "expw", "kdef", "jaffe", "imagefolder")
+FACE_DATASETS = ("fer2013", "ferplus", "rafdb", "expw")  # Stored as 48x48 face crops.
 PHOTO_DATASETS = ("kdef", "jaffe", "imagefolder")
 TTA_MODES = ("none", "flip", "ten_crop")
 

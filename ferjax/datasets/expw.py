@@ -1,0 +1,48 @@
+"""TFDS builder for ExpW (Expression in-the-Wild; Zhang, Luo, Loy & Tang, IJCV 2018)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from ferjax.data import expw
+from ferjax.labels import EMOTIONS, FACE_SIZE
+
+
+class Expw(tfds.core.GeneratorBasedBuilder):
+  """ExpW: faces in web photos (91,793 in the full release), 7 emotions.
+
+  Each `image` is the 48x48 grey face cut with the live tool's detector and
+  framing: the detection matching the labelled box (`ferjax.data.expw`), so
+  training, evaluation and live frames share one crop; `face_found` is False where
+  no detection matched and the labelled box was cut. `name` is
+  `<image_name>#<face id>`. ExpW has no official split: `train` / `validation` /
+  `test` hold 80% / 10% / 10% of the photos, chosen by a hash of the photo's name.
+  """
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Official image/origin + label/label.lst layout."}
+  MANUAL_DOWNLOAD_INSTRUCTIONS = expw.INSTRUCTIONS
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(FACE_SIZE, FACE_SIZE, 1)),
+            "label": tfds.features.ClassLabel(names=EMOTIONS),
+            "name": tfds.features.Text(),
+            "face_found": np.bool_,
+        }),
+        supervised_keys=("image", "label"),
+        homepage="http://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html",
+    )
+
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    faces = expw.find_faces(dl_manager.manual_dir).faces
+    return {split: self._generate_examples([f for f in faces if f.split == split])
+            for split in expw.SPLITS if any(f.split == split for f in faces)}
+
+  def _generate_examples(self, faces: list[expw.ExpwFace]):
+    crops, found = expw.face_crops(faces)
+    for face, crop, ok in zip(faces, crops, found):
+      yield face.name, {"image": crop[..., None], "label": face.label,
+                        "name": face.name, "face_found": bool(ok)}
