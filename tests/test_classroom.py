@@ -133,12 +133,13 @@ def test_video_written_and_read_back(faces, tmp_path, extension):
 # The realistic rendering (`lesson`, `lecture_photo`).
 
 QUIET = classroom.Realism(down_share=0.0, turned_share=0.0, lean_share=0.0, arm_share=0.0,
-                          gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0)
+                          gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0,
+                          distractors=False)
+STATIC_KINDS = {"bag", "paper", "pencil_case", "printed_face"}
 
 
 def _lesson(faces, **kwargs):
   return list(classroom.lesson(*faces, **kwargs))
-
 
 
 
@@ -256,3 +257,118 @@ def test_lecture_photo(faces):
 def test_lesson_too_many_students_rejected(faces):
   with pytest.raises(ValueError, match="do not fit"):
     next(classroom.lesson(*faces, num_students=200))
+
+
+# Distractors of the realistic lesson.
+
+
+def test_lesson_distractors_listed_inside_the_frame_with_kinds(faces):
+  frames = _lesson(faces, num_students=30, num_frames=45, seed=1, fps=15,
+                   realism=dataclasses.replace(classroom.Realism(), rest_share=0.3))
+  kinds = collections.Counter()
+  static = None
+  for frame, truth in frames:
+    people = {s["id"] for s in truth["students"]} | {31}
+    ids = [d["id"] for d in truth["distractors"]]
+    assert len(ids) == len(set(ids)) and not people & set(ids)
+    for d in truth["distractors"]:
+      assert d["kind"] in classroom.DISTRACTOR_KINDS
+      x0, y0, x1, y1 = d["box"]
+      assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 480
+      assert max(x1 - x0, y1 - y0) <= 60  # No bigger than twice the largest face.
+      assert 0.0 <= d["occluded_fraction"] <= 1.0
+      assert d["visible"] == (d["occluded_fraction"] < 0.5)
+      kinds[d["kind"]] += 1
+    # Props stay where they are; hands come and go.
+    props = [(d["id"], d["kind"], d["box"]) for d in truth["distractors"]
+             if d["kind"] in STATIC_KINDS]
+    assert static is None or props == static
+    static = props
+  assert set(kinds) == set(classroom.DISTRACTOR_KINDS)
+  per_frame = collections.Counter(kind for _, kind, _ in static)
+  assert per_frame["bag"] >= 3 and per_frame["paper"] >= 5 and per_frame["pencil_case"] >= 2
+  assert per_frame["printed_face"] >= 2
+  assert kinds["hand"] > 45  # Heads resting in hands, and raised hands.
+
+
+def test_lesson_distractors_follow_the_seed_and_switch_off(faces):
+  def props(seed, num_frames=3, **kwargs):
+    return [t["distractors"] for _, t in _lesson(faces, num_students=30, seed=seed,
+                                                 num_frames=num_frames, **kwargs)]
+  assert props(4) == props(4)
+  assert props(4)[0] != props(5)[0]
+  assert props(4, num_frames=30)[0] == props(4)[0]  # The room does not depend on the length.
+  off = _lesson(faces, num_students=30, num_frames=20, seed=4,
+                realism=classroom.Realism(distractors=False))
+  assert all(t["distractors"] == [] for _, t in off)
+  # Off, the simple rendering and the still photo list none either.
+  assert all(t["distractors"] == [] for _, t in _run(faces, num_students=5, num_frames=2))
+  assert classroom.lecture_photo(*faces, seed=1)[1]["distractors"] == []
+
+
+def test_lesson_distractors_drawn_where_the_truth_says(faces):
+  kwargs = {"num_students": 30, "num_frames": 60, "seed": 2, "fps": 15}
+  realism = dataclasses.replace(classroom.Realism(), rest_share=0.3)
+  on = _lesson(faces, realism=realism, **kwargs)
+  off = _lesson(faces, realism=dataclasses.replace(realism, distractors=False), **kwargs)
+  checked = collections.Counter()
+  for (image_on, truth_on), (image_off, truth_off) in zip(on, off):
+    changed = (image_on != image_off).any(axis=2)
+    assert changed.any()
+    for d in truth_on["distractors"]:
+      if d["visible"]:
+        x0, y0, x1, y1 = d["box"]
+        assert changed[y0:y1, x0:x1].mean() > 0.25, d
+        checked[d["kind"]] += 1
+    # The same students in the same places; a face changes only where the truth
+    # says something covers more of it.
+    for a, b in zip(truth_on["students"], truth_off["students"]):
+      assert (a["id"], a["box"], a["pose"], a["label"]) == (b["id"], b["box"], b["pose"],
+                                                            b["label"])
+      x0, y0, x1, y1 = a["box"]
+      if a["occluded_fraction"] == b["occluded_fraction"]:
+        assert not changed[y0:y1, x0:x1].any()
+      else:
+        assert a["occluded_fraction"] > b["occluded_fraction"]
+  assert set(checked) == set(classroom.DISTRACTOR_KINDS)
+
+
+def test_lesson_hands_partly_cover_faces(faces):
+  realism = dataclasses.replace(QUIET, distractors=True, rest_share=0.5)
+  frames = _lesson(faces, num_students=30, num_frames=150, seed=3, fps=15, realism=realism,
+                   teacher=False)
+  covered = []
+  for _, truth in frames:
+    hands = [d["box"] for d in truth["distractors"] if d["kind"] == "hand"]
+    for s in truth["students"]:
+      x0, y0, x1, y1 = s["box"]
+      if any(min(x1, h[2]) > max(x0, h[0]) and min(y1, h[3]) > max(y0, h[1]) for h in hands):
+        covered.append(s["occluded_fraction"])
+      else:
+        assert s["occluded_fraction"] == 0.0  # Nothing else covers a face here.
+  assert len(covered) > 200
+  assert np.median(covered) > 0.05  # A hand hides part of the face...
+  assert np.mean(np.array(covered) < 0.5) > 0.9  # ...which mostly stays visible.
+
+
+def test_lesson_printed_faces_on_a_poster(faces):
+  images, _ = faces
+  frame, truth = _lesson(faces, num_students=30, num_frames=1, seed=6)[0]
+  printed = [d["box"] for d in truth["distractors"] if d["kind"] == "printed_face"]
+  students_top = min(s["box"][1] for s in truth["students"])
+  assert len(printed) >= 2
+  assert len({(x1 - x0, y1 - y0) for x0, y0, x1, y1 in printed}) == 1  # One print size.
+  size = printed[0][2] - printed[0][0]
+  assert printed[0][3] - printed[0][1] == size and 12 <= size <= 30
+  gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+  matches = []
+  for x0, y0, x1, y1 in printed:
+    assert y1 < students_top  # On the wall above the back row.
+    crop = cv2.resize(gray[y0:y1, x0:x1], (48, 48), interpolation=cv2.INTER_LINEAR)
+    scores = [np.corrcoef(crop.ravel(), f.astype(np.float32).ravel())[0, 1] for f in images]
+    best = int(np.argmax(scores))
+    assert scores[best] > 0.8  # A real face of the pool...
+    small = cv2.resize(images[best], (size, size), interpolation=cv2.INTER_AREA)
+    assert gray[y0:y1, x0:x1].std() < 0.9 * small.std()  # ...printed paler.
+    matches.append(best)
+  assert len(set(matches)) == len(matches)

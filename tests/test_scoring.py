@@ -1,5 +1,6 @@
 """Tests for ferjax.synthetic.scoring on hand-made ground truth."""
 
+import collections
 import math
 
 import numpy as np
@@ -168,3 +169,110 @@ def test_ground_truth_boxes_of_a_generated_lesson_score_perfectly(classroom_face
   assert score.mota == 1.0 and score.idf1 == 1.0 and score.id_switches == 0
   assert score.people == 26 and score.distinct_ids == 26
   assert score.ignored_hypotheses > 0  # The back row's 12 px faces.
+  assert score.precision == 1.0 and score.false_tracks == 0
+  # Tracking every visible distractor too: each is a false track of its kind.
+  for frame, truth in zip(predictions, truths):
+    frame += [(1000 + d["id"], d["box"]) for d in truth["distractors"] if d["visible"]]
+  tracked = collections.Counter(
+      kind for kind, _ in {(d["kind"], d["id"]) for t in truths for d in t["distractors"]
+                           if d["visible"]})
+  score = scoring.score(truths, predictions)
+  assert score.recall == 1.0 and score.precision < 0.7
+  assert score.false_tracks == score.tracks_on_distractors
+  assert set(score.false_tracks_by_kind) == set(tracked) | {"other"}
+  assert score.false_tracks_by_kind["other"] == 0
+  # Each kind is found, but not where it lies mostly on a face (a hand over one,
+  # a paper behind a head of the next row).
+  for kind, count in tracked.items():
+    assert count / 2 < score.false_tracks_by_kind[kind] <= count, kind
+  assert score.tracks_on_printed_faces == tracked["printed_face"] >= 2
+
+
+def _with_distractors(truths, *distractors):
+  """The same lesson with static distractors: (kind, box) pairs, ids from 100."""
+  for truth in truths:
+    truth["distractors"] = [{"id": 100 + k, "kind": kind, "box": list(box), "visible": True,
+                             "occluded_fraction": 0.0}
+                            for k, (kind, box) in enumerate(distractors)]
+  return truths
+
+
+BAG, POSTER_FACE = (200, 200, 230, 225), (300, 20, 320, 40)
+
+
+def test_track_on_a_distractor_is_a_false_track_and_a_false_positive():
+  truths = _with_distractors(_lesson(), ("bag", BAG), ("printed_face", POSTER_FACE))
+  predictions = _perfect(truths)
+  clean = scoring.score(truths, predictions)
+  assert clean.false_tracks == 0 and clean.precision == 1.0
+  assert clean.objects == 20 and clean.misses == 0  # The printed face is no one to find.
+  assert clean.false_tracks_by_kind == {"bag": 0, "printed_face": 0, "other": 0}
+  for frame in predictions:
+    frame.append((5, (205, 203, 225, 222)))  # Inside the bag's box, smaller.
+  score = scoring.score(truths, predictions)
+  assert score.false_tracks == score.tracks_on_distractors == 1
+  assert score.false_tracks_by_kind == {"bag": 1, "printed_face": 0, "other": 0}
+  assert score.tracks_on_printed_faces == 0
+  assert score.false_positives == FRAMES and score.precision == pytest.approx(20 / 30)
+  assert score.recall == 1.0 and score.idf1 < 1.0
+  assert score.minutes == pytest.approx(1 / 60)  # 10 frames at 10 FPS.
+  assert score.false_tracks_per_minute == pytest.approx(60)
+  assert score.distinct_ids == 3
+
+
+def test_track_on_a_printed_face_is_a_false_track():
+  truths = _with_distractors(_lesson(), ("printed_face", POSTER_FACE))
+  predictions = _perfect(truths)
+  for frame in predictions:
+    frame.append((5, POSTER_FACE))
+  score = scoring.score(truths, predictions)
+  assert score.false_tracks == score.tracks_on_distractors == score.tracks_on_printed_faces == 1
+  assert score.false_positives == FRAMES and score.precision == pytest.approx(20 / 30)
+  assert score.as_dict()["tracks_on_printed_faces"] == 1
+
+
+def test_false_track_needs_half_its_frames_off_every_face():
+  truths = _with_distractors(_lesson(), ("bag", BAG))
+  for off_frames, false in ((4, 0), (5, 1)):
+    predictions = _perfect(truths)
+    for f, frame in enumerate(predictions):  # Track 7 drifts onto the bag.
+      if f < off_frames:
+        frame[0] = (7, BAG)
+    score = scoring.score(truths, predictions)
+    assert score.false_tracks == score.false_tracks_by_kind["bag"] == false
+  # A track on nothing listed is a false track of its own kind.
+  predictions = _perfect(truths)
+  predictions[0].append((5, (400, 300, 420, 320)))
+  score = scoring.score(truths, predictions)
+  assert score.false_tracks_by_kind == {"bag": 0, "other": 1}
+  assert score.tracks_on_distractors == 0
+
+
+def test_places_faces_first_then_distractors():
+  truth = _with_distractors(_lesson()[:1], ("hand", (10, 22, 22, 36)),
+                            ("hand", (60, 40, 70, 52)), ("bag", (40, 5, 60, 30)))[0]
+  truth["students"][0]["box"] = [10, 23, 30, 30]  # Writing: squashed to 20 x 7.
+  boxes = [(10, 16, 30, 30),    # On the bowed head: IoU 0.5.
+           (10, 10, 30, 30),    # Loose on it (IoU 0.35), the face inside.
+           (10, 22, 22, 36),    # On the hand over the face: most of the face in it.
+           (58, 38, 72, 54),    # Around a raised hand, away from faces.
+           (42, 8, 58, 28),     # Inside the bag.
+           (35, 5, 60, 30),     # Around the bag.
+           (94, 0, 126, 36),    # Loose around student 2's face: IoU 0.35.
+           (200, 200, 210, 210)]
+  assert scoring.places(truth, boxes) == [
+      "person", "person", "person", "hand", "bag", "bag", "person", "other"]
+  truth["students"] = []  # Without the faces, what lies over them.
+  assert scoring.places(truth, boxes[1:3] + boxes[6:7]) == ["hand", "hand", "other"]
+  truth["distractors"][0]["visible"] = False  # A hidden hand is not there to be on.
+  assert scoring.places(truth, boxes[1:3]) == ["other", "other"]
+  assert scoring.places(truth, []) == []
+
+
+def test_a_loose_box_on_a_writing_face_is_no_false_track():
+  truths = _lesson()
+  for truth in truths:
+    truth["students"][0]["box"][1] += 13  # Squashed to 20 x 7: IoU 0.35 with 20 x 20.
+  score = scoring.score(truths, _perfect(_lesson()))
+  assert score.false_tracks == 0
+  assert score.misses == score.false_positives == FRAMES  # motmetrics matches by IoU.

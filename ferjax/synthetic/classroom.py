@@ -11,10 +11,14 @@ known. Two renderings share one ground-truth schema:
   perspective (back rows small and close together, faces 12-30 px at 640x480),
   heads with hair, students who write (head down: the face squashed vertically,
   its lower part in shadow), turn (squashed horizontally, the far side shaded),
-  lean over the face behind them or raise an arm across it, a slow drift of
-  gain and colour with brief flickers, and a teacher with a real face who walks
-  through the front. `lecture_photo(...)` renders one still of the same room at
-  4000x2256 with 24 people and faces of 60-140 px.
+  lean over the face behind them or raise an arm across it, rest the head in a
+  hand that partly covers the face, a slow drift of gain and colour with brief
+  flickers, and a teacher with a real face who walks through the front. The
+  room holds distractors with known boxes (`Realism.distractors`, on by
+  default): bags on desks and on empty chairs, papers and pencil cases on
+  desks, hands, and a poster of printed FER2013 faces on the wall.
+  `lecture_photo(...)` renders one still of the same room at 4000x2256 with 24
+  people and faces of 60-140 px (no distractors).
 
     for frame_bgr, truth in lesson(faces, labels, num_students=30, num_frames=300):
       truth["students"]  # [{"id", "box", "visible", "occluded_fraction", ...}]
@@ -34,11 +38,20 @@ Ground truth per frame:
                  "size": int (face side in px before any squash: max(w, h) of the
                         unclipped box),
                  "pose": "frontal" | "down" (writing) | "turned",
-                 "label": int (index into EMOTIONS), "emotion": str}]}
+                 "label": int (index into EMOTIONS), "emotion": str}],
+   "distractors": [{"id": int (unique in the lesson, never a person's),
+                    "kind": "bag" | "hand" | "paper" | "pencil_case" | "printed_face",
+                    "box": [x0, y0, x1, y1] (as drawn, clipped to the frame),
+                    "visible": bool, "occluded_fraction": float (share of its drawn
+                           pixels hidden by whatever is drawn over it)}]
+                  (empty in the simple rendering and without distractors; hands
+                  only in the frames they are drawn in)}
 
 The teacher is ground truth of its own (not a student) because a detector that
 finds the teacher's face is right, not a false positive; scorers decide whether
-to count it (`ferjax.synthetic.scoring` does by default).
+to count it (`ferjax.synthetic.scoring` does by default). Printed faces are faces
+but nobody's: a track on one is a false track (the scorer's rule). A hand over a
+face does not remove the face from the truth: it raises its occluded_fraction.
 """
 
 from __future__ import annotations
@@ -294,7 +307,7 @@ class _Simple(_Renderer):
     students = [self._truth(i, box, teacher_box, change) for i, box in enumerate(boxes)]
     return image, {"frame": index, "time_s": round(t, 6),
                    "teacher_box": list(teacher_box) if teacher_box else None,
-                   "students": students}
+                   "students": students, "distractors": []}
 
 
 def generate(faces: np.ndarray, labels: Iterable[int], num_students: int = 15,
@@ -365,6 +378,13 @@ class Realism:
   +-`gain_drift` and per-channel colour by +-`colour_drift` over tens of
   seconds, and a flicker (`flicker_gain` for 2-4 frames) every `flicker_every_s`
   seconds on average (0: none).
+
+  Distractors (`distractors`): bags on desks and on empty chairs, papers and
+  pencil cases on desks, a poster of printed FER2013 faces on the wall, raised
+  hands drawn with fingers, and heads resting in a hand (about `rest_share` of
+  each student's time, in the quiet spells between events) that partly cover
+  the face. They have a random stream of their own, so switching them off
+  leaves the rest of the lesson as it was.
   """
   down_share: float = 0.10
   turned_share: float = 0.08
@@ -377,10 +397,12 @@ class Realism:
   colour_drift: float = 0.05
   flicker_every_s: float = 8.0
   flicker_gain: float = 0.65
+  distractors: bool = True
+  rest_share: float = 0.06       # head resting in a hand (with distractors only)
 
 
 STILL = Realism(down_share=0.0, turned_share=0.0, lean_share=0.0, arm_share=0.0,
-                gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0)
+                gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0, distractors=False)
 
 
 def perspective_layout(num_students: int, width: int, height: int,
@@ -561,6 +583,323 @@ class _State:
   direction: int   # +-1: turning or reaching to the right (+1) or left
 
 
+# Distractors: what a room holds besides the students' faces.
+
+DISTRACTOR_KINDS = ("bag", "hand", "paper", "pencil_case", "printed_face")
+_BAG_BGR = ((95, 55, 35), (38, 38, 42), (45, 45, 160), (60, 115, 65), (125, 125, 120),
+            (115, 60, 105), (95, 145, 170), (30, 100, 185), (150, 110, 40))
+_CASE_BGR = ((40, 40, 200), (200, 120, 40), (60, 180, 230), (150, 60, 160), (70, 160, 80),
+             (50, 50, 55), (210, 200, 190))
+_PAPER_BGR = ((242, 244, 245), (214, 238, 248), (248, 230, 222), (160, 235, 250))
+_CHAIR_BGR = ((55, 55, 60), (60, 90, 135), (120, 85, 50), (150, 110, 60))
+_POSTER_BGR = ((200, 225, 235), (225, 215, 190), (205, 235, 210), (235, 235, 240))
+_POSTER_FRAME_BGR = ((30, 30, 30), (45, 75, 110), (170, 170, 175))
+_PRINT_TINTS = ((0.85, 0.95, 1.10), (1.08, 0.97, 0.85), (1.0, 1.0, 1.0), (0.92, 1.05, 0.95))
+_REST_POSES = ("chin", "cheek", "mouth")  # Where the hand holds the head.
+
+
+class _Canvas:
+  """Where props are drawn: colours, the owner of each pixel (0: furniture, bodies)
+  and, for layers drawn once, a mask of what was drawn."""
+
+  def __init__(self, image: np.ndarray, owners: np.ndarray, drawn: np.ndarray | None = None):
+    self.image, self.owners, self.drawn = image, owners, drawn
+
+  @classmethod
+  def blank(cls, width: int, height: int) -> _Canvas:
+    return cls(np.zeros((height, width, 3), np.uint8), np.zeros((height, width), np.uint16),
+               np.zeros((height, width), np.uint8))
+
+  def draw(self, paint, colour, owner: int) -> None:
+    """`paint(target, value)` draws one shape into the colours, owners and mask."""
+    paint(self.image, tuple(int(min(max(c, 0), 255)) for c in colour))
+    paint(self.owners, int(owner))
+    if self.drawn is not None:
+      paint(self.drawn, 1)
+
+
+def _pt(p) -> tuple[int, int]:
+  return int(round(p[0])), int(round(p[1]))
+
+
+def _ellipse_shape(centre, axes, angle: float = 0.0, start: int = 0, end: int = 360,
+                   thickness: int = -1):
+  c, a = _pt(centre), (max(1, int(round(axes[0]))), max(1, int(round(axes[1]))))
+  return lambda target, value: cv2.ellipse(target, c, a, angle, start, end, value, thickness)
+
+
+def _line_shape(p0, p1, thickness: float):
+  a, b, t = _pt(p0), _pt(p1), max(1, int(round(thickness)))
+  return lambda target, value: cv2.line(target, a, b, value, t)
+
+
+def _polygon_shape(points):
+  points = np.round(np.asarray(points, np.float32)).astype(np.int32)
+  return lambda target, value: cv2.fillConvexPoly(target, points, value)
+
+
+def _box_shape(x0: float, y0: float, x1: float, y1: float, radius: float = 0.0):
+  """A filled rectangle (x1, y1 inclusive) with rounded corners."""
+  x0, y0, x1, y1 = (int(round(v)) for v in (x0, y0, x1, y1))
+  r = max(0, min(int(round(radius)), (x1 - x0) // 2, (y1 - y0) // 2))
+
+  def paint(target, value):
+    cv2.rectangle(target, (x0 + r, y0), (x1 - r, y1), value, -1)
+    cv2.rectangle(target, (x0, y0 + r), (x1, y1 - r), value, -1)
+    if r:
+      for corner in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
+        cv2.circle(target, corner, r, value, -1)
+  return paint
+
+
+def _scaled(colour, factor: float, lift: float = 0.0) -> tuple[int, int, int]:
+  return tuple(int(np.clip(factor * c + lift, 0, 255)) for c in colour)
+
+
+def _texture(canvas: _Canvas, owner: int, box, rng: np.random.Generator, grain: float,
+             shade: float) -> None:
+  """Grain (relative noise) and light from above (the bottom darker by `shade`)
+  over `owner`'s pixels inside `box`."""
+  h, w = canvas.owners.shape
+  x0, y0, x1, y1 = _clip_box(tuple(int(v) for v in (math.floor(box[0]), math.floor(box[1]),
+                                                    math.ceil(box[2]) + 2, math.ceil(box[3]) + 2)),
+                             w, h)
+  if x1 <= x0 or y1 <= y0:
+    return
+  mine = (canvas.owners[y0:y1, x0:x1] == owner)[..., None]
+  region = canvas.image[y0:y1, x0:x1].astype(np.float32)
+  noise = cv2.GaussianBlur(rng.normal(0, 1, mine.shape[:2]).astype(np.float32), (0, 0), 1.0)
+  noise /= noise.std() + 1e-6
+  ramp = 1.0 + shade * (0.5 - np.linspace(0, 1, y1 - y0, dtype=np.float32))[:, None]
+  lit = np.clip(region * (ramp * (1 + grain * noise))[..., None], 0, 255)
+  canvas.image[y0:y1, x0:x1] = np.where(mine, lit, region).astype(np.uint8)
+
+
+def _bag(canvas: _Canvas, owner: int, box, colour, style: int,
+         rng: np.random.Generator) -> None:
+  """A backpack (style 0), a tote bag (1) or a sports bag (2) filling `box`."""
+  x0, y0, x1, y1 = box
+  w, h, cx = x1 - x0, y1 - y0, (x0 + x1) / 2
+  dark, light = _scaled(colour, 0.65), _scaled(colour, 1.2, 35)
+  strap = max(1, w / 10)
+  if style == 0:
+    canvas.draw(_ellipse_shape((cx, y0 + 0.12 * h), (0.15 * w, 0.12 * h), 0, 180, 360,
+                               max(1, int(round(strap)))), dark, owner)  # Grab handle.
+    canvas.draw(_ellipse_shape((cx, y0 + 0.35 * h), (w / 2, 0.25 * h), 0, 180, 360),
+                colour, owner)
+    canvas.draw(_box_shape(x0, y0 + 0.35 * h, x1, y1, 0.15 * w), colour, owner)
+    pocket = (x0 + 0.15 * w, y0 + 0.58 * h, x1 - 0.15 * w, y1 - 0.06 * h)
+    canvas.draw(_box_shape(*pocket, 0.12 * w), _scaled(colour, 0.82), owner)
+    canvas.draw(_line_shape(pocket[:2], (pocket[2], pocket[1]), 1), light, owner)  # Zip.
+  elif style == 1:
+    for side in (-1, 1):  # Two handles.
+      canvas.draw(_ellipse_shape((cx + side * 0.18 * w, y0 + 0.3 * h), (0.13 * w, 0.28 * h),
+                                 0, 180, 360, max(1, int(round(strap)))), dark, owner)
+    canvas.draw(_polygon_shape([(x0 + 0.1 * w, y0 + 0.3 * h), (x1 - 0.1 * w, y0 + 0.3 * h),
+                                (x1, y1), (x0, y1)]), colour, owner)
+    canvas.draw(_line_shape((x0 + 0.2 * w, y0 + 0.45 * h), (x1 - 0.2 * w, y0 + 0.45 * h), 1),
+                dark, owner)
+  else:
+    accent = _BAG_BGR[int(rng.integers(len(_BAG_BGR)))]
+    canvas.draw(_ellipse_shape((cx, y0 + 0.2 * h), (0.25 * w, 0.2 * h), 0, 180, 360,
+                               max(1, int(round(strap)))), dark, owner)
+    canvas.draw(_box_shape(x0, y0 + 0.2 * h, x1, y1, 0.3 * h), colour, owner)
+    for end in (x0, x1 - 0.2 * w):  # End panels.
+      canvas.draw(_box_shape(end, y0 + 0.25 * h, end + 0.2 * w, y1 - 0.05 * h, 0.2 * h),
+                  accent, owner)
+    canvas.draw(_line_shape((x0 + 0.25 * w, y0 + 0.3 * h), (x1 - 0.25 * w, y0 + 0.3 * h), 1),
+                light, owner)
+  _texture(canvas, owner, box, rng, grain=0.06, shade=0.35)
+
+
+def _paper(canvas: _Canvas, owner: int, centre, w: float, h: float, angle: float,
+           colour, style: int, rng: np.random.Generator) -> None:
+  """A sheet with lines of writing (style 0), an open notebook (1) or a closed book (2),
+  lying on a desk (seen from above and in front: a flat quadrilateral)."""
+  cx, cy = centre
+  c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+
+  def at(u: float, v: float) -> tuple[float, float]:  # u, v in [-1, 1]: across, down.
+    u *= 1 - 0.08 * (1 - v) / 2  # The far edge a little narrower.
+    x, y = u * w / 2, v * h / 2
+    return cx + c * x - s * y, cy + s * x + c * y
+  corners = [at(-1, -1), at(1, -1), at(1, 1), at(-1, 1)]
+  if style == 2:  # A book: pages, and a cover a little smaller on top of them.
+    canvas.draw(_polygon_shape(corners), (225, 230, 232), owner)
+    colour = _BAG_BGR[int(rng.integers(len(_BAG_BGR)))]
+    canvas.draw(_polygon_shape([at(-1, -1), at(0.9, -1), at(0.9, 0.8), at(-1, 0.8)]), colour,
+                owner)
+    canvas.draw(_polygon_shape([at(-0.5, -0.5), at(0.3, -0.5), at(0.3, 0.0), at(-0.5, 0.0)]),
+                (235, 235, 235), owner)  # Its label.
+  else:
+    canvas.draw(_polygon_shape(corners), colour, owner)
+    ink = (150, 110, 90) if style == 1 else (110, 110, 115)
+    rows = int(h // 3)
+    for k in range(rows):
+      v = -0.7 + 1.4 * (k + 0.5) / rows
+      if style == 1:
+        for left, right in ((-0.9, -0.1), (0.1, 0.9)):
+          canvas.draw(_line_shape(at(left, v), at(right, v), 1), _scaled(colour, 0.8), owner)
+      else:
+        end = -0.8 + 1.6 * rng.uniform(0.4, 1.0)
+        canvas.draw(_line_shape(at(-0.8, v), at(end, v), 1), ink, owner)
+    if style == 1:  # The notebook's spine.
+      canvas.draw(_line_shape(at(0, -1), at(0, 1), 1), _scaled(colour, 0.6), owner)
+  xs, ys = zip(*corners)
+  _texture(canvas, owner, (min(xs), min(ys), max(xs), max(ys)), rng, grain=0.03, shade=0.1)
+
+
+def _pencil_case(canvas: _Canvas, owner: int, centre, w: float, h: float, colour,
+                 style: int, rng: np.random.Generator) -> None:
+  """A zipped case (style 0), a patterned pouch (1) or a tin with pencils (2)."""
+  cx, cy = centre
+  x0, y0, x1, y1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+  if style == 2:
+    for k in range(int(rng.integers(1, 4))):  # Pencils sticking out.
+      y = y0 + (k + 1) * h / 4
+      tip = x1 + rng.uniform(0.2, 0.45) * w
+      canvas.draw(_line_shape((x1 - 1, y), (tip, y), max(1, h / 5)),
+                  ((40, 200, 230), (60, 60, 200), (200, 130, 50))[k], owner)
+    canvas.draw(_box_shape(x0, y0, x1, y1, 1), colour, owner)
+    canvas.draw(_line_shape((x0, y0 + 0.3 * h), (x1, y0 + 0.3 * h), 1), _scaled(colour, 0.6),
+                owner)  # The lid's edge.
+  elif style == 1:
+    canvas.draw(_ellipse_shape((cx, cy), (w / 2, h / 2)), colour, owner)
+    other = _scaled(colour, 0.6, 60)
+    for k in range(1, 5):  # Stripes.
+      x = x0 + k * w / 5
+      canvas.draw(_line_shape((x, y0 + 0.2 * h), (x, y1 - 0.2 * h), max(1, w / 14)), other,
+                  owner)
+  else:
+    canvas.draw(_box_shape(x0, y0, x1, y1, h / 2), colour, owner)
+    canvas.draw(_line_shape((x0 + h / 3, y0 + 0.35 * h), (x1 - h / 3, y0 + 0.35 * h), 1),
+                _scaled(colour, 0.5), owner)  # The zip and its pull.
+    canvas.draw(_box_shape(x1 - h / 2, y0 + 0.25 * h, x1 - h / 4, y0 + 0.6 * h), (190, 190, 195),
+                owner)
+  _texture(canvas, owner, (x0, y0, x1 + 0.45 * w, y1), rng, grain=0.05, shade=0.3)
+
+
+def _hand(canvas: _Canvas, owner: int, palm: tuple[float, float], up: tuple[float, float],
+          size: int, skin: tuple[int, int, int], shirt: tuple[int, int, int] | None = None,
+          elbow: tuple[float, float] | None = None) -> None:
+  """A hand of a face of `size` px: palm at `palm`, fingers along the unit vector
+  `up`; with `elbow`, a sleeved forearm from there to the wrist (not the hand's)."""
+  ux, uy = up
+  nx, ny = -uy, ux
+  px, py = palm
+  wrist = (px - 0.22 * size * ux, py - 0.22 * size * uy)
+  if elbow is not None:
+    cuff = (px - 0.34 * size * ux, py - 0.34 * size * uy)
+    canvas.draw(_line_shape(elbow, cuff, 0.34 * size), shirt, 0)
+  canvas.draw(_line_shape(wrist, palm, 0.22 * size), _scaled(skin, 0.92), owner)
+  canvas.draw(_ellipse_shape(palm, (0.2 * size, 0.15 * size), math.degrees(math.atan2(uy, ux))),
+              skin, owner)
+  finger = _scaled(skin, 0.95)
+  for k, length in zip((-1.5, -0.5, 0.5, 1.5), (0.2, 0.26, 0.25, 0.19)):
+    spread = math.radians(7 * k)
+    fx, fy = (ux * math.cos(spread) - uy * math.sin(spread),
+              ux * math.sin(spread) + uy * math.cos(spread))
+    base = (px + 0.1 * size * ux + 0.075 * k * size * nx,
+            py + 0.1 * size * uy + 0.075 * k * size * ny)
+    canvas.draw(_line_shape(base, (base[0] + length * size * fx, base[1] + length * size * fy),
+                            0.075 * size), finger, owner)
+  thumb = (px + 0.13 * size * nx - 0.05 * size * ux, py + 0.13 * size * ny - 0.05 * size * uy)
+  canvas.draw(_line_shape(thumb, (thumb[0] + 0.16 * size * (0.6 * nx + 0.8 * ux),
+                                  thumb[1] + 0.16 * size * (0.6 * ny + 0.8 * uy)),
+                          0.085 * size), finger, owner)
+
+
+def _unit(x: float, y: float) -> tuple[float, float]:
+  norm = math.hypot(x, y) or 1.0
+  return x / norm, y / norm
+
+
+def _printed_face(face: np.ndarray, size: int, tint, rng: np.random.Generator) -> np.ndarray:
+  """A FER2013 face as printed on a poster: flat, paler, tinted, a little soft."""
+  face = np.asarray(face, np.uint8).reshape(face.shape[0], face.shape[1])
+  gray = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+  gray = 140 + rng.uniform(0.55, 0.8) * (gray - gray.mean()) + rng.uniform(0, 25)
+  gray = cv2.GaussianBlur(gray, (0, 0), 0.5)
+  return np.clip(gray[..., None] * np.asarray(tint, np.float32), 0, 255).astype(np.uint8)
+
+
+def _rests(events: list[tuple[int, int, int, int]], num_frames: int, fps: float,
+           realism: Realism, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
+  """Spells of one student resting the head in a hand, in the quiet time between
+  events: (first frame, end frame, index into _REST_POSES, side +-1)."""
+  busy = (realism.down_share + realism.turned_share + realism.lean_share + realism.arm_share)
+  share = min(0.9, realism.rest_share / max(1.0 - busy, 0.1))
+  if share <= 0:
+    return []
+  mean_s = sum(realism.event_s) / 2
+  margin = int(round(0.5 * fps))
+  rests = []
+  t = rng.uniform(0, mean_s * (1 - share) / share)
+  while t * fps < num_frames:
+    duration = rng.uniform(*realism.event_s)
+    first, end = int(t * fps), int((t + duration) * fps)
+    pose, side = int(rng.integers(len(_REST_POSES))), int(rng.choice((-1, 1)))
+    if all(end + margin <= s or e + margin <= first for s, e, _, _ in events):
+      rests.append((first, end, pose, side))
+    t += duration + rng.exponential(mean_s * (1 - share) / share)
+  return rests
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prop:
+  """One distractor: whose pixels it holds in the id map, and what it is."""
+  owner: int
+  kind: str
+  box: tuple[int, int, int, int]  # As drawn, nothing over it.
+  pixels: int                      # Its pixels then.
+
+
+def _recorded(owners: np.ndarray, owner: int, kind: str, near) -> _Prop | None:
+  """The prop `owner` just drawn in `owners` (inside the box `near`), None if off screen."""
+  h, w = owners.shape
+  x0, y0, x1, y1 = _clip_box((int(near[0]) - 2, int(near[1]) - 2, int(near[2]) + 3,
+                              int(near[3]) + 3), w, h)
+  ys, xs = np.nonzero(owners[y0:y1, x0:x1] == owner)
+  if not len(ys):
+    return None
+  return _Prop(owner, kind, (x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()) + 1,
+                             y0 + int(ys.max()) + 1), len(ys))
+
+
+def _prop_truth(prop: _Prop, ids: np.ndarray, occlusion_threshold: float) -> dict:
+  """The ground truth of one distractor, its hidden share read from the id map."""
+  x0, y0, x1, y1 = prop.box
+  shown = int(np.count_nonzero(ids[y0:y1, x0:x1] == prop.owner))
+  occluded = 1.0 - shown / prop.pixels
+  return {"id": prop.owner, "kind": prop.kind, "box": list(prop.box),
+          "visible": bool(occluded < occlusion_threshold), "occluded_fraction": round(occluded, 4)}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layer:
+  """Props drawn once and pasted in every frame: a crop of a `_Canvas`."""
+  x0: int
+  y0: int
+  image: np.ndarray
+  owners: np.ndarray
+  drawn: np.ndarray  # bool
+
+  @classmethod
+  def of(cls, canvas: _Canvas) -> _Layer | None:
+    ys, xs = np.nonzero(canvas.drawn)
+    if not len(ys):
+      return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    return cls(int(x0), int(y0), canvas.image[y0:y1, x0:x1].copy(),
+               canvas.owners[y0:y1, x0:x1].copy(), canvas.drawn[y0:y1, x0:x1] > 0)
+
+  def paste(self, image: np.ndarray, ids: np.ndarray) -> None:
+    h, w = self.drawn.shape
+    np.copyto(image[self.y0:self.y0 + h, self.x0:self.x0 + w], self.image,
+              where=self.drawn[..., None])
+    np.copyto(ids[self.y0:self.y0 + h, self.x0:self.x0 + w], self.owners, where=self.drawn)
+
+
 class _Lesson(_Renderer):
   """The realistic rendering of `generate`: set up once, then one frame at a time."""
 
@@ -590,6 +929,169 @@ class _Lesson(_Renderer):
     front = self.rows[-1]
     self.teacher_size = int(round(1.4 * face_size[1]))
     self.teacher_top = int(row_y[front] - 0.54 * size[front] - 4)
+    self._set_up_distractors(seed, num_frames, face_size)
+
+  def _set_up_distractors(self, seed: int, num_frames: int, face_size: tuple[int, int]
+                          ) -> None:
+    """The poster, chairs and what lies on the desks (drawn once), and hand spells.
+
+    Owners in the id map: students 1..n, the teacher n + 1, the hand holding
+    student i's head n + 2 + i, student i's raised hand 2n + 2 + i, then the props.
+    """
+    n = len(self.seats)
+    self.props: list[_Prop] = []
+    self.chairs: dict[int, _Layer | None] = {}
+    self.on_desks: dict[int, _Layer | None] = {}
+    self.base_ids = np.zeros((self.height, self.width), np.uint16)
+    self.rests: list[list[tuple[int, int, int, int]]] = [[] for _ in self.seats]
+    self.hand_owner = n + 2
+    if not self.realism.distractors:
+      return
+    # Streams of their own: the rest of the lesson stays as it is, the room as
+    # long as the lesson.
+    rng = np.random.default_rng([seed, 1])
+    owner = self._poster(rng, 3 * n + 2, face_size)
+    for row in self.rows:
+      owner = self._row_props(rng, row, owner)
+    rng = np.random.default_rng([seed, 2])
+    self.rests = [_rests(events, num_frames, self.fps, self.realism, rng)
+                  for events in self.events]
+
+  def _poster(self, rng: np.random.Generator, owner: int, face_size: tuple[int, int]) -> int:
+    """A framed poster of printed FER2013 faces on the wall above the back row.
+
+    Its faces are drawn from the pool the students' are not; returns the next owner.
+    """
+    back = [s for s in self.seats if s.row == self.rows[0]]
+    top = 0.08 * self.height
+    bottom = min(s.centre[1] - 0.8 * s.face_size - s.sway[1] for s in back) - 4
+    size, cols, rows = rng.uniform(face_size[0] + 2, sum(face_size) / 2), int(rng.integers(2, 5)), 2
+    if (bottom - top) / (2 * 1.3 + 1.05) < max(face_size[0], 8):
+      rows = 1
+    size = int(min(size, (bottom - top) / (rows * 1.3 + 1.05)))
+    if size < max(face_size[0], 8):
+      return owner
+    pad, cell_w, cell_h, title = (max(2, round(0.3 * size)), round(1.3 * size),
+                                  round(1.3 * size), round(0.45 * size))
+    width, height = 2 * pad + cols * cell_w - (cell_w - size), 2 * pad + title + rows * cell_h
+    side = rng.uniform(0.02, 0.32 - width / self.width) if width < 0.3 * self.width else 0.02
+    x0 = int((side if rng.random() < 0.5 else 1 - side - width / self.width) * self.width)
+    y0 = int(top + rng.uniform(0, max(bottom - top - height, 0)))
+    canvas = _Canvas(self.background, self.base_ids)
+    paper = _POSTER_BGR[int(rng.integers(len(_POSTER_BGR)))]
+    canvas.draw(_box_shape(x0, y0, x0 + width - 1, y0 + height - 1), paper, 0)
+    _texture(canvas, 0, (x0, y0, x0 + width - 1, y0 + height - 1), rng, grain=0.03, shade=-0.1)
+    ink = (60, 50, 45) if rng.random() < 0.7 else (40, 40, 150)
+    x = x0 + pad
+    while x < x0 + width - pad - 3:  # A printed title.
+      word = min(rng.uniform(0.4, 1.2) * size, x0 + width - pad - x)
+      canvas.draw(_box_shape(x, y0 + pad, x + word - 1, y0 + pad + max(1, 0.22 * size)), ink, 0)
+      x += word + max(2, 0.2 * size)
+    tint = _PRINT_TINTS[int(rng.integers(len(_PRINT_TINTS)))]
+    taken = set(self.chosen.ravel().tolist()) | {int(self.teacher_face)}
+    pool = np.setdiff1d(np.arange(len(self.faces)), list(taken))
+    pool = pool if len(pool) >= rows * cols else np.arange(len(self.faces))
+    chosen = rng.choice(pool, rows * cols, replace=len(pool) < rows * cols)
+    for k, face in enumerate(chosen):
+      fx = x0 + pad + (k % cols) * cell_w
+      fy = y0 + pad + title + (k // cols) * cell_h
+      canvas.draw(_box_shape(fx - 1, fy - 1, fx + size, fy + size), (236, 238, 240), 0)
+      self.background[fy:fy + size, fx:fx + size] = _printed_face(self.faces[face], size,
+                                                                  tint, rng)
+      self.base_ids[fy:fy + size, fx:fx + size] = owner
+      self.props.append(_Prop(owner, "printed_face", (fx, fy, fx + size, fy + size),
+                              size * size))
+      caption_y = fy + 1.15 * size
+      canvas.draw(_line_shape((fx, caption_y), (fx + rng.uniform(0.5, 1.0) * size, caption_y), 1),
+                  ink, 0)
+      owner += 1
+    frame = _POSTER_FRAME_BGR[int(rng.integers(len(_POSTER_FRAME_BGR)))]
+    thickness = max(1, round(size / 8))
+    canvas.draw(lambda target, value: cv2.rectangle(target, (x0, y0),
+                                                    (x0 + width - 1, y0 + height - 1), value,
+                                                    thickness), frame, 0)
+    return owner
+
+  def _clearance(self, x0: float, x1: float, row: int) -> float:
+    """The highest a prop in `row` spanning x0..x1 may reach without covering a face."""
+    limit = -math.inf
+    for seat in self.seats:
+      half = seat.face_size / 2 + seat.sway[0] + 1
+      if seat.row <= row and x0 < seat.centre[0] + half and seat.centre[0] - half < x1:
+        limit = max(limit, seat.centre[1] + seat.face_size / 2 + seat.sway[1] + 2)
+    return limit
+
+  def _row_props(self, rng: np.random.Generator, row: int, owner: int) -> int:
+    """Empty chairs with bags between the students of `row`; bags, papers and pencil
+    cases on its desk. Returns the next owner."""
+    seats = [s for s in self.seats if s.row == row]
+    size = max(s.face_size for s in seats)
+    (left, right), (desk_top, desk_bottom) = self.desk_x[row], self.desk_y[row]
+    band = desk_bottom - desk_top
+    chairs, desk = _Canvas.blank(self.width, self.height), _Canvas.blank(self.width, self.height)
+    desk_bags, chair_bags = [], []
+    for a, b in zip(seats, seats[1:]):  # Gaps between neighbours' shoulders.
+      free = b.centre[0] - a.centre[0] - 0.9 * (a.face_size + b.face_size) - a.sway[0] - b.sway[0]
+      middle, draw = (a.centre[0] + b.centre[0]) / 2, rng.random()
+      if draw < 0.18 and free > size:
+        chair_bags.append((middle, free))
+      elif draw < 0.4:
+        desk_bags.append(middle)
+    for end, draw in zip((left + 0.6 * size, right - 0.6 * size), rng.random(2)):
+      if draw < 0.3:
+        desk_bags.append(end)
+    for middle, free in chair_bags:
+      width = min(rng.uniform(0.8, 1.2) * size, free - 0.3 * size)
+      chair = min(width + 0.3 * size, free)
+      bag = (middle - width / 2, desk_top - rng.uniform(0.55, 0.95) * size, middle + width / 2,
+             desk_top + 0.3 * size)
+      chairs.draw(_box_shape(middle - chair / 2, bag[1] - rng.uniform(0.2, 0.4) * size,
+                             middle + chair / 2, desk_top + 1, 0.15 * size),
+                  _CHAIR_BGR[int(rng.integers(len(_CHAIR_BGR)))], 0)
+      _bag(chairs, owner, bag, _BAG_BGR[int(rng.integers(len(_BAG_BGR)))],
+           int(rng.choice((0, 0, 2))), rng)
+      for layer in (chairs.image, chairs.owners, chairs.drawn):  # Behind the desk.
+        layer[int(desk_top):] = 0
+      owner = self._record(chairs, owner, "bag", bag)
+    for middle in desk_bags:
+      style = int(rng.integers(3))
+      width = rng.uniform(0.8, 1.3) * size * (1.3 if style == 2 else 1.0)
+      bottom = desk_top + rng.uniform(0.2, 0.5) * band
+      height = rng.uniform(0.9, 1.5) * size * (0.6 if style == 2 else 1.0)
+      height = min(height, bottom - self._clearance(middle - width / 2, middle + width / 2, row))
+      if height >= 0.4 * size:
+        bag = (middle - width / 2, bottom - height, middle + width / 2, bottom)
+        _bag(desk, owner, bag, _BAG_BGR[int(rng.integers(len(_BAG_BGR)))], style, rng)
+        owner = self._record(desk, owner, "bag", bag)
+    for seat in seats:
+      if rng.random() < 0.55:
+        width, height = rng.uniform(0.9, 1.6) * size, rng.uniform(0.45, 0.75) * band
+        x = np.clip(seat.centre[0] + rng.uniform(-0.7, 0.7) * size, left + width / 2,
+                    right - width / 2)
+        y = desk_top + rng.uniform(0.35, 0.6) * band
+        _paper(desk, owner, (x, y), width, height, rng.uniform(-8, 8),
+               _PAPER_BGR[int(rng.integers(len(_PAPER_BGR)))], int(rng.choice((0, 0, 1, 2))),
+               rng)
+        owner = self._record(desk, owner, "paper", (x - width, y - height, x + width,
+                                                    y + height))
+      if rng.random() < 0.3:
+        width, height = rng.uniform(0.55, 0.9) * size, rng.uniform(0.22, 0.32) * size
+        x = np.clip(seat.centre[0] + rng.choice((-1, 1)) * rng.uniform(0.4, 1.1) * size,
+                    left + width, right - width)
+        y = desk_top + rng.uniform(0.3, 0.6) * band
+        _pencil_case(desk, owner, (x, y), width, height,
+                     _CASE_BGR[int(rng.integers(len(_CASE_BGR)))], int(rng.integers(3)), rng)
+        owner = self._record(desk, owner, "pencil_case", (x - width, y - height,
+                                                          x + 1.5 * width, y + height))
+    self.chairs[row], self.on_desks[row] = _Layer.of(chairs), _Layer.of(desk)
+    return owner
+
+  def _record(self, canvas: _Canvas, owner: int, kind: str, near) -> int:
+    """Lists the prop just drawn as `owner` (if on screen); returns the next owner."""
+    prop = _recorded(canvas.owners, owner, kind, near)
+    if prop is not None:
+      self.props.append(prop)
+    return owner + 1
 
   def _behind(self, seat: Seat) -> tuple[float, float, int] | None:
     """Rest centre and size of the nearest face in the row behind `seat`."""
@@ -643,15 +1145,53 @@ class _Lesson(_Renderer):
     _rectangle(image, ids, (left, top), (right, bottom), _DESK_BGR)
     cv2.rectangle(image, (int(left), int(top)), (int(right), int(bottom)), _DESK_EDGE_BGR, 1)
 
-  def _arm(self, image: np.ndarray, ids: np.ndarray, i: int, state: _State) -> None:
-    """A raised arm, from the shoulder up past the rows behind."""
+  def _arm(self, image: np.ndarray, ids: np.ndarray, i: int, state: _State) -> _Prop | None:
+    """A raised arm, from the shoulder up past the rows behind; its hand (with distractors)."""
     size, (cx, cy), d, a = self.seats[i].face_size, state.centre, state.direction, state.amount
     shoulder = (int(cx + d * 0.75 * size), int(cy + 1.0 * size))
     hand = (int(cx + d * (0.75 + 0.5 * a) * size), int(cy + 1.0 * size - a * 3.2 * size))
     thickness = max(2, int(0.38 * size))
     cv2.line(image, shoulder, hand, self.shirts[i], thickness)
     cv2.line(ids, shoulder, hand, 0, thickness)
-    _ellipse(image, ids, hand, (0.24 * size, 0.3 * size), (120, 150, 200))
+    if not self.realism.distractors:
+      _ellipse(image, ids, hand, (0.24 * size, 0.3 * size), (120, 150, 200))
+      return None
+    up = _unit(hand[0] - shoulder[0], hand[1] - shoulder[1])
+    palm = (hand[0] + 0.12 * size * up[0], hand[1] + 0.12 * size * up[1])
+    owner = self.hand_owner + len(self.seats) + i
+    _hand(_Canvas(image, ids), owner, palm, up, size, _skin(self.tints[i]))
+    return _recorded(ids, owner, "hand", (palm[0] - 0.6 * size, palm[1] - 0.6 * size,
+                                          palm[0] + 0.6 * size, palm[1] + 0.6 * size))
+
+  def _rest(self, i: int, frame: int) -> tuple[float, int, int] | None:
+    """(how far the hand is up, pose, side) while student i rests the head in a hand."""
+    for start, end, pose, side in self.rests[i]:
+      if start <= frame < end:
+        return _envelope(frame, start, end, self.ramp), pose, side
+    return None
+
+  def _rest_hand(self, image: np.ndarray, ids: np.ndarray, i: int,
+                 box: tuple[int, int, int, int], amount: float, pose: int, side: int
+                 ) -> _Prop | None:
+    """The hand holding student i's head (face drawn at `box`), the elbow on the desk;
+    `amount` (0..1) lifts it from the desk to the face."""
+    seat = self.seats[i]
+    size = seat.face_size
+    cx, cy = (box[0] + box[2]) / 2, box[3] - size / 2
+    desk_top = self.desk_y[seat.row][0]
+    elbow = (cx + side * 0.6 * size, desk_top + 0.1 * size)
+    target, up = {"chin": ((cx + side * 0.05 * size, cy + 0.55 * size), (-side * 0.3, -1.0)),
+                  "cheek": ((cx + side * 0.45 * size, cy + 0.22 * size), (-side * 0.35, -1.0)),
+                  "mouth": ((cx + side * 0.2 * size, cy + 0.3 * size), (-side, -0.5))
+                  }[_REST_POSES[pose]]
+    lying = (elbow[0] - side * 0.45 * size, desk_top - 0.12 * size)
+    palm = (lying[0] + amount * (target[0] - lying[0]), lying[1] + amount * (target[1] - lying[1]))
+    up = _unit(-side * (1 - amount) + amount * up[0], amount * up[1])
+    owner = self.hand_owner + i
+    _hand(_Canvas(image, ids), owner, palm, up, size, _skin(self.tints[i]), self.shirts[i],
+          elbow)
+    return _recorded(ids, owner, "hand", (palm[0] - 0.6 * size, palm[1] - 0.6 * size,
+                                          palm[0] + 0.6 * size, palm[1] + 0.6 * size))
 
   def _teacher(self, image: np.ndarray, ids: np.ndarray, frame: int
                ) -> tuple[list[int] | None, dict | None]:
@@ -687,20 +1227,29 @@ class _Lesson(_Renderer):
   def frame(self, index: int) -> tuple[np.ndarray, dict]:
     """Frame `index` (BGR) and its ground truth."""
     image = self.background.copy()
-    ids = np.zeros((self.height, self.width), np.uint8)
+    ids = self.base_ids.copy()
     change = index // self.label_change_every if self.label_change_every else 0
-    drawn = []
+    drawn, hands = [], []
     for row in self.rows:  # Back to front: nearer rows cover farther ones.
-      arms = []
+      if self.chairs.get(row) is not None:
+        self.chairs[row].paste(image, ids)
+      arms, rests = [], []
       for i, seat in enumerate(self.seats):
         if seat.row == row:
           state = self._state(i, index)
           drawn.append(self._student(image, ids, i, state, change))
           if state.kind == _ARM and state.amount > 0:
             arms.append((i, state))
+          rest = self._rest(i, index)
+          if rest is not None:
+            rests.append((i, drawn[-1][1], rest))
       self._desk(image, ids, row)
+      if self.on_desks.get(row) is not None:
+        self.on_desks[row].paste(image, ids)
+      for i, box, rest in rests:
+        hands.append(self._rest_hand(image, ids, i, box, *rest))
       for i, state in arms:
-        self._arm(image, ids, i, state)
+        hands.append(self._arm(image, ids, i, state))
     teacher_box, teacher_truth = self._teacher(image, ids, index)
     gain = self.gains[index]
     if not np.allclose(gain, 1.0):
@@ -708,9 +1257,11 @@ class _Lesson(_Renderer):
       image = cv2.LUT(image, lut.astype(np.uint8).reshape(256, 1, 3))
     students = [_face_truth(owner, box, ids, pose, label, self.class_names,
                             self.occlusion_threshold) for owner, box, pose, label in drawn]
+    distractors = [_prop_truth(prop, ids, self.occlusion_threshold)
+                   for prop in self.props + [h for h in hands if h is not None]]
     return image, {"frame": index, "time_s": round(index / self.fps, 6),
                    "teacher_box": teacher_box, "teacher": teacher_truth,
-                   "students": students}
+                   "students": students, "distractors": distractors}
 
 
 TEACHER_WALK = 0.15  # The teacher's pace in a lesson: frame widths per second.

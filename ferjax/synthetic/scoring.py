@@ -3,6 +3,7 @@
     predictions = [scoring.tracks(result.faces) for result in results]  # (id, box) pairs
     score = scoring.score(truths, predictions)   # truths: from ferjax.synthetic.classroom
     score.recall, score.idf1, score.mota, score.id_switches
+    score.precision, score.false_tracks_per_minute, score.false_tracks_by_kind
 
 Matching (by `motmetrics`): a reported box matches a ground-truth face when their
 IoU is at least `iou_threshold` (IOU_THRESHOLD = 0.4); the distance fed to
@@ -27,6 +28,27 @@ a person like the students unless `include_teacher=False`, which makes it a
 don't-care region too. `recall_all_visible` is the recall of every visible
 face whatever its size (no size floor); `recall_by_state` splits the recall of
 the counted faces by pose, partial occlusion and teacher.
+
+Precision is against the people's faces only (the students', and the
+teacher's unless excluded): a box on a distractor of the ground truth
+(`truth["distractors"]`: bags, hands, papers, pencil cases, printed faces) is
+a false positive like a box on the wall. Printed faces (a poster's) are faces
+but not people: never counted, so not finding them is no miss, and never
+don't care, so a box on one is a false positive.
+
+False tracks: a reported track id is false when, in at least half
+(FALSE_TRACK_SHARE) of the frames it is reported in, its box is on no
+person's face (IoU below `iou_threshold` with every student's and the
+teacher's face, hidden or tiny ones included, and neither box mostly inside
+the other, so that a loose box on a bowed head or a box on a hand over a face
+is on the face; see `places`). Each false track is put down to what it mostly
+lay on in those frames: a distractor's kind (the box lies on a distractor when
+at least half of the smaller of the two boxes lies in the other, or their IoU
+reaches `iou_threshold`; printed faces are the kind "printed_face"), else
+"other" (a shirt, a desk, the wall).
+`tracks_on_distractors` counts the false tracks put down to any distractor,
+printed faces included; `false_tracks_per_minute` divides all false tracks by
+the video's length (from the frames' `time_s`).
 """
 
 from __future__ import annotations
@@ -45,6 +67,8 @@ Box = geometry.Box
 Hypothesis = tuple[int, Box]  # (track id, box)
 IOU_THRESHOLD = 0.4
 MIN_SIZE = 14.0
+FALSE_TRACK_SHARE = 0.5  # Least share of a track's frames off every face to be false.
+PERSON, OTHER = "person", "other"
 _METRICS = ("mota", "idf1", "idp", "idr", "num_switches", "recall", "precision",
             "num_detections", "num_misses", "num_false_positives", "num_objects")
 
@@ -60,7 +84,7 @@ class Score:
   id_switches: int
   recall: float                # counted faces (visible, >= min_size px) matched
   recall_all_visible: float    # every visible face, whatever its size
-  precision: float             # kept reported boxes that match a counted face
+  precision: float             # kept reported boxes that match a counted person's face
   matches: int
   misses: int
   false_positives: int
@@ -75,14 +99,30 @@ class Score:
   # Recall of the counted faces by state: their pose ("frontal", "down",
   # "turned"), "partly_hidden" (occluded_fraction >= 0.1) and "teacher".
   recall_by_state: dict[str, float]
+  minutes: float               # the video's length (NaN for a single frame)
+  false_tracks: int            # track ids mostly on no person's face
+  # False tracks by what they mostly lay on: each distractor kind of the
+  # ground truth ("bag", "hand", "paper", "pencil_case", "printed_face") and "other".
+  false_tracks_by_kind: dict[str, int]
+  tracks_on_distractors: int   # false tracks put down to a distractor (any kind)
 
   @property
   def ids_per_person(self) -> float:
     return self.distinct_ids / self.people if self.people else float("nan")
 
+  @property
+  def false_tracks_per_minute(self) -> float:
+    return self.false_tracks / self.minutes if self.minutes > 0 else float("nan")
+
+  @property
+  def tracks_on_printed_faces(self) -> int:
+    return self.false_tracks_by_kind.get("printed_face", 0)
+
   def as_dict(self) -> dict[str, Any]:
     row = dataclasses.asdict(self)
     row["ids_per_person"] = self.ids_per_person
+    row["false_tracks_per_minute"] = self.false_tracks_per_minute
+    row["tracks_on_printed_faces"] = self.tracks_on_printed_faces
     return row
 
 
@@ -165,6 +205,75 @@ def _accumulate(truths: Sequence[dict], predictions: Sequence[Sequence[Hypothesi
   return accumulator, dropped
 
 
+def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Pairwise IoU, and share of the smaller box inside the other, of (n, 4) and
+  (m, 4) boxes -> two (n, m)."""
+  x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+  y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+  x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+  y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+  inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+  area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
+  area_b = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
+  return (inter / np.maximum(area_a + area_b - inter, 1e-9),
+          inter / np.maximum(np.minimum(area_a, area_b), 1e-9))
+
+
+def places(truth: dict, boxes: Sequence[Box], iou_threshold: float = IOU_THRESHOLD
+           ) -> list[str]:
+  """What each box lies on in one frame: PERSON, a distractor's kind, or OTHER.
+
+  PERSON when its IoU with a student's or the teacher's face (hidden and tiny
+  ones too) reaches iou_threshold, or the smaller of the box and the face lies
+  in the other for at least half (a loose box on a bowed head, a box on a hand
+  over a face); else a visible distractor's kind when the same holds for it
+  (the distractor with the most inside, then the highest IoU); else OTHER.
+  """
+  boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+  result = [OTHER] * len(boxes)
+  if not len(boxes):
+    return result
+  people = np.asarray([f["box"] for f, _ in people_of(truth)], np.float64).reshape(-1, 4)
+  on_person = np.zeros(len(boxes), bool)
+  if len(people):
+    overlap, cover = _overlaps(people, boxes)
+    on_person = (overlap.max(axis=0) >= iou_threshold) | (cover.max(axis=0) >= 0.5)
+  shown = [d for d in truth.get("distractors", ()) if d.get("visible", True)]
+  props = np.asarray([d["box"] for d in shown], np.float64).reshape(-1, 4)
+  overlap, cover = _overlaps(props, boxes)
+  for j in range(len(boxes)):
+    if on_person[j]:
+      result[j] = PERSON
+    elif len(shown) and (cover[:, j].max() >= 0.5 or overlap[:, j].max() >= iou_threshold):
+      result[j] = shown[int(np.lexsort((overlap[:, j], cover[:, j]))[-1])]["kind"]
+  return result
+
+
+def _false_tracks(truths: Sequence[dict], predictions: Sequence[Sequence[Hypothesis]],
+                  iou_threshold: float) -> dict[str, int]:
+  """False tracks by what they mostly lay on (distractor kinds and OTHER)."""
+  seen: dict[int, list[str]] = collections.defaultdict(list)
+  for truth, hypotheses in zip(truths, predictions):
+    for (track, _), place in zip(hypotheses, places(truth, [b for _, b in hypotheses],
+                                                    iou_threshold)):
+      seen[int(track)].append(place)
+  kinds = {d["kind"] for t in truths for d in t.get("distractors", ())}
+  counts = {kind: 0 for kind in sorted(kinds) + [OTHER]}
+  for track_places in seen.values():
+    away = [p for p in track_places if p != PERSON]
+    if len(away) >= FALSE_TRACK_SHARE * len(track_places):
+      counts[collections.Counter(away).most_common(1)[0][0]] += 1
+  return counts
+
+
+def _minutes(truths: Sequence[dict]) -> float:
+  """The video's length: the span of its `time_s` plus one mean frame interval."""
+  if len(truths) < 2:
+    return float("nan")
+  span = truths[-1]["time_s"] - truths[0]["time_s"]
+  return span * len(truths) / (len(truths) - 1) / 60 if span > 0 else float("nan")
+
+
 def _majority(accumulator: mm.MOTAccumulator) -> dict[int, int]:
   """Each matched track id -> the person id it was matched to most often."""
   events = accumulator.mot_events
@@ -198,6 +307,7 @@ def score(truths: Sequence[dict], predictions: Sequence[Sequence[Hypothesis]], *
   recall_all = host.compute(everyone, metrics=["recall"], name="all").iloc[0]["recall"]
   students = {int(s["id"]) for t in truths for s in t["students"]}
   teacher_seen = include_teacher and any(t.get("teacher") for t in truths)
+  false_tracks = _false_tracks(truths, predictions, iou_threshold)
   return Score(
       frames=len(truths), mota=float(row["mota"]), idf1=float(row["idf1"]),
       idp=float(row["idp"]), idr=float(row["idr"]), id_switches=int(row["num_switches"]),
@@ -209,4 +319,7 @@ def score(truths: Sequence[dict], predictions: Sequence[Sequence[Hypothesis]], *
       students=len(students), people=len(students) + int(teacher_seen), min_size=float(min_size),
       iou_threshold=float(iou_threshold),
       track_to_person=_majority(accumulator),
-      recall_by_state=_recall_by_state(accumulator, truths, min_size, include_teacher))
+      recall_by_state=_recall_by_state(accumulator, truths, min_size, include_teacher),
+      minutes=_minutes(truths), false_tracks=sum(false_tracks.values()),
+      false_tracks_by_kind=false_tracks,
+      tracks_on_distractors=sum(n for kind, n in false_tracks.items() if kind != OTHER))
