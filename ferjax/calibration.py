@@ -24,20 +24,22 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
   return (out / out.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
-def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray) -> float:
-  """Mean cross-entropy of integer `labels` under softmax(`logits`)."""
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray,
+                            weights: np.ndarray | None = None) -> float:
+  """Mean (or `weights`-weighted mean) cross-entropy of integer `labels` under softmax."""
   logits = logits - logits.max(axis=-1, keepdims=True)
   log_z = np.log(np.exp(logits).sum(axis=-1))
-  return float(np.mean(log_z - logits[np.arange(len(labels)), labels]))
+  return float(np.average(log_z - logits[np.arange(len(labels)), labels], weights=weights))
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-  """The temperature in [0.05, 20] that minimises the NLL of `labels`."""
+def fit_temperature(logits: np.ndarray, labels: np.ndarray,
+                    weights: np.ndarray | None = None) -> float:
+  """The temperature in [0.05, 20] that minimises the (weighted) NLL of `labels`."""
   import scipy.optimize  # pylint: disable=g-import-not-at-top  # Only for fitting.
   logits = np.asarray(logits, np.float64)
   labels = np.asarray(labels, np.int64)
   result = scipy.optimize.minimize_scalar(
-      lambda log_t: negative_log_likelihood(logits / np.exp(log_t), labels),
+      lambda log_t: negative_log_likelihood(logits / np.exp(log_t), labels, weights),
       bounds=(np.log(0.05), np.log(20.0)), method="bounded")
   return float(np.exp(result.x))
 

@@ -2,6 +2,7 @@
 
     classifier = ExpressionClassifier(DEFAULT_MODEL_DIR)       # TFLite by default
     probabilities = classifier.predict(faces)   # faces: (n, 48, 48[, 1]) grey 0..255
+    probabilities, face = classifier.predict_with_face(faces)  # face: P(face) or None
 
 Imports neither JAX nor Flax: the TFLite backend needs `ai-edge-litert`,
 the SavedModel backend TensorFlow.
@@ -95,6 +96,8 @@ class ExpressionClassifier:
     self.input_size: int = int(self.metadata["input"]["shape"][1])
     # Fitted on validation data at export (ferjax.calibration); 1.0 = uncalibrated.
     self.temperature = float(self.metadata.get("temperature") or 1.0)
+    # Models trained with a "not a face" output add P(face) as a last column.
+    self.has_face_output = bool(self.metadata.get("face_output"))
     self.backend = backend
     if backend == "tflite":
       self._run = self._load_tflite(num_threads)
@@ -155,14 +158,25 @@ class ExpressionClassifier:
     """(n, 48, 48) or (n, 48, 48, 1) grey levels 0..255 -> (n, num_classes) probabilities.
 
     With `calibrated` the export's temperature is applied (see `ferjax.calibration`).
+    For a model with the face output these are the emotions given a face.
     """
+    return self.predict_with_face(faces, calibrated)[0]
+
+  def predict_with_face(self, faces: np.ndarray, calibrated: bool = True
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(emotion probabilities as `predict`, (n,) P(face)); None for models without it."""
     x = np.asarray(faces, np.float32)
     if x.ndim == 3:
       x = x[..., None]
     size = self.input_size
     if x.ndim != 4 or x.shape[1:] != (size, size, 1):
       raise ValueError(f"faces must be (n, {size}, {size}[, 1]), got {np.shape(faces)}")
+    num_classes = len(self.class_names)
     if len(x) == 0:
-      return np.zeros((0, len(self.class_names)), np.float32)
-    probabilities = self._run(x)
-    return calibration.apply_temperature(probabilities, self.temperature if calibrated else 1.0)
+      face = np.zeros(0, np.float32) if self.has_face_output else None
+      return np.zeros((0, num_classes), np.float32), face
+    outputs = self._run(x)
+    face = outputs[:, num_classes].copy() if self.has_face_output else None
+    probabilities = calibration.apply_temperature(outputs[:, :num_classes],
+                                                  self.temperature if calibrated else 1.0)
+    return probabilities, face

@@ -152,8 +152,10 @@ def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
     raise config_lib.ConfigError(
         f"init_member {member}: {export_dir} holds {len(members)} model(s), numbered "
         "from 0")
-  model = models.create_model(config.model, config_lib.num_classes(config),
-                              rngs=nnx.Rngs(0), **dict(config.model_kwargs))
+  face_output = bool(metadata.get("face_output"))
+  num_outputs = config_lib.num_classes(config) + int(face_output)
+  model = models.create_model(config.model, num_outputs, rngs=nnx.Rngs(0),
+                              **dict(config.model_kwargs))
   graphdef, rng_state, rest = nnx.split(model, nnx.RngState, ...)
   template, treedef = jax.tree_util.tree_flatten(rest)
   stored = tf.saved_model.load(os.path.join(export_dir, inference.SAVED_MODEL_DIR)).params
@@ -165,6 +167,18 @@ def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
   model = nnx.merge(graphdef, rng_state, jax.tree_util.tree_unflatten(treedef, leaves))
   _, params, batch_stats, _ = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
   return {"params": params, "batch_stats": batch_stats}, int(members[member].get("step") or 0)
+
+
+def _grown_head(loaded: Any, fresh: Any) -> Any:
+  """`loaded`, or for an output layer one output short, `loaded` plus `fresh`'s last output.
+
+  So a model without the "not a face" output starts one that has it: the emotion
+  outputs keep their weights, the new one starts as initialised.
+  """
+  loaded = np.asarray(loaded)
+  if loaded.shape[:-1] == fresh.shape[:-1] and loaded.shape[-1] + 1 == fresh.shape[-1]:
+    return np.concatenate([loaded, np.asarray(fresh)[..., -1:].astype(loaded.dtype)], -1)
+  return loaded
 
 
 def warm_start_weights(state: dict[str, Any], source: str,
@@ -184,9 +198,12 @@ def warm_start_weights(state: dict[str, Any], source: str,
         f"init_from: {source} is neither a training workdir (no {CONFIG_FILE}) nor an "
         f"export (no {inference.SAVED_MODEL_DIR}/)")
   target = {k: state[k] for k in loaded}
+  if jax.tree.structure(loaded) != jax.tree.structure(target):
+    raise _architecture_mismatch(source)
+  grow = config.get("face_output") and _grown_head
+  loaded = jax.tree.map(lambda s, t: grow(s, t) if grow else s, loaded, target)
   shapes = lambda tree: jax.tree.map(lambda x: tuple(x.shape), tree)
-  if (jax.tree.structure(loaded) != jax.tree.structure(target)
-      or shapes(loaded) != shapes(target)):
+  if shapes(loaded) != shapes(target):
     raise _architecture_mismatch(source)
   loaded = jax.tree.map(lambda s, t: jax.numpy.asarray(s, t.dtype), loaded, target)
   return {**state, **loaded}, step
@@ -199,8 +216,7 @@ def restore_best(workdir: str) -> tuple[nnx.Module, ml_collections.ConfigDict, d
   float32 whatever dtype it was trained with.
   """
   config = load_config(workdir)
-  num_classes = config_lib.num_classes(config)
-  model = models.create_model(config.model, num_classes, rngs=nnx.Rngs(0),
+  model = models.create_model(config.model, config_lib.num_outputs(config), rngs=nnx.Rngs(0),
                               **dict(config.model_kwargs))
   graphdef, params, batch_stats, rest = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
   template = {"params": params, "batch_stats": batch_stats}

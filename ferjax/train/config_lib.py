@@ -15,7 +15,7 @@ import ml_collections
 from ferjax.labels import EMOTIONS, FACE_SIZE, FERPLUS_EMOTIONS
 from ferjax.models import MODEL_NAMES
 
-DATASETS = ("fer2013", "ferplus", "rafdb", "synthetic")
+DATASETS = ("fer2013", "ferplus", "rafdb", "expw", "synthetic", "nonface")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "constant")
 DTYPES = ("float32", "bfloat16")
@@ -48,6 +48,14 @@ def base_config() -> ml_collections.ConfigDict:
   # weight count(c)^-class_balance (0: as in the data, 1: every class equally).
   c.class_balance = 0.0
   c.synthetic_sizes = (2048, 512, 512)  # train/validation/test sizes for 'synthetic'.
+  # One more output, "not a face", trained on the `nonface` patches
+  # (python -m ferjax.data.nonface); the export turns it into P(face).
+  c.face_output = False
+  # An export whose (mean) softmax output is a soft target (knowledge distillation):
+  # target = (1 - distill_weight) * labels + distill_weight * teacher. It also
+  # labels the unlabelled faces of `nonface`.
+  c.distill_from = ""
+  c.distill_weight = 0.5
 
   c.seed = 0
   c.batch_size = 128  # Global batch, split across devices.
@@ -126,6 +134,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
   for name in names:
     _check(name in DATASETS,
            f"unknown dataset {name!r} in mixture; choose from {', '.join(DATASETS)}")
+  _check(config.face_output or "nonface" not in names,
+         "the nonface patches train the 'not a face' output: set face_output=True")
+  _check(0 <= config.distill_weight <= 1,
+         f"distill_weight must be in [0, 1], got {config.distill_weight}")
+  _check(not config.distill_from or os.path.isdir(config.distill_from),
+         f"distill_from {config.distill_from!r} is not a folder; give an export folder")
   _check(not config.soft_labels or "ferplus" in names,
          "soft_labels needs dataset='ferplus' (the votes)")
   _check(config.num_classes in (0, len(EMOTIONS), len(FERPLUS_EMOTIONS)),
@@ -178,6 +192,11 @@ def num_classes(config: ml_collections.ConfigDict) -> int:
     return int(config.num_classes)
   only_ferplus = [n for n, _ in mixture(config)] == ["ferplus"]
   return len(FERPLUS_EMOTIONS if only_ferplus else EMOTIONS)
+
+
+def num_outputs(config: ml_collections.ConfigDict) -> int:
+  """The model's outputs: the classes, plus "not a face" with `face_output`."""
+  return num_classes(config) + int(bool(config.get("face_output")))
 
 
 def with_steps(config: ml_collections.ConfigDict, num_train: int

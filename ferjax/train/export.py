@@ -17,7 +17,10 @@ Serving signature (both artifacts):
          the normalisation (`ferjax.models.preprocess`) is inside the graph.
   output `probabilities`: float32 (batch, num_classes), softmax over
          `metadata["class_names"]` (FER2013 order); for an ensemble of several
-         runs, the mean of their softmax outputs.
+         runs, the mean of their softmax outputs. A model trained with
+         `face_output` has one more column (`metadata["face_output"]`): the
+         probability that the input is a face; the emotion columns are then
+         the emotions' probabilities given that it is one.
 
     python -m ferjax.train.export --workdir runs/fer2013 --out models/fer2013
     python -m ferjax.train.export --workdir runs/a,runs/b --out models/ab   # an ensemble
@@ -52,11 +55,23 @@ DEFAULT_TFLITE_BATCH = 32
 DEFAULT_SMALL_BATCHES = (1, 8)
 
 
-def inference_function(models: nnx.Module | Sequence[nnx.Module]
+def face_output_probabilities(logits: jax.Array) -> jax.Array:
+  """Logits of K emotions + "not a face" -> K emotion probabilities given a face, P(face).
+
+  P(face) = 1 - softmax(logits)[K] = sigmoid(logsumexp(emotion logits) - not-face logit).
+  """
+  emotions, not_face = logits[..., :-1], logits[..., -1:]
+  face = jax.nn.sigmoid(jax.nn.logsumexp(emotions, axis=-1, keepdims=True) - not_face)
+  return jnp.concatenate([jax.nn.softmax(emotions, axis=-1), face], axis=-1)
+
+
+def inference_function(models: nnx.Module | Sequence[nnx.Module], face_output: bool = False
                        ) -> tuple[Callable, list[np.ndarray]]:
   """A pure `fn(params_list, images) -> probabilities` and its flat params list.
 
   Several models make one ensemble: the mean of their softmax probabilities.
+  With `face_output` the models' last logit is "not a face", and the function
+  returns `face_output_probabilities` (the emotions given a face, then P(face)).
   """
   members = [models] if isinstance(models, nnx.Module) else list(models)
   parts, params = [], []
@@ -74,7 +89,9 @@ def inference_function(models: nnx.Module | Sequence[nnx.Module]
     for graphdef, rng_state, treedef, start, stop in parts:
       merged = nnx.merge(graphdef, rng_state,
                          jax.tree_util.tree_unflatten(treedef, params[start:stop]))
-      probabilities.append(jax.nn.softmax(merged(x).astype(jnp.float32), axis=-1))
+      logits = merged(x).astype(jnp.float32)
+      probabilities.append(face_output_probabilities(logits) if face_output
+                           else jax.nn.softmax(logits, axis=-1))
     return sum(probabilities) / len(probabilities)
 
   return predict, params
@@ -181,8 +198,12 @@ def export(model: nnx.Module | Sequence[nnx.Module], out_dir: str | os.PathLike,
            metadata: dict[str, Any] | None = None,
            tflite_batch: int = DEFAULT_TFLITE_BATCH,
            small_batches: tuple[int, ...] = DEFAULT_SMALL_BATCHES,
-           overwrite: bool = False, tflite_float16: bool = False) -> dict[str, str]:
+           overwrite: bool = False, tflite_float16: bool = False,
+           face_output: bool = False) -> dict[str, str]:
   """Writes SavedModel, TFLite and metadata for `model` (or an ensemble) into `out_dir`.
+
+  `face_output`: the models' last logit is "not a face"; the export's last
+  column is then P(face) (see `inference_function`, `metadata["face_output"]`).
 
   `tflite_float16` stores the TFLite weights as float16 (half the size; the
   interpreter computes in float32 as before); the SavedModel keeps float32.
@@ -199,9 +220,10 @@ def export(model: nnx.Module | Sequence[nnx.Module], out_dir: str | os.PathLike,
   out_dir = os.path.abspath(os.fspath(out_dir))
   check_target(out_dir, overwrite=overwrite)
   batches = sorted({b for b in small_batches if 1 <= b < tflite_batch} | {tflite_batch})
-  predict, params = inference_function(model)
-  num_classes = int(np.asarray(predict(params, np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1),
+  predict, params = inference_function(model, face_output)
+  num_outputs = int(np.asarray(predict(params, np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1),
                                                          np.float32))).shape[-1])
+  num_classes = num_outputs - int(face_output)
   parent = os.path.dirname(out_dir)
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
@@ -235,6 +257,11 @@ def export(model: nnx.Module | Sequence[nnx.Module], out_dir: str | os.PathLike,
         "num_params": int(sum(p.size for p in params)),
         **(metadata or {}),
     }
+    if face_output:
+      meta["face_output"] = {
+          "index": num_classes, "name": "face",
+          "meaning": "probability that the input is a face; the emotion columns are "
+                     "the probabilities of each emotion given a face"}
     if meta["class_names"] is None:
       from ferjax.labels import FERPLUS_EMOTIONS  # pylint: disable=g-import-not-at-top
       meta["class_names"] = list(FERPLUS_EMOTIONS[:num_classes])
@@ -263,26 +290,34 @@ def fit_temperature(predict: Callable, params: list[np.ndarray],
   error before and after (`ferjax.calibration`).
   """
   from ferjax import calibration  # pylint: disable=g-import-not-at-top
+  from ferjax.train import config_lib  # pylint: disable=g-import-not-at-top
   from ferjax.train import input_pipeline  # pylint: disable=g-import-not-at-top
   from ferjax.data.errors import DataError  # pylint: disable=g-import-not-at-top
   try:
     sets = input_pipeline.load_eval_splits(config, "validation")
   except (DataError, ImportError, ValueError) as e:
     return {"temperature": 1.0, "note": f"not fitted: validation data unavailable ({e})"}
+  sets = {name: arrays for name, arrays in sets.items() if name != "nonface"}
+  num_classes = config_lib.num_classes(config)
   forward = jax.jit(predict)
-  probabilities, labels = [], []
-  for arrays in sets.values():
-    for i in range(0, len(arrays["label"]), 512):
-      probabilities.append(np.asarray(forward(params, arrays["image"][i:i + 512])))
-    labels.append(arrays["label"])
-  probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
-  temperature = calibration.fit_temperature(np.log(np.clip(probabilities, 1e-12, 1.0)),
-                                            labels)
+  probabilities, labels = {}, {}
+  for name, arrays in sets.items():
+    probabilities[name] = np.concatenate([
+        np.asarray(forward(params, arrays["image"][i:i + 512]))[:, :num_classes]
+        for i in range(0, len(arrays["label"]), 512)])
+    labels[name] = arrays["label"]
+  # Each dataset weighs the same, so the larger one does not set the temperature alone.
+  weights = np.concatenate([np.full(len(v), 1.0 / len(v)) for v in labels.values()])
+  temperature = calibration.fit_temperature(
+      np.log(np.clip(np.concatenate(list(probabilities.values())), 1e-12, 1.0)),
+      np.concatenate(list(labels.values())), weights)
+  ece = lambda name, t: round(calibration.expected_calibration_error(
+      calibration.apply_temperature(probabilities[name], t), labels[name]), 4)
   return {"temperature": round(temperature, 4), "fitted_on": sorted(sets),
-          "split": "validation", "num_examples": int(len(labels)),
-          "ece_before": round(calibration.expected_calibration_error(probabilities, labels), 4),
-          "ece_after": round(calibration.expected_calibration_error(
-              calibration.apply_temperature(probabilities, temperature), labels), 4)}
+          "split": "validation", "num_examples": int(len(weights)),
+          "weighting": "each dataset equally",
+          "ece_before": {name: ece(name, 1.0) for name in sets},
+          "ece_after": {name: ece(name, temperature) for name in sets}}
 
 
 def check_workdir(workdir: str) -> None:
@@ -348,10 +383,11 @@ def export_workdir(workdir: str | Sequence[str], out_dir: str,
   validation_config = config.copy_and_resolve_references()
   if validation_npz:
     validation_config.npz_path = validation_npz
-  if len({config_lib.num_classes(c) for _, c, _ in restored}) > 1:
-    raise ValueError("--workdir: the runs predict different numbers of classes; an "
-                     "ensemble needs runs of the same classes")
-  predict, params = inference_function(models)
+  if len({config_lib.num_outputs(c) for _, c, _ in restored}) > 1:
+    raise ValueError("--workdir: the runs predict different numbers of classes (or "
+                     "one has the face output); an ensemble needs runs of the same outputs")
+  face_output = bool(config.get("face_output"))
+  predict, params = inference_function(models, face_output)
   temperature = fit_temperature(predict, params, validation_config)
   metadata = {"temperature": temperature["temperature"], "calibration": temperature,
               "model": config.model, "dataset": config.dataset,
@@ -372,7 +408,7 @@ def export_workdir(workdir: str | Sequence[str], out_dir: str,
     metadata.update(ensemble=len(members), members=members,
                     config_hash=config_hash([m["config_hash"] for m in members]))
   return export(models, out_dir, metadata=metadata, tflite_batch=tflite_batch,
-                overwrite=overwrite, tflite_float16=tflite_float16)
+                overwrite=overwrite, tflite_float16=tflite_float16, face_output=face_output)
 
 
 def main(argv: list[str]) -> None:

@@ -24,7 +24,7 @@ def _npz_for(config: ml_collections.ConfigDict, dataset: str) -> str | None:
   paths = [p.strip() for p in config.npz_path.split(",") if p.strip()]
   if not paths:
     return None
-  want = "rafdb" if dataset == "rafdb" else "fer2013"
+  want = "fer2013" if dataset == "ferplus" else dataset  # FER+ votes ride with FER2013.
   for path in paths:
     try:
       with np.load(path, allow_pickle=False) as data:
@@ -51,15 +51,56 @@ def _targets(config: ml_collections.ConfigDict, dataset: str, arrays: dict[str, 
   return np.eye(num_classes, dtype=np.float32)[arrays["label"]]
 
 
+def teacher_probabilities(config: ml_collections.ConfigDict, images: np.ndarray
+                          ) -> np.ndarray:
+  """(n, K) emotion probabilities of `config.distill_from` (uncalibrated)."""
+  from ferjax import inference  # pylint: disable=g-import-not-at-top
+  classifier = inference.ExpressionClassifier(config.distill_from)
+  num_classes = config_lib.num_classes(config)
+  if len(classifier.class_names) != num_classes:
+    raise config_lib.ConfigError(
+        f"distill_from {config.distill_from} predicts {len(classifier.class_names)} "
+        f"classes; this run has {num_classes}")
+  return classifier.predict(images, calibrated=False)
+
+
+def _nonface_split(config: ml_collections.ConfigDict, split: str) -> dict[str, np.ndarray]:
+  """Face/non-face patches: non-faces target "not a face" (index K); faces the teacher.
+
+  Faces carry no emotion label, so without `distill_from` they are left out.
+  """
+  from ferjax.data import nonface  # pylint: disable=g-import-not-at-top
+  path = _npz_for(config, "nonface")
+  if path is None:
+    raise DataError("the nonface patches come from an .npz: prepare one with "
+                    "`python -m ferjax.data.nonface` and add it to npz_path")
+  arrays = nonface.load_split(path, split)
+  num_classes = config_lib.num_classes(config)
+  is_face = arrays["is_face"]
+  if not config.distill_from:
+    arrays = {k: v[~is_face] for k, v in arrays.items()}
+    is_face = arrays["is_face"]
+  targets = np.zeros((len(is_face), num_classes + 1), np.float32)
+  targets[~is_face, num_classes] = 1.0
+  if is_face.any():
+    targets[is_face, :num_classes] = teacher_probabilities(config, arrays["image"][is_face])
+  return {"image": arrays["image"], "label": targets.argmax(axis=1).astype(np.int32),
+          "target": targets}
+
+
 def load_dataset_split(config: ml_collections.ConfigDict, dataset: str, split: str,
                        allow_empty: bool = False) -> dict[str, np.ndarray]:
-  """{'image': (n, 48, 48, 1) uint8, 'label': (n,) int32, 'target': (n, K) float32}.
+  """{'image': (n, 48, 48, 1) uint8, 'label': (n,) int32, 'target': (n, outputs) float32}.
 
-  A 7-class run on FER+ drops the rows whose majority is contempt. Raises
-  DataError (with download instructions) when the data is missing, and
+  A 7-class run on FER+ drops the rows whose majority is contempt. With
+  `face_output` the targets gain a "not a face" column (0 for faces); with
+  `distill_from` a train split's targets are blended with the teacher's output.
+  Raises DataError (with download instructions) when the data is missing, and
   ConfigError when TFDS is needed but not installed.
   """
   num_classes = config_lib.num_classes(config)
+  if dataset == "nonface":
+    return _nonface_split(config, split)
   if dataset == "synthetic":
     sizes = dict(zip(SPLITS, config.synthetic_sizes))
     arrays = stripes.make_split(split, sizes[split], num_classes)
@@ -84,8 +125,13 @@ def load_dataset_split(config: ml_collections.ConfigDict, dataset: str, split: s
   labels = np.asarray(arrays["label"], np.int32)
   if len(labels) == 0 and not allow_empty:
     raise DataError(f"{dataset}: split {split!r} is empty")
-  return {"image": images, "label": labels,
-          "target": _targets(config, dataset, arrays, num_classes)}
+  targets = _targets(config, dataset, arrays, num_classes)
+  if config.distill_from and split == "train" and len(labels):
+    weight = config.distill_weight
+    targets = (1 - weight) * targets + weight * teacher_probabilities(config, images)
+  if config.face_output:
+    targets = np.pad(targets, ((0, 0), (0, 1)))
+  return {"image": images, "label": labels, "target": targets.astype(np.float32)}
 
 
 def load_split(config: ml_collections.ConfigDict, split: str) -> dict[str, np.ndarray]:
@@ -115,7 +161,7 @@ def load_train_mixture(config: ml_collections.ConfigDict) -> dict[str, np.ndarra
     total = sum(w for _, w in parts)
     out["weight"] = np.concatenate([
         sampling_weights(s["label"], w / total, config.class_balance,
-                         config_lib.num_classes(config))
+                         config_lib.num_outputs(config))
         for s, (_, w) in zip(splits, parts)])
   return out
 

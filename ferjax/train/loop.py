@@ -67,23 +67,41 @@ def evaluate_batches(eval_step, params, batch_stats, batches: list[tuple]) -> di
           "confusion": confusion.tolist(), "count": int(total)}
 
 
+# Sets that are watched but do not select the model: the face/non-face patches.
+MONITOR_ONLY = ("nonface",)
+
+
+def face_rejection(confusion: list[list[int]]) -> dict[str, float]:
+  """Of a confusion whose last class is "not a face": shares of faces and non-faces so called."""
+  confusion = np.asarray(confusion)
+  faces, not_faces = confusion[:-1], confusion[-1]
+  return {"faces_rejected": float(faces[:, -1].sum() / max(faces.sum(), 1)),
+          "non_faces_rejected": float(not_faces[-1] / max(not_faces.sum(), 1))}
+
+
 def evaluate_sets(eval_step, params, batch_stats, sets: dict[str, list[tuple]]
                  ) -> dict[str, Any]:
   """`evaluate_batches` on each named set; `accuracy` and `loss` are the means over the sets.
 
   With one set the result is that set's, plus empty `per_dataset`; with several,
-  the per-class figures and confusion are those of the first set.
+  the per-class figures and confusion are those of the first set. `MONITOR_ONLY`
+  sets are reported in `per_dataset` (with their face rejection rates) but left
+  out of the means.
   """
   results = {name: evaluate_batches(eval_step, params, batch_stats, b) for name, b in sets.items()}
-  first = next(iter(results.values()))
+  scored = {n: r for n, r in results.items() if n not in MONITOR_ONLY} or results
+  first = next(iter(scored.values()))
   out = dict(first, datasets=list(results))
   out["per_dataset"] = {}
   if len(results) > 1:
-    out["accuracy"] = float(np.mean([r["accuracy"] for r in results.values()]))
-    out["loss"] = float(np.mean([r["loss"] for r in results.values()]))
+    out["accuracy"] = float(np.mean([r["accuracy"] for r in scored.values()]))
+    out["loss"] = float(np.mean([r["loss"] for r in scored.values()]))
     for name, r in results.items():
       out["per_dataset"][f"validation_{name}_accuracy"] = r["accuracy"]
       out["per_dataset"][f"validation_{name}_per_class_accuracy"] = r["per_class_accuracy"]
+      if name in MONITOR_ONLY:
+        out["per_dataset"].update({f"validation_{name}_{k}": v
+                                   for k, v in face_rejection(r["confusion"]).items()})
   return out
 
 
@@ -266,7 +284,7 @@ def _start(config: ml_collections.ConfigDict, workdir: str, mesh,
       validation={name: _eval_batches(d, eval_batch_size, mesh)
                   for name, d in validation_data.items()},
       train_step=steps.make_train_step(config, graphdef, rng_template, num_train, mesh),
-      eval_step=steps.make_eval_step(graphdef, rng_template, config_lib.num_classes(config),
+      eval_step=steps.make_eval_step(graphdef, rng_template, config_lib.num_outputs(config),
                                      mesh),
       eval_batch_size=eval_batch_size)
 
@@ -285,8 +303,10 @@ def _validate(run: _Run, done: int) -> None:
                           "validation_loss": result["loss"],
                           "best_validation_accuracy": run.best["validation_accuracy"],
                           **result["per_dataset"]})
+  rejection = "".join(f", {k.removeprefix('validation_')} {v:.3f}"
+                      for k, v in result["per_dataset"].items() if k.endswith("_rejected"))
   _say(f"step {done}: validation accuracy {result['accuracy']:.4f} "
-       f"(best {run.best['validation_accuracy']:.4f} at step {run.best['step']})")
+       f"(best {run.best['validation_accuracy']:.4f} at step {run.best['step']}){rejection}")
 
 
 def _run_steps(run: _Run, end: int) -> None:

@@ -55,7 +55,7 @@ def build_model(config: ml_collections.ConfigDict, seed: int) -> nnx.Module:
   """The configured model with the configured compute dtype."""
   kwargs = dict(config.model_kwargs)
   kwargs["dtype"] = jnp.dtype(config.dtype)  # A name from config_lib.DTYPES.
-  return models.create_model(config.model, config_lib.num_classes(config),
+  return models.create_model(config.model, config_lib.num_outputs(config),
                              rngs=nnx.Rngs(seed), **kwargs)
 
 

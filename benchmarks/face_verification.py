@@ -1,0 +1,96 @@
+"""The "not a face" output on real patches: faces kept, non-faces rejected, by size and kind.
+
+    python -m benchmarks.face_verification --model ferjax/pretrained/realtime \
+        --npz nonface.npz                # python -m ferjax.data.nonface --wider_dir ...
+
+The patches are `ferjax.data.nonface`'s: crops of WIDER FACE indoor photos made
+by the live tool's crop (real faces from their detections; the detector's own
+false positives at a low score; background and face-margin squares). The
+threshold on P(face) is chosen on the `validation` patches (photos of the
+trained events held out by a hash of their name): the largest that rejects at
+most 1% of the faces of 16 px or more. It is then applied once to the `test`
+patches, the measurement events `11--Meeting` and `29--Students_Schoolkids`,
+which no training saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from absl import app
+from absl import flags
+
+from benchmarks import report
+from ferjax.data import nonface
+from ferjax.inference import ExpressionClassifier
+
+_MODEL = flags.DEFINE_string("model", "ferjax/pretrained/realtime", "Exported model folder.")
+_NPZ = flags.DEFINE_string("npz", None, "Patches from python -m ferjax.data.nonface.",
+                           required=True)
+_MAX_FACES_REJECTED = flags.DEFINE_float("max_faces_rejected", 0.01, "Share of faces of "
+                                         "16 px or more the chosen threshold may reject.")
+_WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md.")
+
+TITLE = "Face verification (the model's face output)"
+SIZE_BINS = ((10, 16), (16, 24), (24, 48), (48, 10_000))
+
+
+def face_probabilities(model: str, split: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+  """P(face) of every patch of `split`, and the patches' arrays."""
+  arrays = nonface.load_split(_NPZ.value, split)
+  classifier = ExpressionClassifier(model)
+  if not classifier.has_face_output:
+    raise app.UsageError(f"{model} has no face output; export a model trained with "
+                         "face_output=True")
+  _, face = classifier.predict_with_face(arrays["image"])
+  return face, arrays
+
+
+def choose_threshold(face: np.ndarray, arrays: dict[str, np.ndarray],
+                     max_rejected: float) -> float:
+  """The largest threshold that rejects at most `max_rejected` of the faces >= 16 px."""
+  faces = np.sort(face[arrays["is_face"] & (arrays["size"] >= 16)])
+  allowed = int(np.floor(max_rejected * len(faces)))
+  return float(faces[allowed]) if allowed < len(faces) else 0.5
+
+
+def table(face: np.ndarray, arrays: dict[str, np.ndarray], threshold: float) -> str:
+  """Rows: faces by size (share rejected), non-faces by kind (share rejected)."""
+  rejected = face < threshold
+  lines = ["| patches | count | called not a face |", "|---|---|---|"]
+  is_face, size, source = arrays["is_face"], arrays["size"], arrays["source"]
+  for low, high in SIZE_BINS:
+    rows = is_face & (size >= low) & (size < high)
+    label = f"faces {low}-{high} px" if high < 10_000 else f"faces >= {low} px"
+    lines.append(f"| {label} | {rows.sum():,} | {rejected[rows].mean():.1%} |")
+  rows = is_face & (size >= 16)
+  lines.append(f"| **faces >= 16 px** | {rows.sum():,} | **{rejected[rows].mean():.1%}** |")
+  for kind in ("detector", "background", "margin", "ferplus_nf"):
+    rows = source == kind
+    if rows.any():
+      lines.append(f"| non-faces: {kind} | {rows.sum():,} | {rejected[rows].mean():.1%} |")
+  rows = ~is_face
+  lines.append(f"| **all non-faces** | {rows.sum():,} | **{rejected[rows].mean():.1%}** |")
+  return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  face, arrays = face_probabilities(_MODEL.value, "validation")
+  threshold = choose_threshold(face, arrays, _MAX_FACES_REJECTED.value)
+  test_face, test_arrays = face_probabilities(_MODEL.value, "test")
+  body = "\n".join([
+      report.provenance().rstrip("\n"),
+      f"- Model: `{_MODEL.value}`", "",
+      f"Threshold on P(face) chosen on the validation patches (at most "
+      f"{_MAX_FACES_REJECTED.value:.0%} of faces >= 16 px rejected): **{threshold:.3f}**. "
+      "Sizes are sqrt(w * h) of the labelled box in photo pixels.", "",
+      "Validation patches (photos of the trained events, held out by name):", "",
+      table(face, arrays, threshold), "",
+      "Test patches, `11--Meeting` and `29--Students_Schoolkids` (never trained on), "
+      "evaluated once at that threshold:", "",
+      table(test_face, test_arrays, threshold)])
+  report.publish(TITLE, body, _WRITE.value)
+
+
+if __name__ == "__main__":
+  app.run(main)
