@@ -101,6 +101,9 @@ CONFIGS = {
         {"max_side": 960, "score_threshold": 0.5},
         {"asynchronous": False, "high_threshold": 0.5, "low_threshold": 0.5,
          "memory_s": 2.5, "coast_s": 0.0, "detect_every": 1}),
+    # Before students were verified faces with seats: every confirmed track is one.
+    "before: every track a student": ({}, {"face_threshold": 0.0, "min_new_s": 0.0,
+                                           "seat_distance": 0.0}),
     "default settings": ({}, {}),
     "--score_threshold 0.5": ({}, {"high_threshold": 0.5}),
     "--min_face 12": ({"min_face": 12}, {}),

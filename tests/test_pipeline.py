@@ -1,4 +1,5 @@
-"""The live pipeline with stand-in detectors: the detection worker, too-small faces, photos."""
+"""The live pipeline with stand-in detectors: the detection worker, too-small faces, photos,
+only verified faces reported, ignored regions."""
 
 import threading
 import time
@@ -236,3 +237,67 @@ def test_faces_are_read_in_turns_every_classify_every_frames():
         assert face.smoothed_probs.argmax() == EMOTIONS.index("happy")
   with pytest.raises(ValueError, match="classify_every must be >= 1"):
     LivePipeline(_FixedDetector(faces), _CountingClassifier(), fps=15.0, classify_every=0)
+
+
+class _FaceClassifier:
+  """'happy' for every crop; P(face) is the crop's mean brightness (white = face)."""
+
+  class_names = EMOTIONS
+  has_face_output = True
+
+  def __init__(self):
+    self.batches = []
+
+  def predict_with_face(self, faces):
+    self.batches.append(len(faces))
+    probs = np.full((len(faces), len(EMOTIONS)), 0.02)
+    probs[:, EMOTIONS.index("happy")] = 0.88
+    return probs, np.asarray(faces, np.float32).reshape(len(faces), -1).mean(1) / 255
+
+  def predict(self, faces):
+    return self.predict_with_face(faces)[0]
+
+
+def _scene():
+  """A white 'face' on the left, a dark 'bag' on the right: both detected."""
+  image = np.zeros((200, 320, 3), np.uint8)
+  image[20:180, 0:150] = 255
+  image[20:180, 170:320] = 30
+  face = Detection((40.0, 60.0, 100.0, 120.0), 0.9, None, "centerface")
+  bag = Detection((210.0, 60.0, 270.0, 120.0), 0.9, None, "centerface")
+  return image, [face, bag]
+
+
+def test_the_pipeline_reports_verified_faces_only():
+  image, detections = _scene()
+  with LivePipeline(_FixedDetector(detections), _FaceClassifier(), fps=10.0, detect_every=1,
+                    asynchronous=False) as pipeline:
+    results = [pipeline.process(Frame(i, i / 10, image)) for i in range(30)]
+  assert all(len(r.faces) == 1 for r in results)
+  assert {f.track_id for r in results for f in r.faces} == {1}
+  assert all(r.faces[0].box[0] == 40.0 for r in results)
+  assert all(r.rejected == 1 for r in results)
+  assert pipeline.students.num_ids == 1
+
+
+def test_photo_mode_drops_a_detection_that_is_not_a_face():
+  image, detections = _scene()
+  with LivePipeline(_FixedDetector(detections), _FaceClassifier(), fps=10.0) as pipeline:
+    result = pipeline.analyse_photo(Frame(0, 0.0, image))
+  assert [f.box[0] for f in result.faces] == [40.0] and result.rejected == 1
+  assert result.faces[0].track_id == 1 and result.faces[0].label == "happy"
+
+
+def test_faces_in_an_ignored_region_are_not_counted():
+  """A poster's printed face: the teacher marks its part of the frame once."""
+  image, detections = _scene()
+  poster = Detection((210.0, 60.0, 270.0, 120.0), 0.9, None, "centerface")
+  with LivePipeline(_FixedDetector([detections[0], poster]), _FaceClassifier(), fps=10.0,
+                    detect_every=1, asynchronous=False, face_threshold=0.0,
+                    ignore_regions=[(0.6, 0.0, 1.0, 1.0)]) as pipeline:
+    video = [pipeline.process(Frame(i, i / 10, image)) for i in range(3)]
+    photo = pipeline.analyse_photo(Frame(3, 0.3, image))
+  assert all([f.box[0] for f in r.faces] == [40.0] for r in video + [photo])
+  with pytest.raises(ValueError, match="fractions of the frame"):
+    LivePipeline(_FixedDetector([]), _FaceClassifier(), fps=10.0,
+                 ignore_regions=[(0.5, 0.0, 0.2, 1.0)])

@@ -35,12 +35,12 @@ from ferjax import faces
 from ferjax import files
 from ferjax.inference import (BACKENDS, DEFAULT_MODEL_DIR, ExpressionClassifier,
                               ModelError, model_error_message)
-from ferjax.faces import scales
 from ferjax.live import annotated
 from ferjax.live import face_quality
 from ferjax.live import overlay
 from ferjax.live import pipeline as pipeline_lib
 from ferjax.live import sources
+from ferjax.live import students as students_lib
 from ferjax.live import time_totals
 from ferjax.live.pipeline import LivePipeline
 from ferjax.live.recorder import FRAMES_CSV, SUMMARY_JSON, Entry, SessionRecorder
@@ -75,6 +75,16 @@ flags.DEFINE_float("too_small_px", -1, "Faces whose crop is under this many pixe
                    "which the model keeps 85% of its accuracy (its metadata), 0: never.")
 flags.DEFINE_float("memory_s", pipeline_lib.MEMORY_S, "Seconds a lost face keeps its ID "
                    "(a student looking down for a few seconds keeps it).")
+flags.DEFINE_float("face_threshold", students_lib.FACE_THRESHOLD, "P(face), from the "
+                   "model's face output, from which a track becomes a student (or a photo's "
+                   "detection counts); 0 counts every detection.", lower_bound=0.0,
+                   upper_bound=1.0)
+flags.DEFINE_float("min_new_s", students_lib.MIN_NEW_S, "Seconds a verified face is "
+                   "followed before it counts as a new student (faces at the start and "
+                   "students back at their seat count at once).", lower_bound=0.0)
+flags.DEFINE_multi_string("ignore", [], "A part of the frame where no face is counted "
+                          "(a poster, a screen): x0,y0,x1,y1 as fractions of the width "
+                          "and height, e.g. 0.6,0,1,0.25; repeat for several.")
 flags.DEFINE_float("smoothing_s", 1.0, "Time constant of the per-student emotion EMA.")
 flags.DEFINE_float("confidence", 0.4, "Below this smoothed probability a face is 'uncertain'.")
 flags.DEFINE_bool("headless", False, "No window (servers, tests).")
@@ -193,16 +203,14 @@ def _create_detector(photos: bool):
                                       score_threshold=lowest)
 
 
-def _photo_min_face(frame) -> float:
-  """--min_face, or for photos 14 px or 1% of the longer side, whichever is larger."""
-  if FLAGS.min_face:
-    return FLAGS.min_face
-  return max(scales.DEFAULT_MIN_FACE, max(frame.image.shape[:2]) / 100)
-
-
 def _run(signals: _Signals) -> int:
   """The session, from the checks to the summary (see `run_session`)."""
   photos = _is_photos()
+  try:
+    ignore_regions = [pipeline_lib.check_region(text.split(",")) for text in FLAGS.ignore]
+  except ValueError as e:
+    print(f"error: --ignore: {e}", file=sys.stderr)
+    return 2
   try:
     annotated.check_output(FLAGS.output, photos, single_photo=os.path.isfile(FLAGS.source))
     out_dir = _session_dir(FLAGS.out)
@@ -225,7 +233,7 @@ def _run(signals: _Signals) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 2
   try:
-    return _record(signals, source, classifier, detector, out_dir)
+    return _record(signals, source, classifier, detector, out_dir, ignore_regions)
   finally:
     source.close()
 
@@ -256,7 +264,8 @@ class _Progress:
   started: float = dataclasses.field(default_factory=time.perf_counter)
 
 
-def _make_pipeline(detector, classifier, source, too_small_px: float) -> LivePipeline:
+def _make_pipeline(detector, classifier, source, too_small_px: float,
+                   ignore_regions: list[tuple[float, ...]]) -> LivePipeline:
   return LivePipeline(detector, classifier, fps=source.fps,
                       detect_every=FLAGS.detect_every,
                       classify_every=FLAGS.classify_every, memory_s=FLAGS.memory_s,
@@ -264,7 +273,10 @@ def _make_pipeline(detector, classifier, source, too_small_px: float) -> LivePip
                       high_threshold=FLAGS.score_threshold,
                       low_threshold=FLAGS.low_score_threshold,
                       photo_threshold=FLAGS.photo_score_threshold,
-                      too_small_px=too_small_px, live=source.live)
+                      too_small_px=too_small_px, face_threshold=FLAGS.face_threshold,
+                      min_new_s=FLAGS.min_new_s,
+                      ignore_regions=ignore_regions,
+                      live=source.live)
 
 
 def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, output,
@@ -274,14 +286,15 @@ def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, outpu
   for frame in source:
     if source.photos:
       if hasattr(pipeline.detector, "min_face"):
-        pipeline.detector.min_face = _photo_min_face(frame)
+        pipeline.detector.min_face = pipeline_lib.photo_min_face(frame.image.shape,
+                                                                 FLAGS.min_face)
       result = pipeline.analyse_photo(frame)
       print(_describe_photo(frame, result, classifier.class_names), flush=True)
     else:
       result = pipeline.process(frame)
     recorder.log(frame.timestamp, frame.index, [
         Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
-        for f in result.faces])
+        for f in result.faces], rejected=result.rejected)
     if FLAGS["save-faces"].value:
       _save_faces(out_dir, frame, result.faces)
     progress.frames += 1
@@ -317,7 +330,8 @@ def _final_report(summary, recorder: SessionRecorder, source, out_dir: str,
   return return_code
 
 
-def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> int:
+def _record(signals: _Signals, source, classifier, detector, out_dir: str,
+            ignore_regions: list[tuple[float, ...]]) -> int:
   """Runs the frame loop and writes every session file, whatever stops it."""
   too_small_px = _too_small_px(classifier)
   try:
@@ -332,7 +346,7 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
   if FLAGS.output:
     output = (annotated.PhotoOutput(FLAGS.output) if source.photos
               else annotated.VideoOutput(FLAGS.output, source.fps))
-  pipeline = _make_pipeline(detector, classifier, source, too_small_px)
+  pipeline = _make_pipeline(detector, classifier, source, too_small_px, ignore_regions)
   progress, return_code = _Progress(), 0
   try:
     try:
@@ -341,6 +355,7 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str) -> in
     finally:
       signals.closing = True  # From here on a signal cannot cut the files short.
       pipeline.close()
+      recorder.verification = pipeline.verification()
   except _Stop:
     print("stopping: writing the session summary", file=sys.stderr)
   except cv2.error as e:

@@ -25,8 +25,11 @@ its smoothed emotion in between; a new face is read at once. Faces smaller than
 `too_small_px` (the crop side in pixels) are labelled TOO_SMALL instead. A face
 the detector has lost (a student looking down) is still reported for `coast_s`
 seconds at its predicted place with its last smoothed emotion, without being
-classified. `analyse_photo` reads one still image on its own:
-every face of at least `photo_threshold`, no tracking.
+classified. Only students are reported: a track gets an id once the model's
+face output has verified it as a face, and a student who comes back to their
+seat gets their id back (`ferjax.live.students`). `analyse_photo` reads one
+still image on its own: every face of at least `photo_threshold` that the
+model takes for a face, no tracking.
 """
 
 from __future__ import annotations
@@ -35,14 +38,17 @@ from concurrent import futures
 import copy
 import dataclasses
 import time
+from typing import Any, Sequence
 
 import numpy as np
 
 from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
+from ferjax.faces import scales
 from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
+from ferjax.live.students import FACE_THRESHOLD, MIN_NEW_S, SEAT_DISTANCE, Students
 from ferjax.live.tracking import Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
@@ -57,6 +63,26 @@ DETECT_EVERY = 3
 CLASSIFY_EVERY = 2
 MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the id ...
 COAST_S = 2.0           # ... and stays on screen, with the last emotion read, this long.
+
+
+def photo_min_face(frame_shape: tuple[int, ...], min_face: float = 0.0) -> float:
+  """`min_face`, or for a photo 14 px or 1% of its longer side, whichever is larger."""
+  if min_face:
+    return min_face
+  return max(scales.DEFAULT_MIN_FACE, max(frame_shape[:2]) / 100)
+
+
+def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
+  """An ignored region (x0, y0, x1, y1, fractions of the frame); ValueError if it is not one."""
+  try:
+    values = tuple(float(v) for v in region)
+  except ValueError:
+    values = ()
+  if len(values) != 4 or not (0 <= values[0] < values[2] <= 1
+                              and 0 <= values[1] < values[3] <= 1):
+    raise ValueError(f"ignore region {','.join(map(str, region))}: expected x0,y0,x1,y1 with x0 < x1 and "
+                     "y0 < y1, fractions of the frame from 0 to 1, e.g. 0.6,0,1,0.25")
+  return values
 
 
 def create_detector(name: str = "default", *, min_face: float | None = None,
@@ -100,6 +126,7 @@ class FrameResult:
   faces: list[TrackedFace]
   timings: dict[str, float]   # seconds per stage of STAGES (detect: time waited for it)
   detected: bool              # whether a detection was fused in this frame
+  rejected: int = 0           # tracks (photos: detections) not reported: not verified faces
 
 
 @dataclasses.dataclass
@@ -119,7 +146,10 @@ class LivePipeline:
                coast_s: float = COAST_S, min_hits: int = 2, smoothing_s: float = 1.0,
                confidence_threshold: float = 0.4, high_threshold: float = HIGH_THRESHOLD,
                low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
-               too_small_px: float = 0.0, asynchronous: bool = True,
+               too_small_px: float = 0.0, face_threshold: float = FACE_THRESHOLD,
+               min_new_s: float = MIN_NEW_S, seat_distance: float = SEAT_DISTANCE,
+               ignore_regions: Sequence[tuple[float, float, float, float]] = (),
+               asynchronous: bool = True,
                live: bool = False):
     """Creates the pipeline.
 
@@ -141,6 +171,13 @@ class LivePipeline:
       low_threshold: detector score that may only extend a track.
       photo_threshold: detector score of a face counted in `analyse_photo`.
       too_small_px: faces whose crop side is under this are TOO_SMALL.
+      face_threshold: P(face) from which a track (or a photo's detection) is a
+        face (`students.Students`; models without a face output verify all).
+      min_new_s: seconds a track is followed before it is a new student.
+      seat_distance: face sizes within which a face takes a lost student's id
+        back (0: never).
+      ignore_regions: (x0, y0, x1, y1) parts of the frame, as fractions of its
+        width and height, where no face is counted: a poster, a screen.
       asynchronous: detect in a worker thread.
       live: the source is a camera: take detections when ready, never wait.
     """
@@ -156,11 +193,14 @@ class LivePipeline:
     self.photo_threshold = photo_threshold
     self.live = live
     self.framing = faces_lib.framing_for(detector.name)
+    self.ignore_regions = [check_region(region) for region in ignore_regions]
     # The tracker counts frames; keep a lost face's id for `memory_s` seconds.
     self.tracker = Tracker(max_age=max(1, round(memory_s * fps)), min_hits=min_hits,
                            max_coast=int(coast_s * fps / detect_every),
                            high_threshold=high_threshold, low_threshold=low_threshold,
                            confirm_first_round=True)
+    self.students = Students(face_threshold=face_threshold, min_new_s=min_new_s,
+                             seat_distance=seat_distance)
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
     self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
@@ -172,9 +212,20 @@ class LivePipeline:
 
   # Detection.
 
+  def _faces_in(self, image: np.ndarray) -> list[Detection]:
+    """The detector's faces, but for those whose centre lies in an ignored region."""
+    detections = self.detector.detect(image)
+    if not self.ignore_regions:
+      return detections
+    height, width = image.shape[:2]
+    ignored = lambda x, y: any(x0 <= x / width <= x1 and y0 <= y / height <= y1
+                               for x0, y0, x1, y1 in self.ignore_regions)
+    return [d for d in detections
+            if not ignored((d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2)]
+
   def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boxes, scores and eye-line tilts (`faces.eye_roll`) of the faces in `image`."""
-    detections = self.detector.detect(image)
+    detections = self._faces_in(image)
     boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
     scores = np.array([d.score for d in detections], np.float64)
     rolls = np.array([faces_lib.eye_roll(d) for d in detections], np.float64)
@@ -228,79 +279,121 @@ class LivePipeline:
 
   # Classification.
 
-  def _classify(self, frame: Frame, ids: list[int], boxes: list[tuple[float, ...]],
-                scores: list[float | None], rolls: list[float], smooth: bool,
-                hold: list[bool] | None = None) -> list[TrackedFace]:
-    """Crops (turned upright by `rolls`), classifies and smooths the faces of one frame.
+  def _read(self, frame: Frame, boxes: list[tuple[float, ...]], rolls: list[float]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Crops (turned upright by `rolls`) and the model's reading of them.
 
-    Faces under `too_small_px` are TOO_SMALL; faces to `hold` (the detector lost
-    them, or they are not due for a reading) keep their last smoothed emotion.
-    Neither is classified.
+    Returns (crops, emotion probabilities, P(face) or None for a model without it).
     """
-    hold = hold or [False] * len(ids)
-    sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
-    readable = [i for i, side in enumerate(sides)
-                if side >= self.too_small_px and not hold[i]]
-    crops = faces_lib.crop_faces(frame.image, [boxes[i] for i in readable],
-                                 framing=self.framing, rolls=[rolls[i] for i in readable])
-    probabilities = self.classifier.predict(crops) if len(crops) else []
-    read = dict(zip(readable, zip(crops, probabilities)))
-    results = []
-    for i, (track_id, box, score) in enumerate(zip(ids, boxes, scores)):
-      if i in read:
-        crop, probs = read[i]
-        if smooth:
-          smoothed = self.smoother.update(track_id, probs, frame.timestamp)
-          smoothed_probs, label = smoothed.probs, smoothed.label
-        else:
-          smoothed_probs, label = probs, self.smoother.label_of(probs)
-        results.append(TrackedFace(track_id, box, probs, smoothed_probs, label, crop,
-                                   sides[i], score))
-      elif hold[i] and sides[i] >= self.too_small_px:
-        last = self.smoother.get(track_id, frame.timestamp)
-        results.append(TrackedFace(
-            track_id, box, None, None if last is None else last.probs,
-            UNCERTAIN if last is None else last.label, None, sides[i], score))
-      else:
-        results.append(TrackedFace(track_id, box, None, None, TOO_SMALL, None, sides[i],
-                                   score))
-    return results
+    crops = faces_lib.crop_faces(frame.image, boxes, framing=self.framing, rolls=rolls)
+    if not len(crops):
+      return crops, np.zeros((0, len(self.classifier.class_names)), np.float32), None
+    if hasattr(self.classifier, "predict_with_face"):
+      probabilities, face = self.classifier.predict_with_face(crops)
+      return crops, probabilities, face
+    return crops, self.classifier.predict(crops), None
+
+  def _face(self, student: int, box: tuple[float, ...], side: float, score: float | None,
+            reading: tuple[np.ndarray, np.ndarray] | None, timestamp: float,
+            smooth: bool) -> TrackedFace:
+    """The reported face of a student: read now, held (last emotion), or too small."""
+    if side < self.too_small_px:
+      return TrackedFace(student, box, None, None, TOO_SMALL, None, side, score)
+    if reading is None:
+      last = self.smoother.get(student, timestamp)
+      return TrackedFace(student, box, None, None if last is None else last.probs,
+                         UNCERTAIN if last is None else last.label, None, side, score)
+    crop, probs = reading
+    if smooth:
+      smoothed = self.smoother.update(student, probs, timestamp)
+      return TrackedFace(student, box, probs, smoothed.probs, smoothed.label, crop, side,
+                         score)
+    return TrackedFace(student, box, probs, probs, self.smoother.label_of(probs), crop,
+                       side, score)
 
   # Public.
 
   def process(self, frame: Frame) -> FrameResult:
-    """One video frame: tracked faces with stable ids and smoothed emotions."""
+    """One video frame: the students' faces with stable ids and smoothed emotions.
+
+    Tracks not (yet) verified as faces (`students.Students`) are read when due
+    but not reported.
+    """
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
     tracks, detected, timings["detect"] = self._step_tracker(frame)
-    self.smoother.prune(self.tracker.active_ids)
+    self.students.update_tracks(tracks, frame.timestamp, self.tracker.active_ids)
+    self.smoother.prune(self.students.active_students())
     timings["track"] = time.perf_counter() - start - timings["detect"]
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
-    hold = [t.missed_rounds > 0 or (t.id in self.smoother and
-                                    (t.id + frame.index) % self.classify_every != 0)
-            for t in tracks]
-    results = self._classify(frame, [t.id for t in tracks], boxes,
-                             [t.score for t in tracks], [t.roll for t in tracks],
-                             smooth=True, hold=hold)
+    sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
+    verifies = getattr(self.classifier, "has_face_output", False)
+    due = []
+    for i, t in enumerate(tracks):
+      student = self.students.student_of(t.id)
+      if student is None and not verifies:  # No face output: every track counts.
+        student = self.students.observe(t.id, None, frame.timestamp)
+      if t.missed_rounds > 0:  # Coasting on a prediction: nothing new to read.
+        continue
+      in_turn = (t.id + frame.index) % self.classify_every == 0
+      if student is None:  # Read at once, then in turn, until verified as a face.
+        if in_turn or not self.students.readings(t.id):
+          due.append(i)
+      elif sides[i] >= self.too_small_px and (student not in self.smoother or in_turn):
+        due.append(i)
+    crops, probabilities, face = self._read(frame, [boxes[i] for i in due],
+                                            [tracks[i].roll for i in due])
+    read = {i: (crops[k], probabilities[k], None if face is None else face[k])
+            for k, i in enumerate(due)}
+    results, rejected = [], 0
+    for i, t in enumerate(tracks):
+      student = self.students.student_of(t.id)
+      if student is None and i in read:
+        student = self.students.observe(t.id, read[i][2], frame.timestamp)
+      if student is None:
+        rejected += 1
+        continue
+      reading = read[i][:2] if i in read else None
+      results.append(self._face(student, boxes[i], sides[i], t.score, reading,
+                                frame.timestamp, smooth=True))
     timings["classify"] = time.perf_counter() - start
-    return FrameResult(frame, results, timings, detected)
+    return FrameResult(frame, results, timings, detected, rejected)
 
   def analyse_photo(self, frame: Frame) -> FrameResult:
-    """One still image on its own: every face of `photo_threshold`, ids new to this pipeline."""
+    """One still image on its own: every face of `photo_threshold` verified as a face.
+
+    Detections the model does not take for a face (P(face) under the face
+    threshold) are dropped and counted in `rejected`; ids are new to this pipeline.
+    """
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
-    detections: list[Detection] = [d for d in self.detector.detect(frame.image)
+    detections: list[Detection] = [d for d in self._faces_in(frame.image)
                                    if d.score >= self.photo_threshold]
     timings["detect"] = time.perf_counter() - start
-    ids = list(range(self._photo_ids + 1, self._photo_ids + len(detections) + 1))
-    self._photo_ids += len(detections)
     start = time.perf_counter()
-    results = self._classify(frame, ids, [tuple(float(v) for v in d.box) for d in detections],
-                             [d.score for d in detections],
-                             [faces_lib.eye_roll(d) for d in detections], smooth=False)
+    boxes = [tuple(float(v) for v in d.box) for d in detections]
+    crops, probabilities, face = self._read(frame, boxes,
+                                            [faces_lib.eye_roll(d) for d in detections])
+    keep = [i for i in range(len(detections))
+            if face is None or face[i] >= self.students.face_threshold]
+    results = []
+    for i in keep:
+      self._photo_ids += 1
+      side = faces_lib.crop_square(boxes[i], self.framing)[2]
+      results.append(self._face(self._photo_ids, boxes[i], side, detections[i].score,
+                                (crops[i], probabilities[i]), frame.timestamp, smooth=False))
     timings["classify"] = time.perf_counter() - start
-    return FrameResult(frame, results, timings, True)
+    return FrameResult(frame, results, timings, True, len(detections) - len(keep))
+
+  def verification(self) -> dict[str, Any]:
+    """How detections were verified as faces, and how many tracks were not."""
+    verifies = getattr(self.classifier, "has_face_output", False)
+    return {"verified_by": "the model's face output" if verifies
+                           else "none: the model has no face output",
+            "face_threshold": self.students.face_threshold if verifies else None,
+            "rejected_tracks": self.students.rejected_tracks,
+            "seat_returns": self.students.seat_returns}
 
   def close(self) -> None:
     """Stops the detection worker (a running detection finishes in the background)."""

@@ -150,6 +150,10 @@ class SessionRecorder:
 
     self._totals = time_totals.SessionTotals(len(self.class_names), self._base_bin_s)
     self._frames = 0
+    self._rejected = 0  # Detections (tracks per frame) not reported: not verified faces.
+    # How detections were verified as faces (set by the caller, e.g. the face threshold
+    # and the tracks rejected); recorded in the summary with the count above.
+    self.verification: dict[str, Any] = {}
     self._pending: tuple[float, list[tuple[int, int, np.ndarray]]] | None = None
     self._last_duration: float | None = None
     self._in_log = False
@@ -169,10 +173,15 @@ class SessionRecorder:
     self.close()
 
   def log(self, timestamp_s: float, frame_index: int,
-          entries: Iterable[Entry | Mapping[str, Any]]) -> None:
-    """Records one processed frame (`entries` may be empty). No-op once closed."""
+          entries: Iterable[Entry | Mapping[str, Any]], rejected: int = 0) -> None:
+    """Records one processed frame (`entries` may be empty). No-op once closed.
+
+    `rejected`: detections of the frame not reported because they were not
+    verified as faces; only their number is kept.
+    """
     if self._closed:
       return
+    self._rejected += int(rejected)
     self._in_log = True
     try:
       self._log(float(timestamp_s), int(frame_index), entries)
@@ -290,5 +299,6 @@ class SessionRecorder:
         class_names=self.class_names, started_at=self._started_at, frames=self._frames,
         source=self.source, model=self.model, bin_seconds=self._fixed_bin_s,
         max_bins=self.max_bins, min_seconds_visible=self.min_seconds_visible,
-        too_small_px=self.too_small_px)
+        too_small_px=self.too_small_px,
+        not_faces={"rejected_detections": self._rejected, **self.verification})
     return summary_lib.build_summary(info, self._totals, files)

@@ -18,6 +18,9 @@ scale, probabilities and shares in [0, 1], rounded to 6 decimals):
       "min_seconds_visible": float,
       "too_small_px": float | null,   # faces under this crop side are "too_small"
       "tracks_dropped": int,      # tracks seen less than min_seconds_visible
+      "not_faces": {...},         # detections not reported: not verified as faces
+                                  # (rejected_detections: per frame; rejected_tracks;
+                                  # face_threshold; verified_by; seat_returns)
       "images_stored": false,     # no face images are ever written
       "files": {name: relative path}
     },
@@ -81,6 +84,7 @@ class SessionInfo:
   max_bins: int = 60
   min_seconds_visible: float = 0.0
   too_small_px: float | None = None
+  not_faces: Mapping[str, Any] | None = None  # Detections not verified as faces.
 
   @property
   def labels(self) -> tuple[str, ...]:
@@ -202,6 +206,7 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
           "min_seconds_visible": info.min_seconds_visible,
           "too_small_px": info.too_small_px,
           "tracks_dropped": len(totals.students) - len(kept),
+          "not_faces": dict(info.not_faces or {}),
           "images_stored": False,
           "files": dict(files or {}),
       },

@@ -138,8 +138,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
          "the nonface patches train the 'not a face' output: set face_output=True")
   _check(0 <= config.distill_weight <= 1,
          f"distill_weight must be in [0, 1], got {config.distill_weight}")
-  _check(not config.distill_from or os.path.isdir(config.distill_from),
-         f"distill_from {config.distill_from!r} is not a folder; give an export folder")
   _check(not config.soft_labels or "ferplus" in names,
          "soft_labels needs dataset='ferplus' (the votes)")
   _check(config.num_classes in (0, len(EMOTIONS), len(FERPLUS_EMOTIONS)),

@@ -55,7 +55,10 @@ def teacher_probabilities(config: ml_collections.ConfigDict, images: np.ndarray
                           ) -> np.ndarray:
   """(n, K) emotion probabilities of `config.distill_from` (uncalibrated)."""
   from ferjax import inference  # pylint: disable=g-import-not-at-top
-  classifier = inference.ExpressionClassifier(config.distill_from)
+  try:
+    classifier = inference.ExpressionClassifier(config.distill_from)
+  except inference.ModelError as e:
+    raise config_lib.ConfigError(f"distill_from: {e}") from None
   num_classes = config_lib.num_classes(config)
   if len(classifier.class_names) != num_classes:
     raise config_lib.ConfigError(

@@ -1,0 +1,516 @@
+"""Face detection on real indoor photos (WIDER FACE): precision and recall, per event.
+
+    python -m benchmarks.wider_faces                       # updates BENCHMARKS.md
+    python -m benchmarks.wider_faces --keep my.module:keep_faces --nowrite
+
+The folder (default ../shared/datasets/wider_face_indoor, see its README.md) holds
+WIDER FACE validation photos of indoor and group events with every face boxed.
+Two operating paths of the live tool are scored:
+
+  photo  `tools/live.py --source PHOTO --photos`: the tool's detector at
+         PHOTO_THRESHOLD, `min_face` from each photo as the tool sets it, every
+         detection >= PHOTO_THRESHOLD counted.
+  video  the tool's default detector (scores down to LOW_THRESHOLD); a detection
+         must reach HIGH_THRESHOLD to start a track, so that is its threshold.
+
+Each path runs its detector twice per photo: as the tool builds it (the
+operating point: recall by face size, precision, false positives per photo), and
+at the same scale and tiles with scores down to --floor (the whole ranking:
+average precision). Matching and AP follow WIDER FACE's protocol
+(`ferjax.evaluation.detection_scores`) at IoU 0.5 and 0.4.
+
+Every path is: detections -> optional keep filter -> scoring. A filter is a
+function `keep(image_bgr, detections: list[faces.Detection]) -> bool mask`, one
+per detection (e.g. a face/not-face verifier); name it with --keep
+module:function (or pass it to `collect`), and the table gets rows with and
+without it. Raw detections are cached per photo under --cache_dir, so a re-run
+with a new filter only reads the photos and runs the filter.
+
+--sheet writes the --sheet_size highest-scoring false positives of the photo
+path (IoU 0.5, after the filter) as one PNG for a person to look at. It holds
+pixels of the photos: it is written outside the repository only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import cv2
+import numpy as np
+from absl import app
+from absl import flags
+
+from benchmarks import report
+from ferjax import faces
+from ferjax.data import wider_face
+from ferjax.data.errors import DataError
+from ferjax.evaluation import detection_scores as scores_lib
+from ferjax.faces import scales
+from ferjax.inference import ExpressionClassifier
+from ferjax.live import pipeline
+from ferjax.live import students
+
+_DATA = flags.DEFINE_string(
+    "data", os.path.join(ROOT, "..", "shared", "datasets", "wider_face_indoor"),
+    "WIDER FACE folder: wider_face_val_bbx_gt.txt beside images/<event>/.")
+_EVENTS = flags.DEFINE_list("events", None, "Events to run (default: all in the folder).")
+_MAX_IMAGES = flags.DEFINE_integer("max_images", 0, "First N photos only (0: all); "
+                                   "for smoke runs.")
+_FLOOR = flags.DEFINE_float("floor", 0.05, "Lowest detector score of the ranking run (AP).")
+_THREADS = flags.DEFINE_integer("threads", 1, "onnxruntime threads per detector.")
+_KEEP = flags.DEFINE_string("keep", None, "module:function, a filter (image_bgr, "
+                            "detections) -> bool mask applied before scoring.")
+_VERIFY_MODEL = flags.DEFINE_string("verify_model", None, "Exported model with the face "
+                                    "output: adds rows with the tool's verification "
+                                    "(P(face) >= --face_threshold).")
+_FACE_THRESHOLD = flags.DEFINE_float("face_threshold", students.FACE_THRESHOLD,
+                                     "P(face) threshold of --verify_model.")
+_CACHE_DIR = flags.DEFINE_string("cache_dir", "/tmp/ferjax_wider/cache", "Raw detections "
+                                 "per photo ('' : no cache).")
+_SHEET = flags.DEFINE_string("sheet", "/tmp/ferjax_wider/false_positives.png",
+                             "PNG of the top photo-path false positives ('' : none); "
+                             "outside the repository.")
+_SHEET_SIZE = flags.DEFINE_integer("sheet_size", 24, "False positives on the sheet.")
+_WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md.")
+
+TITLE = "Real scenes: WIDER FACE indoor"
+MEASUREMENT_EVENTS = ("11--Meeting", "29--Students_Schoolkids")
+CACHE_FORMAT = 2
+
+Keep = Callable[[np.ndarray, list[faces.Detection]], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Path:
+  """One way the live tool counts faces: its detector's floor and its threshold."""
+  name: str
+  detector_threshold: float   # Lowest score the tool's detector returns.
+  threshold: float            # Score from which a detection counts.
+  photo_min_face: bool        # min_face follows each photo (photo mode).
+
+
+PATHS = (
+    Path("photo", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True),
+    Path("video", min(pipeline.LOW_THRESHOLD, pipeline.HIGH_THRESHOLD),
+         pipeline.HIGH_THRESHOLD, False),
+)
+
+
+class RankingDetector(faces.CenterFace):
+  """`planner`'s scale and tiles, with every score down to `floor`: the whole ranking."""
+
+  def __init__(self, planner: faces.CenterFace, floor: float, threads: int | None):
+    super().__init__(score_threshold=floor, iou_threshold=planner.iou_threshold,
+                     threads=threads)
+    self.planner = planner
+
+  def plan(self, frame_shape: tuple[int, ...]) -> scales.DetectionPlan:
+    return self.planner.plan(frame_shape)
+
+
+@dataclasses.dataclass
+class Detectors:
+  """A path's detector as the tool builds it, and its ranking twin."""
+  path: Path
+  operating: faces.CenterFace
+  ranking: RankingDetector
+
+  @classmethod
+  def create(cls, path: Path, floor: float, threads: int | None) -> Detectors:
+    operating = pipeline.create_detector(score_threshold=path.detector_threshold,
+                                         threads=threads)
+    if not isinstance(operating, faces.CenterFace):
+      raise ValueError(f"the live tool's detector is {operating.name}, not CenterFace")
+    return cls(path, operating, RankingDetector(operating, floor, threads))
+
+  def detect(self, image: np.ndarray) -> tuple[list[faces.Detection], list[faces.Detection]]:
+    """(operating, ranking) detections of one photo."""
+    if self.path.photo_min_face:
+      self.operating.min_face = pipeline.photo_min_face(image.shape)
+    return self.operating.detect(image), self.ranking.detect(image)
+
+
+# Caching.
+
+
+def _to_arrays(detections: list[faces.Detection]) -> dict[str, np.ndarray]:
+  return {"boxes": np.array([d.box for d in detections], np.float64).reshape(-1, 4),
+          "scores": np.array([d.score for d in detections], np.float64),
+          "landmarks": np.array([d.landmarks for d in detections], np.float32
+                                ).reshape(-1, 5, 2)}
+
+
+def _from_arrays(boxes, scores, landmarks) -> list[faces.Detection]:
+  return [faces.Detection(tuple(float(v) for v in b), float(s), l, "centerface")
+          for b, s, l in zip(boxes, scores, landmarks)]
+
+
+def cache_key(path: Path, floor: float) -> str:
+  """Settings and the source of the code that makes the boxes, hashed."""
+  digest = hashlib.sha1(json.dumps([CACHE_FORMAT, dataclasses.asdict(path), floor]).encode())
+  for module in ("centerface", "scales", "geometry", "base"):
+    with open(os.path.join(ROOT, "ferjax", "faces", f"{module}.py"), "rb") as f:
+      digest.update(f.read())
+  return f"{path.name}-{digest.hexdigest()[:12]}"
+
+
+class Cache:
+  """Raw detections per photo and path in .npz files, checked against the photo's size."""
+
+  def __init__(self, folder: str | None, keys: dict[str, str]):
+    self.folder = folder
+    self.keys = keys
+
+  def _file(self, path: str, image_path: str) -> str:
+    return os.path.join(self.folder, self.keys[path], image_path + ".npz")
+
+  def get(self, path: str, image_path: str, image_file: str):
+    """(operating, ranking, seconds the detection took) or None."""
+    if not self.folder or not os.path.exists(self._file(path, image_path)):
+      return None
+    with np.load(self._file(path, image_path)) as data:
+      if int(data["image_bytes"]) != os.path.getsize(image_file):
+        return None
+      return tuple(_from_arrays(*(data[f"{kind}_{a}"] for a in ("boxes", "scores",
+                                                               "landmarks")))
+                   for kind in ("operating", "ranking")) + (float(data["seconds"]),)
+
+  def put(self, path: str, image_path: str, image_file: str, detections,
+          seconds: float) -> None:
+    if not self.folder:
+      return
+    arrays = {f"{kind}_{name}": value
+              for kind, found in zip(("operating", "ranking"), detections)
+              for name, value in _to_arrays(found).items()}
+    target = self._file(path, image_path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temporary = target + ".tmp.npz"
+    np.savez(temporary, image_bytes=os.path.getsize(image_file), seconds=seconds, **arrays)
+    os.replace(temporary, target)
+
+
+# Collecting detections.
+
+
+@dataclasses.dataclass
+class Found:
+  """One photo's detections on one path, with the keep mask of each filter."""
+  operating: list[faces.Detection]
+  ranking: list[faces.Detection]
+  kept: dict[str, tuple[np.ndarray, np.ndarray]]  # filter -> (operating, ranking) masks.
+
+  def boxes(self, kind: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """(boxes, scores) of `kind` ('operating'/'ranking') left by the filter `variant`."""
+    found = getattr(self, kind)
+    mask = self.kept[variant][kind == "ranking"] if variant else np.ones(len(found), bool)
+    arrays = _to_arrays([d for d, k in zip(found, mask) if k])
+    return arrays["boxes"], arrays["scores"]
+
+
+def _mask(keep: Keep, image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
+  mask = np.asarray(keep(image, detections))
+  if mask.shape != (len(detections),) or mask.dtype != bool:
+    raise ValueError(f"a keep filter must return a bool mask of shape ({len(detections)},), "
+                     f"got {mask.dtype} {mask.shape}")
+  return mask
+
+
+def collect(images: Sequence[wider_face.ImageFaces], root: str,
+            detectors: Sequence[Detectors], filters: dict[str, Keep],
+            cache: Cache) -> tuple[dict[str, list[Found]], dict[str, float]]:
+  """Detections of every photo per path with each filter's masks; mean seconds per photo
+  and path (both detect calls, as measured when the detections were made)."""
+  found = {d.path.name: [] for d in detectors}
+  seconds = {d.path.name: [] for d in detectors}
+  start = time.perf_counter()
+  for n, entry in enumerate(images, 1):
+    file = wider_face.image_file(root, entry)
+    image = cv2.imread(file, cv2.IMREAD_COLOR)
+    if image is None:
+      raise DataError(f"{file}: missing or unreadable image (listed at "
+                                 f"{wider_face.GROUND_TRUTH_NAME}:{entry.line})")
+    for detector in detectors:
+      name = detector.path.name
+      cached = cache.get(name, entry.path, file)
+      if cached is None:
+        t0 = time.perf_counter()
+        detections = detector.detect(image)
+        cached = (*detections, time.perf_counter() - t0)
+        cache.put(name, entry.path, file, detections, cached[2])
+      *detections, took = cached
+      seconds[name].append(took)
+      kept = {label: tuple(_mask(keep, image, d) for d in detections)
+              for label, keep in filters.items()}
+      found[name].append(Found(*detections, kept))
+    if n % 20 == 0 or n == len(images):
+      print(f"{n}/{len(images)} photos, {time.perf_counter() - start:.0f} s", flush=True)
+  return found, {name: float(np.mean(s)) for name, s in seconds.items()}
+
+
+# Scoring.
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  """Scores of one path, filter and event group at one IoU."""
+  ap: float
+  point: scores_lib.OperatingPoint
+
+
+def matches(images: Sequence[wider_face.ImageFaces], found: Sequence[Found], kind: str,
+            variant: str, iou: float) -> list[scores_lib.ImageMatch]:
+  out = []
+  for entry, item in zip(images, found):
+    boxes, det_scores = item.boxes(kind, variant)
+    ignore = scores_lib.ignore_regions(entry.boxes, entry.invalid)
+    out.append(scores_lib.match(boxes, det_scores, entry.boxes, ignore, iou))
+  return out
+
+
+def score(images: Sequence[wider_face.ImageFaces], found: Sequence[Found], path: Path,
+          variant: str, iou: float) -> Row:
+  ap = scores_lib.average_precision(matches(images, found, "ranking", variant, iou))
+  point = scores_lib.operating_point(matches(images, found, "operating", variant, iou),
+                                     path.threshold)
+  return Row(ap, point)
+
+
+def groups(images: Sequence[wider_face.ImageFaces]) -> dict[str, list[int]]:
+  """Event group -> image indices: each event, the measurement events, all."""
+  out = {e: [i for i, m in enumerate(images) if m.event == e]
+         for e in wider_face.events(images)}
+  measured = [i for i, m in enumerate(images) if m.event in MEASUREMENT_EVENTS]
+  if measured and len(out) > 1:
+    out["11 + 29 (measurement)"] = measured
+  if len(out) > 1:
+    out["all"] = list(range(len(images)))
+  return out
+
+
+def _pct(value: float) -> str:
+  return "-" if np.isnan(value) else f"{100 * value:.1f}"
+
+
+def _pair(values: Sequence[float], fmt: Callable[[float], str] = _pct) -> str:
+  return " / ".join(fmt(v) for v in values)
+
+
+def table(images, found: dict[str, list[Found]], variants: Sequence[str]) -> str:
+  """Markdown: rows per path, filter and event group; cells 'IoU 0.5 / IoU 0.4'."""
+  sizes = scores_lib.SIZES
+  header = ("| path | events | photos | faces " + " / ".join(f">= {s}" for s in sizes)
+            + " px | AP | " + " | ".join(f"recall >= {s} px" for s in sizes)
+            + " | precision | FP / photo |")
+  rows = [header, "|" + "---|" * (7 + len(sizes))]
+  for path in PATHS:
+    if path.name not in found:
+      continue
+    for variant in variants:
+      label = f"{path.name} >= {path.threshold:g}" + (f" + {variant}" if variant else "")
+      for group, index in groups(images).items():
+        subset = [images[i] for i in index]
+        items = [found[path.name][i] for i in index]
+        cells = [score(subset, items, path, variant, iou)
+                 for iou in scores_lib.IOU_THRESHOLDS]
+        point = cells[0].point
+        rows.append(
+            f"| {label} | {group} | {len(subset)} | "
+            + " / ".join(str(point.faces[s]) for s in sizes) + " | "
+            + _pair([c.ap for c in cells]) + " | "
+            + " | ".join(_pair([c.point.recall[s] for c in cells]) for s in sizes) + " | "
+            + _pair([c.point.precision for c in cells]) + " | "
+            + _pair([c.point.false_positives_per_image for c in cells],
+                    lambda v: f"{v:.2f}") + " |")
+  return "\n".join(rows)
+
+
+# The sheet of false positives.
+
+
+@dataclasses.dataclass(frozen=True)
+class FalsePositive:
+  image: int
+  box: tuple[float, float, float, float]
+  score: float
+  iou: float
+
+
+def false_positives(images, found: Sequence[Found], path: Path, variant: str,
+                    iou: float = 0.5) -> list[FalsePositive]:
+  """The path's false positives at its threshold, best score first."""
+  out = []
+  for i, (entry, item) in enumerate(zip(images, found)):
+    boxes, det_scores = item.boxes("operating", variant)
+    ignore = scores_lib.ignore_regions(entry.boxes, entry.invalid)
+    m = scores_lib.match(boxes, det_scores, entry.boxes, ignore, iou)
+    order = np.argsort(-det_scores, kind="stable")
+    for d in np.where((m.outcome == scores_lib.FALSE_POSITIVE)
+                      & (m.scores >= path.threshold))[0]:
+      out.append(FalsePositive(i, tuple(boxes[order[d]]), float(m.scores[d]),
+                               float(m.best_iou[d])))
+  return sorted(out, key=lambda f: -f.score)
+
+
+def describe_false_positives(fps: Sequence[FalsePositive], label: str) -> str:
+  """How many of the false positives overlap a labelled face, and how much."""
+  ious = np.array([f.iou for f in fps])
+  near, partial = int((ious >= 0.3).sum()), int(((ious >= 0.1) & (ious < 0.3)).sum())
+  return (f"The {len(fps)} false positives of the {label} at IoU 0.5: {near} overlap a "
+          f"labelled face at IoU 0.3-0.5 (a face found, its box unlike the label), "
+          f"{partial} at 0.1-0.3, {len(fps) - near - partial} no labelled face (< 0.1). "
+          "`--sheet` tiles the highest-scoring ones for a look.")
+
+
+def tile(image: np.ndarray, fp: FalsePositive, entry: wider_face.ImageFaces,
+         side: int = 160) -> np.ndarray:
+  """The false positive with context (3x its size), labelled faces drawn, a caption."""
+  x0, y0, x1, y1 = fp.box
+  half = 1.5 * max(x1 - x0, y1 - y0, 16)
+  cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+  scale = side / (2 * half)
+  matrix = np.array([[scale, 0, side / 2 - cx * scale], [0, scale, side / 2 - cy * scale]])
+  out = cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=(64, 64, 64))
+
+  def draw(box, colour):
+    a = np.array(box, np.float64).reshape(2, 2) * scale + matrix[:, 2]
+    cv2.rectangle(out, tuple(int(round(v)) for v in a[0]),
+                  tuple(int(round(v)) for v in a[1]), colour, 1)
+
+  ignore = scores_lib.ignore_regions(entry.boxes, entry.invalid)
+  for box, ignored in zip(entry.boxes, ignore):
+    draw(box, (0, 255, 255) if ignored else (0, 200, 0))
+  draw(fp.box, (0, 0, 255))
+  caption = np.full((30, side, 3), 255, np.uint8)
+  text = f"{fp.score:.2f} IoU {fp.iou:.2f} {np.sqrt((x1 - x0) * (y1 - y0)):.0f}px"
+  cv2.putText(caption, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1)
+  cv2.putText(caption, entry.path.split("/")[-1][:28], (3, 25), cv2.FONT_HERSHEY_SIMPLEX,
+              0.32, (80, 80, 80), 1)
+  return np.concatenate([out, caption], 0)
+
+
+def write_sheet(path: str, images, root: str, fps: Sequence[FalsePositive],
+                columns: int = 6) -> None:
+  """The false positives' tiles in a grid, as one PNG."""
+  tiles = [tile(cv2.imread(wider_face.image_file(root, images[f.image])), f,
+                images[f.image]) for f in fps]
+  if not tiles:
+    return
+  tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
+  grid = np.concatenate([np.concatenate(tiles[r:r + columns], 1)
+                         for r in range(0, len(tiles), columns)], 0)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  if not cv2.imwrite(path, grid):
+    raise OSError(f"cannot write {path}")
+
+
+# Main.
+
+
+def face_output_filter(model_dir: str, threshold: float) -> Keep:
+  """The tool's verification: the live crop of each detection, P(face) >= threshold."""
+  classifier = ExpressionClassifier(model_dir)
+  if not classifier.has_face_output:
+    raise app.UsageError(f"--verify_model {model_dir}: the model has no face output")
+
+  def keep(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
+    if not detections:
+      return np.zeros(0, bool)
+    _, face = classifier.predict_with_face(faces.crop_faces(image, detections))
+    return face >= threshold
+
+  return keep
+
+
+def load_filter(spec: str) -> tuple[str, Keep]:
+  """'module:function' -> (its label, the function)."""
+  module, _, name = spec.partition(":")
+  if not module or not name:
+    raise app.UsageError(f"--keep {spec!r}: expected module:function")
+  return name, getattr(importlib.import_module(module), name)
+
+
+def _outside_repository(path: str, flag: str) -> None:
+  inside = os.path.commonpath([os.path.abspath(path), ROOT]) == ROOT
+  if path and inside:
+    raise app.UsageError(f"--{flag} {path}: inside the repository; WIDER FACE pixels "
+                         "and caches stay outside it")
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  _outside_repository(_SHEET.value, "sheet")
+  _outside_repository(_CACHE_DIR.value, "cache_dir")
+  filters = dict([load_filter(_KEEP.value)]) if _KEEP.value else {}
+  if _VERIFY_MODEL.value:
+    filters[f"P(face) >= {_FACE_THRESHOLD.value:g}"] = face_output_filter(
+        _VERIFY_MODEL.value, _FACE_THRESHOLD.value)
+  root = _DATA.value
+  try:
+    images = wider_face.read_folder(root)
+    if _EVENTS.value:
+      images = wider_face.of_events(images, _EVENTS.value)
+  except DataError as e:
+    sys.exit(f"error: {e}")
+  images = images[:_MAX_IMAGES.value or None]
+  load = os.getloadavg()[0]
+  detectors = [Detectors.create(p, _FLOOR.value, _THREADS.value) for p in PATHS]
+  cache = Cache(_CACHE_DIR.value or None,
+                {p.name: cache_key(p, _FLOOR.value) for p in PATHS})
+  start = time.perf_counter()
+  found, seconds = collect(images, root, detectors, filters, cache)
+  minutes = (time.perf_counter() - start) / 60
+  variants = [""] + list(filters)
+  body = table(images, found, variants)
+  photo = PATHS[0]
+  fps = false_positives(images, found[photo.name], photo, variants[-1])
+  if _SHEET.value:
+    write_sheet(_SHEET.value, images, root, fps[:_SHEET_SIZE.value])
+    print(f"top {min(len(fps), _SHEET_SIZE.value)} photo false positives: {_SHEET.value}")
+  skipped = sum(m.skipped for m in images)
+  timing = ", ".join(f"{name} {s:.2f} s" for name, s in seconds.items())
+  lines = [report.provenance().rstrip("\n"),
+           f"- Load average at start: {load:.1f} on {os.cpu_count()} CPUs; {minutes:.1f} min "
+           f"in all; seconds per photo, both detect calls ({_THREADS.value} onnxruntime "
+           f"thread(s); cached photos: as measured when cached): {timing}",
+           "", TEXT.format(photo=pipeline.PHOTO_THRESHOLD, high=pipeline.HIGH_THRESHOLD,
+                           low=pipeline.LOW_THRESHOLD, floor=_FLOOR.value,
+                           size=scores_lib.SIZE_FLOOR, skipped=skipped),
+           "", body, "",
+           describe_false_positives(fps, "photo path" + (f" + {variants[-1]}" if filters
+                                                         else ""))]
+  if filters:
+    lines += ["", f"Filter `{_KEEP.value}` applied to every detection before scoring."]
+  report.publish(TITLE, "\n".join(lines) + "\n", _WRITE.value)
+
+
+TEXT = """\
+WIDER FACE validation photos of indoor and group events (`../shared/datasets/\
+wider_face_indoor`, 1024 px wide; labelled boxes of zero or negative size skipped:
+{skipped}). *photo*: `tools/live.py --source PHOTO --photos` (the tool's detector at
+{photo}, `min_face` 14 px or 1% of the photo's longer side; every detection from {photo});
+*video*: the tool's default detector (scores from {low}), where a face needs {high} to start
+a track. Each path runs its detector as the tool builds it (recall, precision, false
+positives at its threshold) and, for AP, at the same scale and tiles down to score
+{floor}. WIDER protocol (`ferjax.evaluation.detection_scores`): detections by descending
+score, a hit on the unmatched face of highest IoU; faces marked invalid or under {size:g}
+px are ignore regions (a detection whose best overlap is one counts neither way); a
+second detection of a face is a false positive. Face size is sqrt(w h) of the labelled
+box, as in "Detection scale" (the folder's README counts faces by the shorter side).
+AP: area under the precision-recall curve, all-point interpolation. Cells: IoU 0.5 / 0.4;
+`11 + 29` are the two events kept out of any training, for measurement. WIDER leaves some
+tiny or blurred faces unlabelled, so a false positive is sometimes a real face."""
+
+
+if __name__ == "__main__":
+  app.run(main)

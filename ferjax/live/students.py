@@ -1,0 +1,170 @@
+"""Who is a student: tracks verified as faces, with one id per student for the whole lesson.
+
+The tracker (`tracking.Tracker`) follows boxes for a few seconds; this registry
+decides which tracks are students and which student each one is. Rules:
+
+  * **Verified before counted.** Every reading of a track by the classifier
+    gives P(face) (the model's face output). A track's evidence is the running
+    mean of its readings (`evidence_weight` for the newest). A track becomes a
+    student once its evidence reaches `face_threshold`; until then it has no
+    id, is not reported, recorded or counted in the class mood, and is read
+    again each time it is due. A bag, a hand or a poster is never verified.
+    Once a student, a track stays one: a face that is briefly unreadable (a
+    hand over it, turned away) keeps its id.
+  * **Students sit still.** A verified track that appears where a student
+    was lost (its centre within `seat_distance` face sizes of that student's
+    last box, sides within a factor of 2) takes that student's id back, after
+    seconds or minutes alike, unless that student is visibly elsewhere (held
+    by another live track). The nearest such seat wins.
+  * **No students from flickers or duplicates.** A track that takes no seat
+    becomes a new student only after it has been tracked for `min_new_s`
+    (the faces of the first detection excepted, so a session starts at once),
+    and never while its centre lies within `seat_distance` face sizes of a
+    student that is being tracked: a second box on a face already tracked.
+
+Only positions, sizes and times are kept: no face image, no biometric template.
+Models without a face output verify every track (the earlier behaviour).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ferjax.live.tracking import Track
+
+FACE_THRESHOLD = 0.5   # Evidence P(face) from which a track is a face (see BENCHMARKS.md).
+MIN_NEW_S = 1.0        # A new student: tracked at least this long.
+SEAT_DISTANCE = 1.0    # In face sizes: the same seat.
+EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evidence.
+
+
+@dataclasses.dataclass
+class _Candidate:
+  """A live track: when it was first seen, its face evidence, its student."""
+  first_seen_s: float
+  box: np.ndarray
+  evidence: float | None = None
+  readings: int = 0
+  student: int | None = None
+
+
+@dataclasses.dataclass
+class _Seat:
+  """A student's last known place."""
+  box: np.ndarray
+  last_seen_s: float
+
+
+def _near(box: np.ndarray, others: np.ndarray, distance: float) -> np.ndarray:
+  """(n,) whether each of `others` lies within `distance` face sizes of `box`, similar size."""
+  others = np.asarray(others, np.float64).reshape(-1, 4)
+  size_a = np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1e-6))
+  size_b = np.sqrt(np.maximum((others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1]),
+                              1e-6))
+  centre_a = (box[:2] + box[2:]) / 2
+  centres = (others[:, :2] + others[:, 2:]) / 2
+  gap = np.linalg.norm(centres - centre_a, axis=1) / ((size_a + size_b) / 2)
+  return (gap <= distance) & (np.abs(np.log(size_b / size_a)) <= np.log(2.0))
+
+
+class Students:
+  """Maps tracker tracks to students (see the module docstring)."""
+
+  def __init__(self, face_threshold: float = FACE_THRESHOLD, min_new_s: float = MIN_NEW_S,
+               seat_distance: float = SEAT_DISTANCE,
+               evidence_weight: float = EVIDENCE_WEIGHT):
+    if not 0 <= face_threshold <= 1:
+      raise ValueError(f"face_threshold must be in [0, 1], got {face_threshold}")
+    if not 0 < evidence_weight <= 1:
+      raise ValueError(f"evidence_weight must be in (0, 1], got {evidence_weight}")
+    self.face_threshold = face_threshold
+    self.min_new_s = min_new_s
+    self.seat_distance = seat_distance
+    self.evidence_weight = evidence_weight
+    self._candidates: dict[int, _Candidate] = {}
+    self._seats: dict[int, _Seat] = {}
+    self._next_id = 1
+    self._session_start_s: float | None = None
+    self.rejected_tracks = 0      # Tracks that ended without being verified as a face.
+    self.rejected_readings = 0    # Readings of tracks not (yet) verified, below threshold.
+    self.seat_returns = 0         # Times a student's id was taken back at their seat.
+
+  @property
+  def num_ids(self) -> int:
+    """How many student ids were handed out."""
+    return self._next_id - 1
+
+  def student_of(self, track_id: int) -> int | None:
+    candidate = self._candidates.get(track_id)
+    return None if candidate is None else candidate.student
+
+  def readings(self, track_id: int) -> int:
+    """How often a live track was read for P(face) before it became a student."""
+    candidate = self._candidates.get(track_id)
+    return 0 if candidate is None else candidate.readings
+
+  def active_students(self) -> set[int]:
+    return {c.student for c in self._candidates.values() if c.student is not None}
+
+  def update_tracks(self, tracks: list[Track], timestamp_s: float, live_ids: set[int]
+                    ) -> None:
+    """Notes the tracks of a frame; forgets the tracks the tracker no longer holds.
+
+    `tracks` are the reported ones (boxes), `live_ids` every track id the
+    tracker still holds (a lost student's track may be coasting unreported).
+    """
+    if self._session_start_s is None:
+      self._session_start_s = timestamp_s
+    for track in tracks:
+      candidate = self._candidates.get(track.id)
+      if candidate is None:
+        candidate = self._candidates[track.id] = _Candidate(timestamp_s, track.box)
+      candidate.box = np.asarray(track.box, np.float64)
+      if candidate.student is not None:
+        self._seats[candidate.student] = _Seat(candidate.box, timestamp_s)
+    for track_id in [t for t in self._candidates if t not in live_ids]:
+      if self._candidates.pop(track_id).student is None:
+        self.rejected_tracks += 1
+
+  def observe(self, track_id: int, face_probability: float | None, timestamp_s: float
+              ) -> int | None:
+    """Adds a reading of P(face) (None: the model has no face output); returns the student."""
+    candidate = self._candidates[track_id]
+    if candidate.student is not None:
+      return candidate.student
+    p = 1.0 if face_probability is None else float(face_probability)
+    w = self.evidence_weight
+    candidate.evidence = p if candidate.evidence is None else (1 - w) * candidate.evidence + w * p
+    candidate.readings += 1
+    if candidate.evidence < self.face_threshold:
+      self.rejected_readings += 1
+      return None
+    candidate.student = self._assign(candidate, timestamp_s)
+    if candidate.student is not None:
+      self._seats[candidate.student] = _Seat(candidate.box, timestamp_s)
+    return candidate.student
+
+  def _assign(self, candidate: _Candidate, timestamp_s: float) -> int | None:
+    """A lost student whose seat this is, a new student, or None (not yet)."""
+    held = {c.student: c.box for c in self._candidates.values() if c.student is not None}
+    lost = [(sid, seat) for sid, seat in self._seats.items() if sid not in held]
+    if lost:
+      near = _near(candidate.box, np.array([seat.box for _, seat in lost]), self.seat_distance)
+      if near.any():
+        centre = (candidate.box[:2] + candidate.box[2:]) / 2
+        gaps = [np.linalg.norm((seat.box[:2] + seat.box[2:]) / 2 - centre)
+                for _, seat in lost]
+        best = min(np.flatnonzero(near), key=lambda i: gaps[i])
+        self.seat_returns += 1
+        return lost[best][0]
+    if held and _near(candidate.box, np.array(list(held.values())),
+                      self.seat_distance).any():
+      return None  # A second box on a face that is already a student.
+    first_round = candidate.first_seen_s == self._session_start_s
+    if not first_round and timestamp_s - candidate.first_seen_s < self.min_new_s:
+      return None
+    student = self._next_id
+    self._next_id += 1
+    return student

@@ -1,0 +1,99 @@
+"""Who becomes a student: verification by the face output, seats, flickers and duplicates."""
+
+import numpy as np
+import pytest
+
+from ferjax.live.students import Students
+from ferjax.live.tracking import Track
+
+
+def _track(track_id, x, y=50.0, size=40.0):
+  box = np.array([x, y, x + size, y + size], np.float64)
+  return Track(id=track_id, box=box, score=0.9, hits=3, age=3, time_since_update=0,
+               detection_index=0)
+
+
+def _see(students, tracks, t):
+  students.update_tracks(tracks, t, {track.id for track in tracks})
+
+
+def test_an_object_never_becomes_a_student_and_is_counted_as_rejected():
+  students = Students(face_threshold=0.5, min_new_s=1.0)
+  for i in range(50):
+    t = i / 10
+    _see(students, [_track(1, 10)], t)
+    assert students.observe(1, 0.1, t) is None
+  assert students.num_ids == 0 and students.student_of(1) is None
+  _see(students, [], 5.0)  # The track ends.
+  assert students.rejected_tracks == 1
+
+
+def test_a_face_that_is_briefly_unreadable_keeps_its_id():
+  students = Students(face_threshold=0.5, min_new_s=0.0)
+  _see(students, [_track(1, 10)], 0.0)
+  assert students.observe(1, 0.9, 0.0) == 1
+  for i in range(1, 20):  # A hand over the face: low P(face) readings.
+    _see(students, [_track(1, 10)], i / 10)
+    assert students.observe(1, 0.05, i / 10) == 1
+  assert students.student_of(1) == 1 and students.num_ids == 1
+
+
+def test_a_new_student_needs_time_but_the_first_faces_do_not():
+  students = Students(face_threshold=0.5, min_new_s=1.0)
+  _see(students, [_track(1, 10)], 0.0)
+  assert students.observe(1, 0.9, 0.0) == 1  # Present at the start: at once.
+  _see(students, [_track(1, 10), _track(2, 300)], 0.5)
+  assert students.observe(2, 0.9, 0.5) is None  # A flicker so far.
+  _see(students, [_track(1, 10), _track(2, 300)], 1.2)
+  assert students.observe(2, 0.9, 1.2) is None  # Seen since 0.5 s: 0.7 s.
+  _see(students, [_track(1, 10), _track(2, 300)], 1.6)
+  assert students.observe(2, 0.9, 1.6) == 2
+
+
+def test_a_flicker_under_a_second_never_becomes_a_student():
+  students = Students(face_threshold=0.5, min_new_s=1.0)
+  _see(students, [_track(1, 10)], 0.0)
+  students.observe(1, 0.9, 0.0)
+  for t in (2.0, 2.3, 2.6):
+    _see(students, [_track(1, 10), _track(5, 300)], t)
+    assert students.observe(5, 0.95, t) is None
+  _see(students, [_track(1, 10)], 2.9)
+  assert students.num_ids == 1 and students.rejected_tracks == 1
+
+
+def test_a_student_back_at_their_seat_minutes_later_takes_their_id_back():
+  students = Students(min_new_s=1.0)
+  _see(students, [_track(1, 10), _track(2, 200)], 0.0)
+  assert students.observe(1, 0.9, 0.0) == 1 and students.observe(2, 0.9, 0.0) == 2
+  _see(students, [_track(2, 200)], 10.0)  # Student 1 looks down; the tracker forgets.
+  _see(students, [_track(2, 200), _track(7, 14)], 190.0)  # Back, 3 minutes later.
+  assert students.observe(7, 0.9, 190.0) == 1  # At once: not a new student.
+  assert students.num_ids == 2 and students.seat_returns == 1
+
+
+def test_a_seat_is_not_taken_while_its_student_is_visibly_elsewhere():
+  students = Students(min_new_s=1.0)
+  _see(students, [_track(1, 10)], 0.0)
+  students.observe(1, 0.9, 0.0)
+  _see(students, [_track(1, 400)], 5.0)  # Student 1 walked to the board.
+  _see(students, [_track(1, 400), _track(3, 12)], 6.0)
+  assert students.observe(3, 0.9, 6.0) is None  # Someone new in that seat: not yet ...
+  _see(students, [_track(1, 400), _track(3, 12)], 7.5)
+  assert students.observe(3, 0.9, 7.5) == 2  # ... then a student of their own.
+
+
+def test_a_second_box_on_a_tracked_student_never_becomes_a_student():
+  students = Students(min_new_s=0.5)
+  _see(students, [_track(1, 100)], 0.0)
+  students.observe(1, 0.9, 0.0)
+  for t in np.arange(1.0, 5.0, 0.5):  # A duplicate box, shifted by a third of the face.
+    _see(students, [_track(1, 100), _track(2, 113)], t)
+    assert students.observe(2, 0.9, t) is None
+  assert students.num_ids == 1
+
+
+def test_settings_are_checked():
+  with pytest.raises(ValueError, match="face_threshold"):
+    Students(face_threshold=1.5)
+  with pytest.raises(ValueError, match="evidence_weight"):
+    Students(evidence_weight=0.0)
