@@ -15,12 +15,17 @@ which no training saw.
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 from absl import app
 from absl import flags
 
 from benchmarks import report
 from ferjax.data import nonface
+from ferjax import files
+from ferjax import inference
 from ferjax.inference import ExpressionClassifier
 
 _MODEL = flags.DEFINE_string("model", "ferjax/pretrained/realtime", "Exported model folder.")
@@ -29,6 +34,9 @@ _NPZ = flags.DEFINE_string("npz", None, "Patches from python -m ferjax.data.nonf
 _MAX_FACES_REJECTED = flags.DEFINE_float("max_faces_rejected", 0.01, "Share of faces of "
                                          "16 px or more the chosen threshold may reject.")
 _WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md.")
+_METADATA = flags.DEFINE_bool("metadata", False, "Store the chosen threshold in the model's "
+                              "metadata.json (face_output.threshold), which the live tool "
+                              "uses by default.")
 
 TITLE = "Face verification (the model's face output)"
 SIZE_BINS = ((10, 16), (16, 24), (24, 48), (48, 10_000))
@@ -90,6 +98,21 @@ def main(argv: list[str]) -> None:
       "evaluated once at that threshold:", "",
       table(test_face, test_arrays, threshold)])
   report.publish(TITLE, body, _WRITE.value)
+  if _METADATA.value:
+    store_threshold(_MODEL.value, threshold)
+
+
+def store_threshold(model: str, threshold: float) -> None:
+  """Writes `threshold` and how it was chosen into the model's metadata.json."""
+  path = os.path.join(model, inference.METADATA_FILE)
+  metadata = inference.read_metadata(model)
+  metadata["face_output"].update(
+      threshold=round(threshold, 3),
+      threshold_rule=f"largest P(face) threshold that rejects at most "
+                     f"{_MAX_FACES_REJECTED.value:.0%} of the faces >= 16 px of the nonface "
+                     "validation patches (benchmarks.face_verification)")
+  files.atomic_write_text(path, json.dumps(metadata, indent=2, sort_keys=True))
+  print(f"{path}: face threshold {threshold:.3f}")
 
 
 if __name__ == "__main__":

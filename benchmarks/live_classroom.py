@@ -124,8 +124,10 @@ def make_detector(config: str = DEFAULT):
 
 def make_pipeline(detector, classifier, fps: float, config: str = DEFAULT):
   """tools/live.py's pipeline for a configuration of CONFIGS."""
-  from ferjax.live.pipeline import LivePipeline  # pylint: disable=g-import-not-at-top
-  return LivePipeline(detector, classifier, fps=fps, **CONFIGS[config][1])
+  from ferjax.live import pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.LivePipeline(detector, classifier, fps=fps,
+                               verifier=pipeline.default_verifier(classifier),
+                               **CONFIGS[config][1])
 
 
 def close(pipeline) -> None:

@@ -98,7 +98,9 @@ def count_ids(frames: Iterator[sources.Frame], fps: float, **kwargs) -> dict:
   classifier = ExpressionClassifier(_MODEL.value)
   detector = pipeline_lib.create_detector()
   seen, last_ids, count, seconds = set(), set(), 0, 0.0
-  with pipeline_lib.LivePipeline(detector, classifier, fps=fps, **kwargs) as pipeline:
+  verifier = pipeline_lib.default_verifier(classifier)
+  with pipeline_lib.LivePipeline(detector, classifier, fps=fps, verifier=verifier,
+                                 **kwargs) as pipeline:
     for frame in frames:  # Only the pipeline is timed, not making the frames.
       start = time.perf_counter()
       result = pipeline.process(frame)

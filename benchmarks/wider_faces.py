@@ -55,7 +55,7 @@ from ferjax.data import wider_face
 from ferjax.data.errors import DataError
 from ferjax.evaluation import detection_scores as scores_lib
 from ferjax.faces import scales
-from ferjax.inference import ExpressionClassifier
+from ferjax.inference import FACE_CHECK_MODEL_DIR, ExpressionClassifier
 from ferjax.live import pipeline
 from ferjax.live import students
 
@@ -69,11 +69,11 @@ _FLOOR = flags.DEFINE_float("floor", 0.05, "Lowest detector score of the ranking
 _THREADS = flags.DEFINE_integer("threads", 1, "onnxruntime threads per detector.")
 _KEEP = flags.DEFINE_string("keep", None, "module:function, a filter (image_bgr, "
                             "detections) -> bool mask applied before scoring.")
-_VERIFY_MODEL = flags.DEFINE_string("verify_model", None, "Exported model with the face "
-                                    "output: adds rows with the tool's verification "
-                                    "(P(face) >= --face_threshold).")
-_FACE_THRESHOLD = flags.DEFINE_float("face_threshold", students.FACE_THRESHOLD,
-                                     "P(face) threshold of --verify_model.")
+_VERIFY_MODEL = flags.DEFINE_string("verify_model", FACE_CHECK_MODEL_DIR, "Exported model "
+                                    "with the face output: adds rows with the tool's "
+                                    "verification (P(face) >= --face_threshold); '': none.")
+_FACE_THRESHOLD = flags.DEFINE_float("face_threshold", -1, "P(face) threshold of "
+                                     "--verify_model; -1: the one stored with it.")
 _CACHE_DIR = flags.DEFINE_string("cache_dir", "/tmp/ferjax_wider/cache", "Raw detections "
                                  "per photo ('' : no cache).")
 _SHEET = flags.DEFINE_string("sheet", "/tmp/ferjax_wider/false_positives.png",
@@ -416,11 +416,15 @@ def write_sheet(path: str, images, root: str, fps: Sequence[FalsePositive],
 # Main.
 
 
-def face_output_filter(model_dir: str, threshold: float) -> Keep:
-  """The tool's verification: the live crop of each detection, P(face) >= threshold."""
+def face_output_filter(model_dir: str, threshold: float) -> tuple[str, Keep]:
+  """The tool's verification: the live crop of each detection, P(face) >= threshold
+  (< 0: the model's stored threshold); returns (its label, the filter)."""
   classifier = ExpressionClassifier(model_dir)
   if not classifier.has_face_output:
     raise app.UsageError(f"--verify_model {model_dir}: the model has no face output")
+  if threshold < 0:
+    threshold = float(classifier.metadata["face_output"].get("threshold",
+                                                             students.FACE_THRESHOLD))
 
   def keep(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
     if not detections:
@@ -428,7 +432,7 @@ def face_output_filter(model_dir: str, threshold: float) -> Keep:
     _, face = classifier.predict_with_face(faces.crop_faces(image, detections))
     return face >= threshold
 
-  return keep
+  return f"P(face) >= {threshold:g}", keep
 
 
 def load_filter(spec: str) -> tuple[str, Keep]:
@@ -453,8 +457,8 @@ def main(argv: list[str]) -> None:
   _outside_repository(_CACHE_DIR.value, "cache_dir")
   filters = dict([load_filter(_KEEP.value)]) if _KEEP.value else {}
   if _VERIFY_MODEL.value:
-    filters[f"P(face) >= {_FACE_THRESHOLD.value:g}"] = face_output_filter(
-        _VERIFY_MODEL.value, _FACE_THRESHOLD.value)
+    label, keep = face_output_filter(_VERIFY_MODEL.value, _FACE_THRESHOLD.value)
+    filters[label] = keep
   root = _DATA.value
   try:
     images = wider_face.read_folder(root)

@@ -21,6 +21,10 @@ from ferjax import calibration
 # no --model is given.
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained",
                                  "realtime")
+# One network with a "not a face" output; the live tool checks faces with it when the
+# emotion model has no face output of its own.
+FACE_CHECK_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained",
+                                    "realtime_single")
 FORMAT = "ferjax-export/1"
 METADATA_FILE = "metadata.json"
 SAVED_MODEL_DIR = "saved_model"

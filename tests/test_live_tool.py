@@ -177,6 +177,8 @@ def test_sigterm_still_writes_the_summary(exported_model_dir, tmp_path):
     (["--source", "7"], "no camera found at index 7"),
     (["--source", "/nonexistent/lecture.mp4"], "no such file or folder"),
     (["--detector", "yolo"], "unknown face detector"),
+    (["--ignore", "0.5,0.5,0.2,1"], "fractions of the frame"),
+    (["--verifier", "/nonexistent/model"], "--verifier"),
 ])
 def test_user_mistakes_give_one_line_errors(exported_model_dir, tmp_path, args, message):
   result = _live(*args, "--headless", "--model", exported_model_dir, "--out",

@@ -244,6 +244,7 @@ class _FaceClassifier:
 
   class_names = EMOTIONS
   has_face_output = True
+  model_dir = "a stand-in"
 
   def __init__(self):
     self.batches = []
@@ -301,3 +302,22 @@ def test_faces_in_an_ignored_region_are_not_counted():
   with pytest.raises(ValueError, match="fractions of the frame"):
     LivePipeline(_FixedDetector([]), _FaceClassifier(), fps=10.0,
                  ignore_regions=[(0.5, 0.0, 0.2, 1.0)])
+
+
+class _EmotionsOnly(_CountingClassifier):
+  """A classifier without a face output."""
+
+  has_face_output = False
+
+
+def test_a_separate_verifier_checks_only_the_tracks_not_yet_verified():
+  image, detections = _scene()
+  verifier = _FaceClassifier()
+  with LivePipeline(_FixedDetector(detections), _EmotionsOnly(), fps=10.0, detect_every=1,
+                    asynchronous=False, verifier=verifier) as pipeline:
+    results = [pipeline.process(Frame(i, i / 10, image)) for i in range(6)]
+    photo = pipeline.analyse_photo(Frame(6, 0.6, image))
+  assert all([f.box[0] for f in r.faces] == [40.0] for r in results)
+  assert [f.box[0] for f in photo.faces] == [40.0] and photo.rejected == 1
+  assert verifier.batches[:2] == [2, 1]  # Both at first; then the bag, in its turns.
+  assert pipeline.verification()["verified_by"].startswith("the face output of")

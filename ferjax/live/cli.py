@@ -75,10 +75,13 @@ flags.DEFINE_float("too_small_px", -1, "Faces whose crop is under this many pixe
                    "which the model keeps 85% of its accuracy (its metadata), 0: never.")
 flags.DEFINE_float("memory_s", pipeline_lib.MEMORY_S, "Seconds a lost face keeps its ID "
                    "(a student looking down for a few seconds keeps it).")
-flags.DEFINE_float("face_threshold", students_lib.FACE_THRESHOLD, "P(face), from the "
-                   "model's face output, from which a track becomes a student (or a photo's "
-                   "detection counts); 0 counts every detection.", lower_bound=0.0,
-                   upper_bound=1.0)
+flags.DEFINE_string("verifier", None, "Model whose face output checks that tracks are faces "
+                    "when --model has no face output of its own (default: the shipped "
+                    "one-network model); 'none': every track counts.")
+flags.DEFINE_float("face_threshold", -1, "P(face), from the model's face output, from "
+                   "which a track becomes a student (or a photo's detection counts); -1: the "
+                   "model's own (chosen on validation data, in its metadata), 0: every "
+                   "detection counts.", lower_bound=-1.0, upper_bound=1.0)
 flags.DEFINE_float("min_new_s", students_lib.MIN_NEW_S, "Seconds a verified face is "
                    "followed before it counts as a new student (faces at the start and "
                    "students back at their seat count at once).", lower_bound=0.0)
@@ -223,6 +226,12 @@ def _run(signals: _Signals) -> int:
     print(model_error_message(e, FLAGS.model), file=sys.stderr)
     return 2
   try:
+    verifier = (None if FLAGS.verifier == "none"
+                else pipeline_lib.default_verifier(classifier, FLAGS.verifier))
+  except (ModelError, ValueError) as e:
+    print(f"error: --verifier: {e}", file=sys.stderr)
+    return 2
+  try:
     detector = _create_detector(photos)
   except (ValueError, faces.DetectorUnavailable) as e:
     print(f"error: {e}", file=sys.stderr)
@@ -233,7 +242,7 @@ def _run(signals: _Signals) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 2
   try:
-    return _record(signals, source, classifier, detector, out_dir, ignore_regions)
+    return _record(signals, source, classifier, verifier, detector, out_dir, ignore_regions)
   finally:
     source.close()
 
@@ -264,7 +273,7 @@ class _Progress:
   started: float = dataclasses.field(default_factory=time.perf_counter)
 
 
-def _make_pipeline(detector, classifier, source, too_small_px: float,
+def _make_pipeline(detector, classifier, verifier, source, too_small_px: float,
                    ignore_regions: list[tuple[float, ...]]) -> LivePipeline:
   return LivePipeline(detector, classifier, fps=source.fps,
                       detect_every=FLAGS.detect_every,
@@ -273,7 +282,10 @@ def _make_pipeline(detector, classifier, source, too_small_px: float,
                       high_threshold=FLAGS.score_threshold,
                       low_threshold=FLAGS.low_score_threshold,
                       photo_threshold=FLAGS.photo_score_threshold,
-                      too_small_px=too_small_px, face_threshold=FLAGS.face_threshold,
+                      too_small_px=too_small_px,
+                      face_threshold=(None if FLAGS.face_threshold < 0
+                                      else FLAGS.face_threshold),
+                      verifier=verifier,
                       min_new_s=FLAGS.min_new_s,
                       ignore_regions=ignore_regions,
                       live=source.live)
@@ -330,7 +342,7 @@ def _final_report(summary, recorder: SessionRecorder, source, out_dir: str,
   return return_code
 
 
-def _record(signals: _Signals, source, classifier, detector, out_dir: str,
+def _record(signals: _Signals, source, classifier, verifier, detector, out_dir: str,
             ignore_regions: list[tuple[float, ...]]) -> int:
   """Runs the frame loop and writes every session file, whatever stops it."""
   too_small_px = _too_small_px(classifier)
@@ -346,7 +358,8 @@ def _record(signals: _Signals, source, classifier, detector, out_dir: str,
   if FLAGS.output:
     output = (annotated.PhotoOutput(FLAGS.output) if source.photos
               else annotated.VideoOutput(FLAGS.output, source.fps))
-  pipeline = _make_pipeline(detector, classifier, source, too_small_px, ignore_regions)
+  pipeline = _make_pipeline(detector, classifier, verifier, source, too_small_px,
+                            ignore_regions)
   progress, return_code = _Progress(), 0
   try:
     try:

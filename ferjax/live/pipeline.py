@@ -65,6 +65,19 @@ MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the i
 COAST_S = 2.0           # ... and stays on screen, with the last emotion read, this long.
 
 
+def default_verifier(classifier, model_dir: str | None = None):
+  """The face checker for `classifier`: None if it has a face output of its own, else
+  the model in `model_dir` (default: the shipped one-network model)."""
+  if getattr(classifier, "has_face_output", False):
+    return None
+  from ferjax.inference import FACE_CHECK_MODEL_DIR, ExpressionClassifier  # pylint: disable=g-import-not-at-top
+  verifier = ExpressionClassifier(model_dir or FACE_CHECK_MODEL_DIR)
+  if not verifier.has_face_output:
+    raise ValueError(f"{verifier.model_dir} has no face output; a face checker must "
+                     "be exported from a run with face_output=True")
+  return verifier
+
+
 def photo_min_face(frame_shape: tuple[int, ...], min_face: float = 0.0) -> float:
   """`min_face`, or for a photo 14 px or 1% of its longer side, whichever is larger."""
   if min_face:
@@ -146,10 +159,10 @@ class LivePipeline:
                coast_s: float = COAST_S, min_hits: int = 2, smoothing_s: float = 1.0,
                confidence_threshold: float = 0.4, high_threshold: float = HIGH_THRESHOLD,
                low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
-               too_small_px: float = 0.0, face_threshold: float = FACE_THRESHOLD,
+               too_small_px: float = 0.0, face_threshold: float | None = None,
                min_new_s: float = MIN_NEW_S, seat_distance: float = SEAT_DISTANCE,
                ignore_regions: Sequence[tuple[float, float, float, float]] = (),
-               asynchronous: bool = True,
+               verifier=None, asynchronous: bool = True,
                live: bool = False):
     """Creates the pipeline.
 
@@ -172,7 +185,11 @@ class LivePipeline:
       photo_threshold: detector score of a face counted in `analyse_photo`.
       too_small_px: faces whose crop side is under this are TOO_SMALL.
       face_threshold: P(face) from which a track (or a photo's detection) is a
-        face (`students.Students`; models without a face output verify all).
+        face (`students.Students`); None: the one stored with the face model
+        (chosen on validation data), else `students.FACE_THRESHOLD`.
+      verifier: a classifier with a face output that checks faces when
+        `classifier` has none (only tracks not yet verified, and photos' faces,
+        are read by it); with neither, every track counts.
       min_new_s: seconds a track is followed before it is a new student.
       seat_distance: face sizes within which a face takes a lost student's id
         back (0: never).
@@ -193,12 +210,18 @@ class LivePipeline:
     self.photo_threshold = photo_threshold
     self.live = live
     self.framing = faces_lib.framing_for(detector.name)
+    # Where P(face) comes from: the classifier's own face output, else the verifier's.
+    self.face_model = (classifier if getattr(classifier, "has_face_output", False)
+                       else verifier)
     self.ignore_regions = [check_region(region) for region in ignore_regions]
     # The tracker counts frames; keep a lost face's id for `memory_s` seconds.
     self.tracker = Tracker(max_age=max(1, round(memory_s * fps)), min_hits=min_hits,
                            max_coast=int(coast_s * fps / detect_every),
                            high_threshold=high_threshold, low_threshold=low_threshold,
                            confirm_first_round=True)
+    if face_threshold is None:
+      stored = getattr(self.face_model, "metadata", {}).get("face_output") or {}
+      face_threshold = float(stored.get("threshold", FACE_THRESHOLD))
     self.students = Students(face_threshold=face_threshold, min_new_s=min_new_s,
                              seat_distance=seat_distance)
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
@@ -279,19 +302,27 @@ class LivePipeline:
 
   # Classification.
 
-  def _read(self, frame: Frame, boxes: list[tuple[float, ...]], rolls: list[float]
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Crops (turned upright by `rolls`) and the model's reading of them.
+  def _read(self, frame: Frame, boxes: list[tuple[float, ...]], rolls: list[float],
+            check: list[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Crops (turned upright by `rolls`), their emotions, and P(face) of those to `check`.
 
-    Returns (crops, emotion probabilities, P(face) or None for a model without it).
+    Returns (crops, emotion probabilities, P(face) or None without a face model;
+    NaN where not checked). The classifier's own face output comes with its
+    emotions; a separate verifier only reads the crops to check.
     """
     crops = faces_lib.crop_faces(frame.image, boxes, framing=self.framing, rolls=rolls)
     if not len(crops):
       return crops, np.zeros((0, len(self.classifier.class_names)), np.float32), None
-    if hasattr(self.classifier, "predict_with_face"):
-      probabilities, face = self.classifier.predict_with_face(crops)
-      return crops, probabilities, face
-    return crops, self.classifier.predict(crops), None
+    if self.face_model is self.classifier:
+      return (crops, *self.classifier.predict_with_face(crops))
+    probabilities = self.classifier.predict(crops)
+    if self.face_model is None:
+      return crops, probabilities, None
+    face = np.full(len(crops), np.nan, np.float32)
+    rows = np.flatnonzero(check)
+    if len(rows):
+      face[rows] = self.face_model.predict_with_face(crops[rows])[1]
+    return crops, probabilities, face
 
   def _face(self, student: int, box: tuple[float, ...], side: float, score: float | None,
             reading: tuple[np.ndarray, np.ndarray] | None, timestamp: float,
@@ -328,7 +359,7 @@ class LivePipeline:
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
     sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
-    verifies = getattr(self.classifier, "has_face_output", False)
+    verifies = self.face_model is not None
     due = []
     for i, t in enumerate(tracks):
       student = self.students.student_of(t.id)
@@ -342,8 +373,9 @@ class LivePipeline:
           due.append(i)
       elif sides[i] >= self.too_small_px and (student not in self.smoother or in_turn):
         due.append(i)
-    crops, probabilities, face = self._read(frame, [boxes[i] for i in due],
-                                            [tracks[i].roll for i in due])
+    crops, probabilities, face = self._read(
+        frame, [boxes[i] for i in due], [tracks[i].roll for i in due],
+        [self.students.student_of(tracks[i].id) is None for i in due])
     read = {i: (crops[k], probabilities[k], None if face is None else face[k])
             for k, i in enumerate(due)}
     results, rejected = [], 0
@@ -374,7 +406,8 @@ class LivePipeline:
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in d.box) for d in detections]
     crops, probabilities, face = self._read(frame, boxes,
-                                            [faces_lib.eye_roll(d) for d in detections])
+                                            [faces_lib.eye_roll(d) for d in detections],
+                                            [True] * len(detections))
     keep = [i for i in range(len(detections))
             if face is None or face[i] >= self.students.face_threshold]
     results = []
@@ -388,10 +421,15 @@ class LivePipeline:
 
   def verification(self) -> dict[str, Any]:
     """How detections were verified as faces, and how many tracks were not."""
-    verifies = getattr(self.classifier, "has_face_output", False)
-    return {"verified_by": "the model's face output" if verifies
-                           else "none: the model has no face output",
-            "face_threshold": self.students.face_threshold if verifies else None,
+    if self.face_model is None:
+      verified_by = "none: no model with a face output"
+    elif self.face_model is self.classifier:
+      verified_by = "the model's face output"
+    else:
+      verified_by = f"the face output of {self.face_model.model_dir}"
+    return {"verified_by": verified_by,
+            "face_threshold": (None if self.face_model is None
+                               else self.students.face_threshold),
             "rejected_tracks": self.students.rejected_tracks,
             "seat_returns": self.students.seat_returns}
 

@@ -34,7 +34,9 @@ import numpy as np
 
 from ferjax.live.tracking import Track
 
-FACE_THRESHOLD = 0.5   # Evidence P(face) from which a track is a face (see BENCHMARKS.md).
+# Evidence P(face) from which a track is a face, for a model that does not store its own
+# (`face_threshold` of the export's metadata, chosen on validation patches).
+FACE_THRESHOLD = 0.5
 MIN_NEW_S = 1.0        # A new student: tracked at least this long.
 SEAT_DISTANCE = 1.0    # In face sizes: the same seat.
 EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evidence.
