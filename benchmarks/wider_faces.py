@@ -493,8 +493,16 @@ def main(argv: list[str]) -> None:
            "", body, "",
            describe_false_positives(fps, "photo path" + (f" + {variants[-1]}" if filters
                                                          else ""))]
-  if filters:
+  if _KEEP.value:
     lines += ["", f"Filter `{_KEEP.value}` applied to every detection before scoring."]
+  if _VERIFY_MODEL.value:
+    lines += ["", f"`P(face)` rows: the live tool's face check, the face output of "
+              f"`{os.path.relpath(_VERIFY_MODEL.value, ROOT)}` on the tool's crop of each "
+              "detection (a photo's faces are checked once; a video track keeps a running "
+              "mean over its readings, which one photo cannot show). Its non-face training "
+              "patches came from the photos of every event but `11--Meeting` and "
+              "`29--Students_Schoolkids` (all but 10% of them, held out by name for "
+              "validation), so only the `11 + 29` rows measure it on unseen scenes."]
   report.publish(TITLE, "\n".join(lines) + "\n", _WRITE.value)
 
 
