@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 
 import numpy as np
 
 from ferjax.data import fer2013
+from ferjax.data import npz
 from ferjax.data import wider_face
 from ferjax.data.errors import DataError
 
@@ -188,17 +188,7 @@ def prepare(wider_dir: str | os.PathLike, out_path: str | os.PathLike,
   arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
   arrays["is_face"] = arrays["sources"] == "face"
   arrays["dataset"] = np.asarray(DATASET)
-  out_path = os.fspath(out_path)
-  directory = os.path.dirname(os.path.abspath(out_path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez_compressed(f, **arrays)
-    os.replace(tmp, out_path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  npz.write(arrays, out_path)
   return {source: int((arrays["sources"] == source).sum()) for source in SOURCES}
 
 

@@ -69,6 +69,11 @@ def prepare(manual_dir: str | os.PathLike, out_path: str | os.PathLike,
     arrays = _fer2013_arrays(manual_dir, with_ferplus)
   else:
     raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+  return write(arrays, out_path)
+
+
+def write(arrays: dict[str, np.ndarray], out_path: str | os.PathLike) -> str:
+  """Writes `arrays` as one compressed .npz, whole or not at all; returns its path."""
   out_path = os.fspath(out_path)
   directory = os.path.dirname(os.path.abspath(out_path))
   os.makedirs(directory, exist_ok=True)
