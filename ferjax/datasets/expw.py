@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow_datasets as tfds
 
 from ferjax.data import expw
-from ferjax.labels import EMOTIONS, FACE_SIZE
+from ferjax.datasets import photo_faces
 
 
 class Expw(tfds.core.GeneratorBasedBuilder):
@@ -25,16 +24,8 @@ class Expw(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = expw.INSTRUCTIONS
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(FACE_SIZE, FACE_SIZE, 1)),
-            "label": tfds.features.ClassLabel(names=EMOTIONS),
-            "name": tfds.features.Text(),
-            "face_found": np.bool_,
-        }),
-        supervised_keys=("image", "label"),
-        homepage="http://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html",
-    )
+    return photo_faces.info(
+        self, "http://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html")
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     faces = expw.find_faces(dl_manager.manual_dir).faces
@@ -42,7 +33,4 @@ class Expw(tfds.core.GeneratorBasedBuilder):
             for split in expw.SPLITS if any(f.split == split for f in faces)}
 
   def _generate_examples(self, faces: list[expw.ExpwFace]):
-    crops, found = expw.face_crops(faces)
-    for face, crop, ok in zip(faces, crops, found):
-      yield face.name, {"image": crop[..., None], "label": face.label,
-                        "name": face.name, "face_found": bool(ok)}
+    return photo_faces.examples(faces, *expw.face_crops(faces))

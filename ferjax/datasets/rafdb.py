@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow_datasets as tfds
 
 from ferjax.data import rafdb
-from ferjax.labels import EMOTIONS, FACE_SIZE
+from ferjax.datasets import photo_faces
 
 
 class Rafdb(tfds.core.GeneratorBasedBuilder):
@@ -24,16 +23,7 @@ class Rafdb(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = rafdb.INSTRUCTIONS
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(FACE_SIZE, FACE_SIZE, 1)),
-            "label": tfds.features.ClassLabel(names=EMOTIONS),
-            "name": tfds.features.Text(),
-            "face_found": np.bool_,
-        }),
-        supervised_keys=("image", "label"),
-        homepage="http://www.whdeng.cn/RAF/model1.html",
-    )
+    return photo_faces.info(self, "http://www.whdeng.cn/RAF/model1.html")
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     images = rafdb.find_images(dl_manager.manual_dir)
@@ -41,7 +31,4 @@ class Rafdb(tfds.core.GeneratorBasedBuilder):
             for split in rafdb.SPLITS if any(i.split == split for i in images)}
 
   def _generate_examples(self, images: list[rafdb.RafImage]):
-    faces, found = rafdb.face_crops(images)
-    for image, face, ok in zip(images, faces, found):
-      yield image.name, {"image": face[..., None], "label": image.label,
-                         "name": image.name, "face_found": bool(ok)}
+    return photo_faces.examples(images, *rafdb.face_crops(images))
