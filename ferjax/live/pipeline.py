@@ -70,8 +70,8 @@ def default_verifier(classifier, model_dir: str | None = None):
   the model in `model_dir` (default: the shipped one-network model)."""
   if getattr(classifier, "has_face_output", False):
     return None
-  from ferjax.inference import FACE_CHECK_MODEL_DIR, ExpressionClassifier  # pylint: disable=g-import-not-at-top
-  verifier = ExpressionClassifier(model_dir or FACE_CHECK_MODEL_DIR)
+  from ferjax import inference  # pylint: disable=g-import-not-at-top
+  verifier = inference.ExpressionClassifier(model_dir or inference.FACE_CHECK_MODEL_DIR)
   if not verifier.has_face_output:
     raise ValueError(f"{verifier.model_dir} has no face output; a face checker must "
                      "be exported from a run with face_output=True")
@@ -93,8 +93,9 @@ def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
     values = ()
   if len(values) != 4 or not (0 <= values[0] < values[2] <= 1
                               and 0 <= values[1] < values[3] <= 1):
-    raise ValueError(f"ignore region {','.join(map(str, region))}: expected x0,y0,x1,y1 with x0 < x1 and "
-                     "y0 < y1, fractions of the frame from 0 to 1, e.g. 0.6,0,1,0.25")
+    raise ValueError(f"ignore region {','.join(map(str, region))}: expected x0,y0,x1,y1 "
+                     "with x0 < x1 and y0 < y1, fractions of the frame from 0 to 1, "
+                     "e.g. 0.6,0,1,0.25")
   return values
 
 
@@ -359,12 +360,12 @@ class LivePipeline:
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in t.box) for t in tracks]
     sides = [faces_lib.crop_square(box, self.framing)[2] for box in boxes]
-    verifies = self.face_model is not None
+    if self.face_model is None:  # No face output anywhere: every track counts.
+      students = [self.students.observe(t.id, None, frame.timestamp) for t in tracks]
+    else:
+      students = [self.students.student_of(t.id) for t in tracks]
     due = []
-    for i, t in enumerate(tracks):
-      student = self.students.student_of(t.id)
-      if student is None and not verifies:  # No face output: every track counts.
-        student = self.students.observe(t.id, None, frame.timestamp)
+    for i, (t, student) in enumerate(zip(tracks, students)):
       if t.missed_rounds > 0:  # Coasting on a prediction: nothing new to read.
         continue
       in_turn = (t.id + frame.index) % self.classify_every == 0
@@ -375,12 +376,11 @@ class LivePipeline:
         due.append(i)
     crops, probabilities, face = self._read(
         frame, [boxes[i] for i in due], [tracks[i].roll for i in due],
-        [self.students.student_of(tracks[i].id) is None for i in due])
+        [students[i] is None for i in due])
     read = {i: (crops[k], probabilities[k], None if face is None else face[k])
             for k, i in enumerate(due)}
     results, rejected = [], 0
-    for i, t in enumerate(tracks):
-      student = self.students.student_of(t.id)
+    for i, (t, student) in enumerate(zip(tracks, students)):
       if student is None and i in read:
         student = self.students.observe(t.id, read[i][2], frame.timestamp)
       if student is None:
