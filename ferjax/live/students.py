@@ -13,7 +13,7 @@ decides which tracks are students and which student each one is. Rules:
     hand over it, turned away) keeps its id.
   * **Students sit still.** A verified track that appears where a student
     was lost (its centre within `seat_distance` face sizes of that student's
-    last box, sides within a factor of 2) takes that student's id back, after
+    last box, sizes within a factor of 2) takes that student's id back, after
     seconds or minutes alike, unless that student is visibly elsewhere (held
     by another live track). The nearest such seat wins.
   * **No students from flickers or duplicates.** A track that takes no seat
@@ -60,7 +60,9 @@ class _Seat:
 
 
 def _near(box: np.ndarray, others: np.ndarray, distance: float) -> np.ndarray:
-  """(n,) whether each of `others` lies within `distance` face sizes of `box`, similar size."""
+  """(n,) whether each of `others` lies within `distance` face sizes of `box`, with a size
+  (sqrt of the area) within a factor of 2: a squashed head-down box still fits its seat,
+  which `tracking.match_affinity`'s test of each side would refuse."""
   others = np.asarray(others, np.float64).reshape(-1, 4)
   size_a = np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1e-6))
   size_b = np.sqrt(np.maximum((others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1]),
