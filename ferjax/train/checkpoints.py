@@ -200,8 +200,8 @@ def warm_start_weights(state: dict[str, Any], source: str,
   target = {k: state[k] for k in loaded}
   if jax.tree.structure(loaded) != jax.tree.structure(target):
     raise _architecture_mismatch(source)
-  grow = config.get("face_output") and _grown_head
-  loaded = jax.tree.map(lambda s, t: grow(s, t) if grow else s, loaded, target)
+  if config.get("face_output"):
+    loaded = jax.tree.map(_grown_head, loaded, target)
   shapes = lambda tree: jax.tree.map(lambda x: tuple(x.shape), tree)
   if shapes(loaded) != shapes(target):
     raise _architecture_mismatch(source)

@@ -7,6 +7,8 @@ dataset's examples, optionally re-weighted towards rare classes (`class_balance`
 
 from __future__ import annotations
 
+import functools
+
 import ml_collections
 import numpy as np
 
@@ -51,14 +53,20 @@ def _targets(config: ml_collections.ConfigDict, dataset: str, arrays: dict[str, 
   return np.eye(num_classes, dtype=np.float32)[arrays["label"]]
 
 
+@functools.lru_cache(maxsize=1)
+def _teacher(model_dir: str):
+  """The `distill_from` export, loaded once for all the splits of a run."""
+  from ferjax import inference  # pylint: disable=g-import-not-at-top
+  try:
+    return inference.ExpressionClassifier(model_dir)
+  except inference.ModelError as e:
+    raise config_lib.ConfigError(f"distill_from: {e}") from None
+
+
 def teacher_probabilities(config: ml_collections.ConfigDict, images: np.ndarray
                           ) -> np.ndarray:
   """(n, K) emotion probabilities of `config.distill_from` (uncalibrated)."""
-  from ferjax import inference  # pylint: disable=g-import-not-at-top
-  try:
-    classifier = inference.ExpressionClassifier(config.distill_from)
-  except inference.ModelError as e:
-    raise config_lib.ConfigError(f"distill_from: {e}") from None
+  classifier = _teacher(config.distill_from)
   num_classes = config_lib.num_classes(config)
   if len(classifier.class_names) != num_classes:
     raise config_lib.ConfigError(
