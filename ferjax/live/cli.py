@@ -85,6 +85,9 @@ flags.DEFINE_float("face_threshold", -1, "P(face), from the model's face output,
 flags.DEFINE_float("min_new_s", students_lib.MIN_NEW_S, "Seconds a verified face is "
                    "followed before it counts as a new student (faces at the start and "
                    "students back at their seat count at once).", lower_bound=0.0)
+flags.DEFINE_float("min_student_s", 1.0, "Students visible for less time in all are "
+                   "left out of the report's list and class figures (counted in one "
+                   "line).", lower_bound=0.0)
 flags.DEFINE_multi_string("ignore", [], "A part of the frame where no face is counted "
                           "(a poster, a screen): x0,y0,x1,y1 as fractions of the width "
                           "and height, e.g. 0.6,0,1,0.25; repeat for several.")
@@ -188,6 +191,14 @@ def run_session(restore_signals: bool = True) -> int:
 def _is_photos() -> bool:
   """Whether --source names photos: one image file, or a folder with --photos."""
   return sources.is_photo_source(FLAGS.source, FLAGS.photos)
+
+
+def _model_name(classifier) -> str:
+  """The model's folder name and version, for the report (not its path)."""
+  metadata = classifier.metadata
+  version = metadata.get("config_hash")
+  name = os.path.basename(os.path.normpath(FLAGS.model))
+  return f"{name} (config {version})" if version else name
 
 
 def _too_small_px(classifier) -> float:
@@ -306,7 +317,7 @@ def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, outpu
       result = pipeline.process(frame)
     recorder.log(frame.timestamp, frame.index, [
         Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
-        for f in result.faces], rejected=result.rejected)
+        for f in result.faces], rejected=result.rejected, name=frame.name)
     if FLAGS["save-faces"].value:
       _save_faces(out_dir, frame, result.faces)
     progress.frames += 1
@@ -349,7 +360,10 @@ def _record(signals: _Signals, source, classifier, verifier, detector, out_dir: 
   try:
     recorder, out_dir = _open_recorder(
         out_dir, not FLAGS.out, classifier.class_names, source=source.description,
-        model=os.path.abspath(FLAGS.model), fps=source.fps, too_small_px=too_small_px)
+        model=os.path.abspath(FLAGS.model), model_name=_model_name(classifier),
+        recording=source.recording(), photos=source.photos, fps=source.fps,
+        too_small_px=too_small_px,
+        min_seconds_visible=0.0 if source.photos else FLAGS.min_student_s)
   except OSError as e:
     print(f"error: cannot start the session records in {out_dir}: "
           f"{e.strerror or e}; pass a new --out", file=sys.stderr)

@@ -34,13 +34,14 @@ Time accounting: `ferjax.live.time_totals`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import collections
 import csv
 import dataclasses
 import datetime
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,9 @@ class SessionRecorder:
   """Writes frames.csv while running and summary.json + plots on close."""
 
   def __init__(self, out_dir: str | os.PathLike, class_names: Sequence[str], *,
-               source: str = "", model: str = "", fps: float | None = None,
+               source: str = "", model: str = "", model_name: str = "",
+               recording: Mapping[str, Any] | None = None, photos: bool = False,
+               fps: float | None = None,
                bin_seconds: float | None = None, max_bins: int = 60,
                max_frame_gap_s: float = 1.0, min_seconds_visible: float = 0.0,
                flush_interval_s: float = 1.0, plots: bool = True,
@@ -100,6 +103,11 @@ class SessionRecorder:
       class_names: emotion names, in the order of the probabilities.
       source: what was analysed (camera, file), for the summary.
       model: the model used, for the summary.
+      model_name: the model's name and version, as the report shows it.
+      recording: name, kind, started_at / ended_at (ISO 8601) and time_basis of
+        what was analysed (`ferjax.live.summary`).
+      photos: the frames are unrelated photos: the summary lists them, and the
+        report speaks of faces and photos, not of time.
       fps: nominal frame rate; only sets the duration of the last frame of a
         one-frame session.
       bin_seconds: timeline bin width; None picks one from time_totals.NICE_BIN_SECONDS
@@ -121,6 +129,10 @@ class SessionRecorder:
     self._label_index = {name: i for i, name in enumerate(self.labels)}
     self.source = source
     self.model = model
+    self.model_name = model_name
+    self.recording = dict(recording or {})
+    self.photos = photos
+    self._photo_rows: list[dict[str, Any]] = []
     self.fps = fps
     self.max_bins = max_bins
     self.max_frame_gap_s = max_frame_gap_s
@@ -132,7 +144,7 @@ class SessionRecorder:
     # Fixed bins are accumulated directly; adaptive ones from 1 s bins.
     self._fixed_bin_s = bin_seconds
     self._base_bin_s = float(bin_seconds) if bin_seconds else 1.0
-    self._started_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    self._analysed_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
     os.makedirs(self.out_dir, exist_ok=True)
     self.csv_path = os.path.join(self.out_dir, FRAMES_CSV)
@@ -173,25 +185,27 @@ class SessionRecorder:
     self.close()
 
   def log(self, timestamp_s: float, frame_index: int,
-          entries: Iterable[Entry | Mapping[str, Any]], rejected: int = 0) -> None:
+          entries: Iterable[Entry | Mapping[str, Any]], rejected: int = 0,
+          name: str | None = None) -> None:
     """Records one processed frame (`entries` may be empty). No-op once closed.
 
     `rejected`: detections of the frame not reported because they were not
-    verified as faces; only their number is kept.
+    verified as faces; only their number is kept. `name`: the photo's file name
+    (photo sessions).
     """
     if self._closed:
       return
     self._rejected += int(rejected)
     self._in_log = True
     try:
-      self._log(float(timestamp_s), int(frame_index), entries)
+      self._log(float(timestamp_s), int(frame_index), entries, name)
     finally:
       self._in_log = False
       if self._close_requested:
         self.close()
 
   def _log(self, timestamp_s: float, frame_index: int,
-           entries: Iterable[Entry | Mapping[str, Any]]) -> None:
+           entries: Iterable[Entry | Mapping[str, Any]], name: str | None) -> None:
     rows, lines = [], []
     seen = set()
     for raw in entries:
@@ -214,6 +228,10 @@ class SessionRecorder:
                       "" if entry.score is None else f"{float(entry.score):.3f}"]
                    + cells + [label])
     self._csv.writerows(lines)  # Only once every entry is valid.
+    if self.photos:
+      labels = collections.Counter(line[-1] for line in lines)
+      self._photo_rows.append({"index": frame_index, "name": name or f"photo {frame_index + 1}",
+                               "faces": len(lines), "labels": dict(labels)})
 
     if self._pending is not None:
       self._finish_pending(min(max(timestamp_s - self._pending[0], 0.0),
@@ -296,8 +314,9 @@ class SessionRecorder:
   def summary(self, files: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The summary of what was logged so far (`ferjax.live.summary`)."""
     info = summary_lib.SessionInfo(
-        class_names=self.class_names, started_at=self._started_at, frames=self._frames,
-        source=self.source, model=self.model, bin_seconds=self._fixed_bin_s,
+        class_names=self.class_names, analysed_at=self._analysed_at, frames=self._frames,
+        source=self.source, model=self.model, model_name=self.model_name,
+        recording=self.recording, photos=self._photo_rows if self.photos else None, bin_seconds=self._fixed_bin_s,
         max_bins=self.max_bins, min_seconds_visible=self.min_seconds_visible,
         too_small_px=self.too_small_px,
         not_faces={"rejected_detections": self._rejected, **self.verification})

@@ -10,10 +10,12 @@ images: each is analysed on its own (no tracking across them).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -45,8 +47,17 @@ class FrameSource:
   def __iter__(self) -> Iterator[Frame]:
     raise NotImplementedError
 
+  def recording(self) -> dict[str, Any]:
+    """What a teacher calls the recording and when it was made, as far as known:
+    name, kind, started_at / ended_at (ISO 8601 local time), time_basis."""
+    return {"name": self.description, "kind": "video"}
+
   def close(self) -> None:
     pass
+
+
+def _local_time(seconds: float) -> str:
+  return datetime.datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
 class VideoFileSource(FrameSource):
@@ -59,6 +70,12 @@ class VideoFileSource(FrameSource):
     fps = self._capture.get(cv2.CAP_PROP_FPS)
     self.fps = fps if 0 < fps < 1000 else default_fps
     self.description = f"file {path}"
+    self._path = path
+
+  def recording(self) -> dict[str, Any]:
+    return {"name": os.path.basename(self._path), "kind": "video",
+            "ended_at": _local_time(os.path.getmtime(self._path)),
+            "time_basis": "the file's modification time, taken as the end of the recording"}
 
   def __iter__(self) -> Iterator[Frame]:
     index = 0
@@ -94,6 +111,15 @@ class ImageFolderSource(FrameSource):
       self.description = f"photo {path}"
     self.fps = fps
     self.photos = photos
+    self._path = path
+
+  def recording(self) -> dict[str, Any]:
+    name = os.path.basename(os.path.normpath(self._path))
+    if self.photos:
+      return {"name": name, "kind": "photos"}
+    return {"name": name, "kind": "frames",
+            "ended_at": _local_time(max(os.path.getmtime(p) for p in self._paths)),
+            "time_basis": "the newest image's modification time, taken as the end"}
 
   def __iter__(self) -> Iterator[Frame]:
     for index, path in enumerate(self._paths):
@@ -137,6 +163,9 @@ class DemoSource(FrameSource):
       variants += [cv2.LUT(face, lut), cv2.LUT(face[:, ::-1].copy(), lut)]
     return np.stack(variants)
 
+  def recording(self) -> dict[str, Any]:
+    return {"name": "demo (generated classroom)", "kind": "demo"}
+
   def __iter__(self) -> Iterator[Frame]:
     from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
     faces = self._faces()
@@ -169,6 +198,7 @@ class CameraSource(FrameSource):
     self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
     self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
     self.description = f"camera {index}"
+    self._started_at: str | None = None
     self._latest: np.ndarray | None = None
     self._condition = threading.Condition()
     self._running = True
@@ -187,8 +217,13 @@ class CameraSource(FrameSource):
         self._latest = image if ok else None
         self._condition.notify()
 
+  def recording(self) -> dict[str, Any]:
+    return {"name": self.description, "kind": "camera", "started_at": self._started_at,
+            "time_basis": "this computer's clock" if self._started_at else None}
+
   def __iter__(self) -> Iterator[Frame]:
     start = time.monotonic()
+    self._started_at = _local_time(time.time())
     index = 0
     while True:
       with self._condition:

@@ -1,26 +1,40 @@
 """summary.json of a session, built from its `SessionTotals`.
 
-summary.json schema (version 2; times in seconds on the caller's timestamp
-scale, probabilities and shares in [0, 1], rounded to 6 decimals):
+summary.json schema (version 3; times in seconds on the caller's timestamp
+scale, probabilities and shares in [0, 1], rounded to 6 decimals). The session
+report (`ferjax.live.report`) shows only what is here.
 
   {
-    "schema_version": 2,
+    "schema_version": 3,
     "session": {
-      "started_at": str,          # ISO 8601 wall-clock time the recorder started
+      "analysed_at": str,         # ISO 8601 wall-clock time the analysis started
+      "recording": {              # what was analysed, as a teacher names it
+        "name": str,              # file or folder name, "camera 0", "demo"
+        "kind": str,              # camera | video | frames | photos | demo
+        "started_at": str | null, # ISO 8601 local time the recording started ...
+        "ended_at": str | null,   # ... and ended (one known: the other from duration)
+        "time_basis": str | null  # where those times come from (null: unknown)
+      },
+      "photos": bool,             # unrelated photos: "students" are faces, no time
       "start_s": float,           # timestamp of the first logged frame
       "end_s": float,             # start_s + duration_s
       "duration_s": float,        # sum of frame durations
       "frames": int,              # logged frames
       "fps": float | null,        # frames / duration_s
-      "source": str, "model": str,
+      "source": str, "model": str,    # as given (paths)
+      "model_name": str,          # the model's folder name and version
       "class_names": [str],       # the emotions, in probability order
       "bin_seconds": float,       # width of every timeline bin
-      "min_seconds_visible": float,
+      "min_seconds_visible": float,   # as asked, but at most half the session: a short
+                                  # clip still lists the students it saw
       "too_small_px": float | null,   # faces under this crop side are "too_small"
-      "tracks_dropped": int,      # tracks seen less than min_seconds_visible
-      "not_faces": {...},         # detections not reported: not verified as faces
-                                  # (rejected_detections: per frame; rejected_tracks;
-                                  # face_threshold; verified_by; seat_returns)
+      "tracks_dropped": int,      # tracks seen less than min_seconds_visible: not listed,
+                                  # not in the class figures
+      "not_faces": {              # detections not reported: not verified as faces
+        "rejected_detections": int,   # summed over frames
+        "rejected_tracks": int, "seat_returns": int,   # (from the live pipeline:)
+        "face_threshold": float | null, "verified_by": str
+      },
       "images_stored": false,     # no face images are ever written
       "files": {name: relative path}
     },
@@ -28,12 +42,15 @@ scale, probabilities and shares in [0, 1], rounded to 6 decimals):
       "student_seconds": float,   # visible seconds summed over students
       "emotion_share": {label: float},     # class_names + "uncertain" + "too_small"; sums to 1
       "dominant_emotion": str,    # never too_small or uncertain while an emotion was read
+      "in_words": {"mood": str, "unreadable": str},   # ferjax.live.wording
       "mean_probabilities": {emotion: float} | null,   # time-weighted raw mean
       "timeline": [               # every bin from the session start
         {"bin": int, "start_s": float, "end_s": float,
          "students_seen": int,    # distinct students visible in the bin
          "mean_students": float,  # student-seconds / bin seconds
          "dominant": str | null,
+         "share": {label: float} | null,   # of the students' visible time in the bin
+                                  # (as emotion_share); null: nobody visible
          "mean_probabilities": {emotion: float} | null}
       ]
     },
@@ -43,12 +60,18 @@ scale, probabilities and shares in [0, 1], rounded to 6 decimals):
        "first_seen_s": float, "last_seen_s": float,
        "emotion_share": {label: float},
        "dominant_emotion": str,
+       "dominant_state": str,     # label with the most time, uncertain and too_small
+                                  # included
        "mean_probabilities": {emotion: float} | null,   # null: always too small
        "face_px": float | null,   # mean face crop side in pixels (null: not logged)
        "timeline": [              # only bins where the student was visible
          {"bin": int, "start_s": float, "seconds": float, "dominant": str,
+          "state": str,           # as dominant_state, in the bin
           "mean_probabilities": {emotion: float}}
        ]}
+    ],
+    "photos": [                   # photo sessions only, in the order analysed
+      {"index": int, "name": str, "faces": int, "labels": {label: int}}
     ]
   }
 
@@ -60,26 +83,31 @@ that `log()`, which runs even when the handler raises.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ferjax.live import wording
 from ferjax.live.smoothing import UNCERTAIN
 from ferjax.live.time_totals import (SessionTotals, StudentTotals, Totals, choose_bin_seconds,
                                      session_labels)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
 class SessionInfo:
   """What the summary says about the session beyond the totals."""
   class_names: tuple[str, ...]
-  started_at: str
+  analysed_at: str
   frames: int
   source: str = ""
   model: str = ""
+  model_name: str = ""
+  recording: Mapping[str, Any] | None = None  # name, kind, started_at, ended_at, time_basis
+  photos: Sequence[Mapping[str, Any]] | None = None  # Photo sessions: one row per photo.
   bin_seconds: float | None = None  # None: chosen from the duration.
   max_bins: int = 60
   min_seconds_visible: float = 0.0
@@ -114,11 +142,33 @@ def _merge_bins(bins: Mapping[int, Totals], factor: int, num_classes: int
   return merged
 
 
+def _dominant_state(info: SessionInfo, totals: Totals) -> str:
+  """The label with the most time, uncertain and too_small included."""
+  share = totals.share()
+  return info.labels[int(share.argmax())] if share.max() > 0 else UNCERTAIN
+
+
+def _recording(info: SessionInfo, duration: float) -> dict[str, Any]:
+  """The recording's facts, its start or end filled in from the other and the duration."""
+  facts = {"name": "", "kind": "video", "started_at": None, "ended_at": None,
+           "time_basis": None}
+  facts.update(info.recording or {})
+  shift = datetime.timedelta(seconds=round(duration))
+  if facts["started_at"] and not facts["ended_at"]:
+    ended = datetime.datetime.fromisoformat(facts["started_at"]) + shift
+    facts["ended_at"] = ended.isoformat(timespec="seconds")
+  elif facts["ended_at"] and not facts["started_at"]:
+    started = datetime.datetime.fromisoformat(facts["ended_at"]) - shift
+    facts["started_at"] = started.isoformat(timespec="seconds")
+  return facts
+
+
 def _student(info: SessionInfo, track_id: int, student: StudentTotals,
              bins: Mapping[int, Totals], start: float, bin_s: float) -> dict[str, Any]:
   timeline = [{"bin": index, "start_s": _round(start + index * bin_s),
                "seconds": _round(bins[index].seconds),
                "dominant": bins[index].dominant(info.labels),
+               "state": _dominant_state(info, bins[index]),
                "mean_probabilities": _probs_dict(info, bins[index].mean_probs())}
               for index in sorted(bins)]
   return {
@@ -129,6 +179,7 @@ def _student(info: SessionInfo, track_id: int, student: StudentTotals,
       "last_seen_s": _round(student.last_s),
       "emotion_share": _share_dict(info, student.total),
       "dominant_emotion": student.total.dominant(info.labels),
+      "dominant_state": _dominant_state(info, student.total),
       "mean_probabilities": _probs_dict(info, student.total.mean_probs()),
       "face_px": None if student.face_px is None else _round(student.face_px),
       "timeline": timeline,
@@ -159,6 +210,7 @@ def _class_timeline(info: SessionInfo, totals: SessionTotals, class_bins: Mappin
         "students_seen": class_seen.get(index, 0),
         "mean_students": _round(mean_students),
         "dominant": acc.dominant(info.labels),
+        "share": _share_dict(info, acc) if acc.frames else None,
         "mean_probabilities": _probs_dict(info, acc.mean_probs()),
     })
   return timeline
@@ -176,8 +228,9 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
     factor = int(round(bin_s / totals.base_bin_s))
   start = totals.start_s if totals.start_s is not None else 0.0
 
+  min_visible = min(info.min_seconds_visible, duration / 2)
   kept = {i: s for i, s in sorted(totals.students.items())
-          if s.total.seconds >= info.min_seconds_visible}
+          if s.total.seconds >= min_visible}
   students = []
   class_total = Totals(num_classes)
   class_bins: dict[int, Totals] = {}
@@ -190,10 +243,25 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
       class_seen[index] = class_seen.get(index, 0) + 1
     students.append(_student(info, track_id, student, bins, start, bin_s))
 
-  return {
+  timeline = _class_timeline(info, totals, class_bins, class_seen, factor, start, bin_s)
+  share = _share_dict(info, class_total)
+  photos = info.photos is not None
+  if photos:
+    counts = {label: sum(row["labels"].get(label, 0) for row in info.photos)
+              for label in info.labels}
+    faces = sum(row["faces"] for row in info.photos)
+    top = max(info.class_names, key=lambda e: counts[e])
+    mood = (f"{faces} faces in {len(info.photos)} photos; "
+            + (f"{top} most often ({counts[top]} of {faces})." if counts[top]
+               else "no emotion could be read."))
+  else:
+    mood = wording.mood_sentence(info.class_names, share, timeline, start)
+  summary = {
       "schema_version": SCHEMA_VERSION,
       "session": {
-          "started_at": info.started_at,
+          "analysed_at": info.analysed_at,
+          "recording": _recording(info, duration),
+          "photos": photos,
           "start_s": _round(start),
           "end_s": _round(start + duration),
           "duration_s": _round(duration),
@@ -201,9 +269,10 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
           "fps": _round(info.frames / duration) if duration > 0 else None,
           "source": info.source,
           "model": info.model,
+          "model_name": info.model_name,
           "class_names": list(info.class_names),
           "bin_seconds": bin_s,
-          "min_seconds_visible": info.min_seconds_visible,
+          "min_seconds_visible": _round(min_visible),
           "too_small_px": info.too_small_px,
           "tracks_dropped": len(totals.students) - len(kept),
           "not_faces": dict(info.not_faces or {}),
@@ -212,11 +281,15 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
       },
       "class": {
           "student_seconds": _round(class_total.seconds),
-          "emotion_share": _share_dict(info, class_total),
+          "emotion_share": share,
           "dominant_emotion": class_total.dominant(info.labels) or UNCERTAIN,
+          "in_words": {"mood": mood,
+                       "unreadable": wording.unreadable_sentence(share, photos)},
           "mean_probabilities": _probs_dict(info, class_total.mean_probs()),
-          "timeline": _class_timeline(info, totals, class_bins, class_seen, factor, start,
-                                      bin_s),
+          "timeline": timeline,
       },
       "students": students,
   }
+  if photos:
+    summary["photos"] = [dict(row) for row in info.photos]
+  return summary
