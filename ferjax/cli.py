@@ -1,8 +1,11 @@
-"""What the three programs share at start-up: quiet logs and a help that exits 0."""
+"""What the three programs share at start-up: quiet logs and a help that exits 0; and a
+way to keep stdout for a machine-readable report."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import importlib.util
 import os
 import re
 import sys
@@ -10,6 +13,34 @@ import threading
 from collections.abc import Callable
 
 _HELP = ("-h", "-?", "--help", "--helpshort", "--helpfull")
+# What `pip install "ferjax[train]"` adds to the runtime install (top-level modules).
+TRAIN_MODULES = ("jax", "flax", "optax", "orbax", "tensorflow", "tensorflow_datasets",
+                 "ml_collections")
+
+
+def require_train_extra(command: str) -> None:
+  """Exits with one line if the training extra is not installed."""
+  missing = [m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None]
+  if missing:
+    sys.exit(f"error: {command} needs the training extra ({', '.join(missing)} not "
+             'installed): pip install "ferjax[train]"')
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+  """Meanwhile, whatever is written to stdout (by Python or by native code, e.g. a
+  dataset's first preparation) goes to stderr, so that stdout holds only the report
+  printed afterwards."""
+  sys.stdout.flush()
+  saved = os.dup(1)
+  try:
+    os.dup2(2, 1)
+    with contextlib.redirect_stdout(sys.stderr):
+      yield
+  finally:
+    sys.stderr.flush()
+    os.dup2(saved, 1)
+    os.close(saved)
 
 
 def _asks_for_verbosity(argv: list[str]) -> bool:

@@ -112,3 +112,24 @@ def atomic_write_text(path: str | os.PathLike, text: str, mode: int = DEFAULT_MO
                       encoding: str = "utf-8") -> None:
   """Writes `text` to `path` whole or not at all."""
   atomic_write_bytes(path, text.encode(encoding), mode)
+
+
+# Video files (written by the live tool's --output and the synthetic classroom).
+VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
+
+
+def open_video_writer(path: str, fps: float, size: tuple[int, int],
+                      container: str | None = None) -> cv2.VideoWriter:
+  """An opened OpenCV writer for `path` (`container`: its extension if `path` lacks one).
+
+  Raises ValueError for an extension other than .mp4 or .avi and OSError if
+  OpenCV cannot open the file.
+  """
+  import cv2  # pylint: disable=g-import-not-at-top
+  ext = (container or os.path.splitext(path)[1]).lower()
+  if ext not in VIDEO_FOURCC:
+    raise ValueError(f"{path}: use one of {', '.join(VIDEO_FOURCC)}")
+  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*VIDEO_FOURCC[ext]), fps, size)
+  if not writer.isOpened():
+    raise OSError(f"{path}: OpenCV cannot write {VIDEO_FOURCC[ext]} video")
+  return writer

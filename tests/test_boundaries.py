@@ -36,3 +36,16 @@ def test_top_level_package_is_grouped_by_program():
   assert {"train", "evaluation", "live", "faces", "data", "datasets", "models"} <= top
   loose = {m.name for m in pkgutil.iter_modules(ferjax.__path__) if not m.ispkg}
   assert loose == {"labels", "inference", "calibration", "cli", "files"}
+
+
+def test_imports_go_one_way_between_the_live_tool_and_the_generator():
+  """The demo source generates a classroom; the generator writes video through
+  `ferjax.files`, not through the live tool's sources."""
+  code = ("import sys\n"
+          "import ferjax.files\n"
+          "below = [m for m in sys.modules if m.startswith(('ferjax.live', 'ferjax.synthetic'))]\n"
+          "assert not below, below\n"
+          "import ferjax.synthetic.classroom\n"
+          "assert 'ferjax.live.sources' not in sys.modules\n")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]

@@ -57,6 +57,32 @@ def test_eval_matches_direct_predictions(model_dir, fer_npz):
   assert report["accuracy"] == pytest.approx(np.mean(predictions == data["label"]))
 
 
+@pytest.mark.slow(40)
+def test_json_stdout_is_only_json_on_a_first_tfds_preparation(model_dir, tmp_path):
+  """TFDS announces its first preparation of a dataset; with --json that goes to stderr."""
+  from tests import data_fixtures as fx  # pylint: disable=g-import-not-at-top
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  fx.write_fer2013_archive(str(manual), fx.fer2013_csv_text(fx.fer2013_rows(30)))
+  result = _run_eval("--dataset", "fer2013", "--manual_dir", str(manual), "--data_dir",
+                     str(tmp_path / "fresh_tfds"), "--model", model_dir,
+                     "--out", str(tmp_path / "out"), "--json")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert json.loads(result.stdout)["dataset"] == "fer2013"
+
+
+def test_stdout_to_stderr_moves_python_and_native_writes():
+  code = ("import json, os\n"
+          "from ferjax import cli\n"
+          "with cli.stdout_to_stderr():\n"
+          "  print('Downloading and preparing dataset ...')\n"
+          "  os.write(1, b'native chatter\\n')\n"
+          "print(json.dumps({'ok': 1}))\n")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+  assert json.loads(result.stdout) == {"ok": 1}
+  assert "Downloading and preparing" in result.stderr and "native chatter" in result.stderr
+
+
 def test_json_flag_prints_parsable_json(model_dir, fer_npz, tmp_path):
   result = _run_eval("--dataset", "fer2013", "--npz", fer_npz, "--model", model_dir,
                      "--out", str(tmp_path), "--json")

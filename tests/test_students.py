@@ -7,10 +7,11 @@ from ferjax.live.students import Students
 from ferjax.live.tracking import Track
 
 
-def _track(track_id, x, y=50.0, size=40.0):
+def _track(track_id, x, y=50.0, size=40.0, coasting=False):
   box = np.array([x, y, x + size, y + size], np.float64)
-  return Track(id=track_id, box=box, score=0.9, hits=3, age=3, time_since_update=0,
-               detection_index=0)
+  return Track(id=track_id, box=box, score=0.9, hits=3, age=3,
+               time_since_update=6 if coasting else 0, detection_index=None if coasting else 0,
+               missed_rounds=2 if coasting else 0)
 
 
 def _see(students, tracks, t):
@@ -97,3 +98,42 @@ def test_settings_are_checked():
     Students(face_threshold=1.5)
   with pytest.raises(ValueError, match="evidence_weight"):
     Students(evidence_weight=0.0)
+
+
+def test_a_head_coming_up_from_the_desk_keeps_its_id():
+  """The face jumps 1.8 face sizes up between two detections: the old track coasts,
+  a new one starts above it and takes the student's id; the old one lets go."""
+  students = Students(min_new_s=1.0)
+  for t in np.arange(0.0, 3.0, 0.5):  # Head down over the desk from the start.
+    _see(students, [_track(1, 100, y=200)], t)
+    students.observe(1, 0.9, t)
+  _see(students, [_track(1, 100, y=200, coasting=True), _track(5, 104, y=128)], 3.0)
+  assert students.observe(5, 0.9, 3.0) == 1
+  assert students.student_of(1) is None and students.observe(1, 0.9, 3.0) is None
+  _see(students, [_track(5, 104, y=128)], 3.5)
+  assert students.num_ids == 1 and students.rejected_tracks == 0  # Not an object.
+
+
+def test_a_neighbour_beside_a_coasting_student_is_not_that_student():
+  students = Students(min_new_s=1.0)
+  _see(students, [_track(1, 100)], 0.0)
+  students.observe(1, 0.9, 0.0)
+  for t in (1.0, 1.5, 2.5):  # Student 1 is lost; someone appears 1.5 faces to the side.
+    _see(students, [_track(1, 100, coasting=True), _track(6, 160)], t)
+    student = students.observe(6, 0.9, t)
+  assert student == 2 and students.student_of(1) == 1
+
+
+def test_a_student_returns_to_a_place_seen_earlier_not_the_last_one():
+  """Seated for a minute, then bowed far over the desk until lost: back upright, the
+  face is 2 face sizes from the last box but at the place it spent the minute."""
+  students = Students(min_new_s=1.0)
+  for t in np.arange(0.0, 60.0, 0.5):
+    _see(students, [_track(1, 100, y=100), _track(2, 400, y=100)], t)
+    students.observe(1, 0.9, t)
+    students.observe(2, 0.9, t)
+  for t in np.arange(60.0, 70.0, 0.5):
+    _see(students, [_track(1, 100, y=180), _track(2, 400, y=100)], t)
+  _see(students, [_track(2, 400, y=100)], 200.0)  # Lost for minutes.
+  _see(students, [_track(2, 400, y=100), _track(9, 102, y=100)], 260.0)
+  assert students.observe(9, 0.9, 260.0) == 1 and students.num_ids == 2

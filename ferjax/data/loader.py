@@ -1,11 +1,14 @@
 """One place to get a split as numpy arrays, with or without TensorFlow.
 
 Training and evaluation call `load_arrays`; it reads a prepared .npz when one
-is given (no TensorFlow needed) and otherwise goes through the TFDS builders.
+is given (no TensorFlow needed) and otherwise goes through the TFDS builders, or,
+where TensorFlow is not installed (the runtime-only install), through the same
+parsers straight from the downloaded files.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 
@@ -15,6 +18,7 @@ from ferjax.data import npz
 from ferjax.data.errors import DataError, MissingSplit
 
 DATASETS = ("fer2013", "ferplus", "rafdb", "expw", "kdef", "jaffe")
+READERS = ("auto", "tfds", "files")
 
 
 def _remove_if_no_data(path: str) -> None:
@@ -92,12 +96,43 @@ def load_tfds(name: str, split: str, *, data_dir: str | None = None,
   return builder.as_dataset(split=split)
 
 
+def has_tfds() -> bool:
+  """Whether TensorFlow Datasets (and TensorFlow) are installed: the training extra."""
+  return all(importlib.util.find_spec(m) for m in ("tensorflow", "tensorflow_datasets"))
+
+
+def use_files(reader: str) -> bool:
+  """Whether `reader` (auto, tfds or files) reads the downloaded files directly."""
+  if reader not in READERS:
+    raise DataError(f"unknown reader {reader!r}; choose from {', '.join(READERS)}")
+  if reader == "tfds" and not has_tfds():
+    raise DataError('the TFDS reader needs TensorFlow Datasets: pip install "ferjax[train]"')
+  return reader == "files" or (reader == "auto" and not has_tfds())
+
+
 def load_arrays(name: str, split: str, *, data_dir: str | None = None,
                 manual_dir: str | None = None, npz_path: str | None = None,
-                config: str | None = None) -> dict[str, np.ndarray]:
-  """A whole split as numpy arrays keyed by feature name (`image`, `label`, ...)."""
+                config: str | None = None, reader: str = "auto") -> dict[str, np.ndarray]:
+  """A whole split as numpy arrays keyed by feature name (`image`, `label`, ...).
+
+  From a prepared .npz when one is given; else through the TFDS builders, or,
+  with `reader="files"` (and by default where TensorFlow is not installed), from
+  the downloaded files in `manual_dir` by the same parsers, with no TensorFlow.
+  """
   if npz_path:
     return npz.load_split(npz_path, split, name)
+  if use_files(reader):
+    if name not in npz.DATASETS:
+      raise DataError(f"{name} is a photo dataset: its faces are cut from the photos "
+                      "(ferjax.evaluation.evaluator), not read as arrays")
+    if not manual_dir:
+      raise DataError(f"{name} without TensorFlow Datasets is read from the downloaded "
+                      "files: pass --manual_dir (or a prepared --npz)")
+    arrays = npz.select_split(npz.from_manual_dir(name, os.path.expanduser(manual_dir)),
+                              split, name, os.fspath(manual_dir))
+    if not len(arrays["label"]):
+      raise MissingSplit(f"{name}: the manual download holds no {split!r} split")
+    return arrays
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   dataset = load_tfds(name, split, data_dir=data_dir, manual_dir=manual_dir, config=config)
   return tfds.as_numpy(dataset.batch(1 << 30).get_single_element())

@@ -58,18 +58,23 @@ def _expw_arrays(manual_dir: str | os.PathLike) -> dict:
           "names": np.asarray([f.name for f in faces]), "face_found": found}
 
 
+def from_manual_dir(dataset: str, manual_dir: str | os.PathLike,
+                    with_ferplus: bool = True) -> dict[str, np.ndarray]:
+  """Every row of `dataset` (fer2013 [+ FER+ votes], rafdb, expw) read from the
+  downloaded files, as the arrays a prepared .npz holds."""
+  if dataset == "rafdb":
+    return _rafdb_arrays(manual_dir)
+  if dataset == "expw":
+    return _expw_arrays(manual_dir)
+  if dataset in ("fer2013", "ferplus"):
+    return _fer2013_arrays(manual_dir, with_ferplus)
+  raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+
+
 def prepare(manual_dir: str | os.PathLike, out_path: str | os.PathLike,
             with_ferplus: bool = True, dataset: str = "fer2013") -> str:
   """Writes every row of `dataset` (fer2013 [+ FER+ votes], rafdb, expw) to `out_path`."""
-  if dataset == "rafdb":
-    arrays = _rafdb_arrays(manual_dir)
-  elif dataset == "expw":
-    arrays = _expw_arrays(manual_dir)
-  elif dataset in ("fer2013", "ferplus"):
-    arrays = _fer2013_arrays(manual_dir, with_ferplus)
-  else:
-    raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
-  return write(arrays, out_path)
+  return write(from_manual_dir(dataset, manual_dir, with_ferplus), out_path)
 
 
 def write(arrays: dict[str, np.ndarray], out_path: str | os.PathLike) -> str:
@@ -111,6 +116,13 @@ def load_split(npz_path: str | os.PathLike, split: str,
   if holds != holder(dataset):
     raise DataError(f"{os.fspath(npz_path)} holds {holds}, not {dataset}; prepare one "
                     f"with `python -m ferjax.data.npz --dataset {holder(dataset)}`")
+  return select_split(arrays, split, dataset, os.fspath(npz_path))
+
+
+def select_split(arrays: dict[str, np.ndarray], split: str, dataset: str,
+                 where: str) -> dict[str, np.ndarray]:
+  """One split of the arrays of a .npz (or of `from_manual_dir`), as `load_split` says;
+  `where` names their source in errors."""
   if dataset in PHOTO_DATASETS:
     rows = np.flatnonzero(arrays["splits"] == split)
     return {"image": arrays["images"][rows][..., None], "label": arrays["labels"][rows],
@@ -121,8 +133,8 @@ def load_split(npz_path: str | os.PathLike, split: str,
   out = {}
   if dataset == "ferplus":
     if "votes" not in arrays:
-      raise DataError(f"{os.fspath(npz_path)}: has no FER+ votes; prepare it "
-                      f"with {fer2013.FERPLUS_CSV_NAME} in the manual directory")
+      raise DataError(f"{where}: has no FER+ votes; add {fer2013.FERPLUS_CSV_NAME} to "
+                      "the manual directory")
     labels = fer2013.ferplus_majority(arrays["votes"])
     rows = rows[labels[rows] >= 0]
     out["votes"] = arrays["votes"][rows]

@@ -12,6 +12,7 @@ An existing report is replaced only with --overwrite.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -31,6 +32,10 @@ flags.DEFINE_string("split", "test", "Split to evaluate (fer2013, rafdb, expw: "
 flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets); "
                     "for imagefolder, the folder of <emotion>/ sub-folders.")
 flags.DEFINE_string("manual_dir", None, "Folder holding the downloaded dataset files.")
+flags.DEFINE_enum("reader", "auto", ("auto", "tfds", "files"), "How a dataset without "
+                  "--npz is read: its TFDS builder, or the downloaded files in "
+                  "--manual_dir by the same parsers, with no TensorFlow (auto: TFDS where "
+                  "installed).")
 flags.DEFINE_string("npz", None, "Prepared FER2013, RAF-DB or ExpW .npz (python -m "
                     "ferjax.data.npz; no TensorFlow datasets needed).")
 flags.DEFINE_integer("face_px", 0, "Shrink every face to this many pixels and back "
@@ -107,6 +112,19 @@ def main(argv: list[str]) -> None:
     check_outputs(FLAGS.out, stem, FLAGS.overwrite)
   except files.OutputError as e:
     sys.exit(f"error: {e}")
+  # With --json, stdout is the report alone: anything else printed meanwhile (a TFDS
+  # dataset's first preparation, warnings) goes to stderr.
+  with cli.stdout_to_stderr() if FLAGS.json else contextlib.nullcontext():
+    report = _evaluate(stem)
+  if FLAGS.json:
+    print(json.dumps(report, indent=2))
+  else:
+    print(format_table(report))
+    print(f"wrote {stem}.json and {stem}_confusion.png")
+
+
+def _evaluate(stem: str) -> dict:
+  """Runs the evaluation and writes the report files; exits with one line on bad input."""
   try:
     classifier = ExpressionClassifier(FLAGS.model, backend=FLAGS.backend)
   except ModelError as e:
@@ -115,6 +133,7 @@ def main(argv: list[str]) -> None:
     report = evaluator.evaluate_model(
         classifier, FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,
         manual_dir=FLAGS.manual_dir, npz_path=FLAGS.npz, detector=FLAGS.detector,
+        reader=FLAGS.reader,
         tta=FLAGS.tta, progress=not FLAGS.json, face_px=FLAGS.face_px,
         roll_degrees=FLAGS.roll_degrees)
   except DataError as e:
@@ -127,11 +146,7 @@ def main(argv: list[str]) -> None:
       plots.confusion_png(report, tmp)
   except OSError as e:
     sys.exit(f"error: cannot write the report in {FLAGS.out}: {e.strerror or e}")
-  if FLAGS.json:
-    print(json.dumps(report, indent=2))
-  else:
-    print(format_table(report))
-    print(f"wrote {stem}.json and {stem}_confusion.png")
+  return report
 
 
 def run() -> None:

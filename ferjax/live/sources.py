@@ -272,20 +272,3 @@ def open_source(spec: str, fps: float = 25.0, photos: bool = False) -> FrameSour
 
 
 # Video containers ferjax writes, and the codec OpenCV uses for each.
-VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
-
-
-def open_video_writer(path: str, fps: float, size: tuple[int, int],
-                      container: str | None = None) -> cv2.VideoWriter:
-  """An opened OpenCV writer for `path` (`container`: its extension if `path` lacks one).
-
-  Raises ValueError for an extension other than .mp4 or .avi and OSError if
-  OpenCV cannot open the file.
-  """
-  ext = (container or os.path.splitext(path)[1]).lower()
-  if ext not in VIDEO_FOURCC:
-    raise ValueError(f"{path}: use one of {', '.join(VIDEO_FOURCC)}")
-  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*VIDEO_FOURCC[ext]), fps, size)
-  if not writer.isOpened():
-    raise OSError(f"{path}: OpenCV cannot write {VIDEO_FOURCC[ext]} video")
-  return writer

@@ -11,11 +11,19 @@ decides which tracks are students and which student each one is. Rules:
     again each time it is due. A bag, a hand or a poster is never verified.
     Once a student, a track stays one: a face that is briefly unreadable (a
     hand over it, turned away) keeps its id.
-  * **Students sit still.** A verified track that appears where a student
-    was lost (its centre within `seat_distance` face sizes of that student's
-    last box, sizes within a factor of 2) takes that student's id back, after
-    seconds or minutes alike, unless that student is visibly elsewhere (held
-    by another live track). The nearest such seat wins.
+  * **Students sit still.** Each student's places are remembered: where
+    their face was detected, up to `MAX_PLACES` spots (a seated face and a head
+    bowed over the desk sit 1-2 face sizes apart), each with the time spent
+    there. A verified track that appears at a place of a student who is not
+    visibly elsewhere (its centre within `seat_distance` face sizes of that
+    place or of the student's last box, sizes within a factor of 2) takes that
+    student's id back, after seconds or minutes alike. Visibly elsewhere means
+    held by a live track that the detector still finds; a track that only
+    coasts on its prediction (the face moved faster than the tracker could
+    follow) hands the id over and stops being that student; for such a student
+    the new face may lie up to `HEAD_TRAVEL` face sizes above or below the
+    coasting box, at most one to the side (a head coming up from the desk jumps
+    that far between two detections). The nearest such seat wins. `seat_distance=0` turns seats off.
   * **No students from flickers or duplicates.** A track that takes no seat
     becomes a new student only after it has been tracked for `min_new_s`
     (the faces of the first detection excepted, so a session starts at once),
@@ -40,9 +48,13 @@ FACE_THRESHOLD = 0.5
 MIN_NEW_S = 1.0        # A new student: tracked at least this long.
 SEAT_DISTANCE = 1.0    # In face sizes: the same seat.
 EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evidence.
+MAX_PLACES = 4         # Places remembered per student ...
+PLACE_RADIUS = 0.5     # ... each holding the boxes within this many face sizes of it.
+PLACE_RATE = 0.05      # Weight of the newest box in a place's position.
+HEAD_TRAVEL = 2.5      # Face sizes a head moves up or down when a student bows or looks up.
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class _Candidate:
   """A live track: when it was first seen, its face evidence, its student."""
   first_seen_s: float
@@ -50,13 +62,52 @@ class _Candidate:
   evidence: float | None = None
   readings: int = 0
   student: int | None = None
+  coasting: bool = False      # The detector no longer finds it: the tracker predicts it.
+  released: bool = False      # Was a student until its face moved on: never one again.
+  last_update_s: float = 0.0
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
+class _Place:
+  """A spot where a student's face was detected, and for how long."""
+  box: np.ndarray
+  seconds: float = 0.0
+
+
+@dataclasses.dataclass(eq=False)
 class _Seat:
-  """A student's last known place."""
+  """A student's last box and the places their face was detected."""
   box: np.ndarray
   last_seen_s: float
+  places: list[_Place] = dataclasses.field(default_factory=list)
+
+  def boxes(self) -> np.ndarray:
+    return np.array([self.box] + [p.box for p in self.places], np.float64)
+
+  def visit(self, box: np.ndarray, seconds: float) -> None:
+    """Adds `seconds` at `box`: to the place it lies in, else a new one (the least
+    used is forgotten beyond MAX_PLACES)."""
+    if self.places:
+      near = _near(box, np.array([p.box for p in self.places]), PLACE_RADIUS)
+      if near.any():
+        place = self.places[int(np.flatnonzero(near)[0])]
+        place.box = (1 - PLACE_RATE) * place.box + PLACE_RATE * box
+        place.seconds += seconds
+        return
+    self.places.append(_Place(box.copy(), seconds))
+    if len(self.places) > MAX_PLACES:
+      del self.places[int(np.argmin([p.seconds for p in self.places]))]
+
+
+def _above_or_below(box: np.ndarray, other: np.ndarray) -> bool:
+  """Whether `box` lies within HEAD_TRAVEL face sizes above or below `other`, at most
+  one face size to the side, with a size within a factor of 2."""
+  size_a = np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1e-6))
+  size_b = np.sqrt(max((other[2] - other[0]) * (other[3] - other[1]), 1e-6))
+  size = (size_a + size_b) / 2
+  dx, dy = (box[:2] + box[2:]) / 2 - (other[:2] + other[2:]) / 2
+  return bool(abs(dx) <= size and abs(dy) <= HEAD_TRAVEL * size
+              and abs(np.log(size_b / size_a)) <= np.log(2.0))
 
 
 def _near(box: np.ndarray, others: np.ndarray, distance: float) -> np.ndarray:
@@ -124,19 +175,24 @@ class Students:
     for track in tracks:
       candidate = self._candidates.get(track.id)
       if candidate is None:
-        candidate = self._candidates[track.id] = _Candidate(timestamp_s, track.box)
+        candidate = self._candidates[track.id] = _Candidate(timestamp_s, track.box,
+                                                            last_update_s=timestamp_s)
       candidate.box = np.asarray(track.box, np.float64)
-      if candidate.student is not None:
-        self._seats[candidate.student] = _Seat(candidate.box, timestamp_s)
+      candidate.coasting = track.missed_rounds > 0
+      if candidate.student is not None and not candidate.coasting:
+        self._seen(candidate.student, candidate.box, timestamp_s,
+                   min(timestamp_s - candidate.last_update_s, 1.0))
+      candidate.last_update_s = timestamp_s
     for track_id in [t for t in self._candidates if t not in live_ids]:
-      if self._candidates.pop(track_id).student is None:
+      gone = self._candidates.pop(track_id)
+      if gone.student is None and not gone.released:
         self.rejected_tracks += 1
 
   def observe(self, track_id: int, face_probability: float | None, timestamp_s: float
               ) -> int | None:
     """Adds a reading of P(face) (None: the model has no face output); returns the student."""
     candidate = self._candidates[track_id]
-    if candidate.student is not None:
+    if candidate.student is not None or candidate.released:
       return candidate.student
     p = 1.0 if face_probability is None else float(face_probability)
     w = self.evidence_weight
@@ -147,22 +203,43 @@ class Students:
       return None
     candidate.student = self._assign(candidate, timestamp_s)
     if candidate.student is not None:
-      self._seats[candidate.student] = _Seat(candidate.box, timestamp_s)
+      self._seen(candidate.student, candidate.box, timestamp_s, 0.0)
     return candidate.student
+
+  def _seen(self, student: int, box: np.ndarray, timestamp_s: float, seconds: float) -> None:
+    seat = self._seats.get(student)
+    if seat is None:
+      seat = self._seats[student] = _Seat(box, timestamp_s)
+    seat.box, seat.last_seen_s = box, timestamp_s
+    seat.visit(box, seconds)
 
   def _assign(self, candidate: _Candidate, timestamp_s: float) -> int | None:
     """A lost student whose seat this is, a new student, or None (not yet)."""
-    held = {c.student: c.box for c in self._candidates.values() if c.student is not None}
+    held = {c.student: c.box for c in self._candidates.values()
+            if c.student is not None and not c.coasting}
     lost = [(sid, seat) for sid, seat in self._seats.items() if sid not in held]
     if lost:
-      near = _near(candidate.box, np.array([seat.box for _, seat in lost]), self.seat_distance)
-      if near.any():
-        centre = (candidate.box[:2] + candidate.box[2:]) / 2
-        gaps = [np.linalg.norm((seat.box[:2] + seat.box[2:]) / 2 - centre)
-                for _, seat in lost]
-        best = min(np.flatnonzero(near), key=lambda i: gaps[i])
+      centre = (candidate.box[:2] + candidate.box[2:]) / 2
+      best, best_gap = None, np.inf
+      coasting = {c.student: c.box for c in self._candidates.values()
+                  if c.student is not None and c.coasting}
+      for sid, seat in lost:
+        boxes = seat.boxes()
+        near = _near(candidate.box, boxes, self.seat_distance)
+        if (self.seat_distance > 0 and sid in coasting
+            and _above_or_below(candidate.box, coasting[sid])):
+          near[0] = True  # boxes[0] is the last box: the coasting track's.
+        if near.any():
+          gap = np.min(np.linalg.norm((boxes[near, :2] + boxes[near, 2:]) / 2 - centre,
+                                      axis=1))
+          if gap < best_gap:
+            best, best_gap = sid, gap
+      if best is not None:
+        for other in self._candidates.values():  # Its coasting track lets go of it.
+          if other.student == best:
+            other.student, other.released = None, True
         self.seat_returns += 1
-        return lost[best][0]
+        return best
     if held and _near(candidate.box, np.array(list(held.values())),
                       self.seat_distance).any():
       return None  # A second box on a face that is already a student.

@@ -64,10 +64,8 @@ import os
 import cv2
 import numpy as np
 
+from ferjax import files
 from ferjax.labels import EMOTIONS
-from ferjax.live import sources
-
-# Video containers this OpenCV build writes and reads back.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1303,15 +1301,15 @@ def lecture_photo(faces: np.ndarray, labels: Iterable[int], seed: int = 0, *,
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:
   """Writes BGR frames (.mp4: mp4v, .avi: MJPG); returns how many were written."""
   path = os.fspath(path)
-  if os.path.splitext(path)[1].lower() not in sources.VIDEO_FOURCC:
-    raise ValueError(f"{path}: use one of {', '.join(sources.VIDEO_FOURCC)}")
+  if os.path.splitext(path)[1].lower() not in files.VIDEO_FOURCC:
+    raise ValueError(f"{path}: use one of {', '.join(files.VIDEO_FOURCC)}")
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   writer = None
   count = 0
   try:
     for frame in frames:
       if writer is None:
-        writer = sources.open_video_writer(path, fps, (frame.shape[1], frame.shape[0]))
+        writer = files.open_video_writer(path, fps, (frame.shape[1], frame.shape[0]))
       writer.write(frame)
       count += 1
   finally:

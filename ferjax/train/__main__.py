@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import sys
 
+from ferjax import cli
+
+cli.require_train_extra("ferjax-train (python -m ferjax.train)")
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from ferjax import cli
 from ferjax import files
 from ferjax.train.config_lib import ConfigError
 from ferjax.data.errors import DataError

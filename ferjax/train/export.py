@@ -32,6 +32,11 @@ any other non-empty folder is refused.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # One line, not a traceback, without the training extra.
+  from ferjax import cli as _cli  # pylint: disable=g-import-not-at-top
+  _cli.require_train_extra("python -m ferjax.train.export")
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import hashlib
 import json
 import os
