@@ -247,13 +247,7 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
   share = _share_dict(info, class_total)
   photos = info.photos is not None
   if photos:
-    counts = {label: sum(row["labels"].get(label, 0) for row in info.photos)
-              for label in info.labels}
-    faces = sum(row["faces"] for row in info.photos)
-    top = max(info.class_names, key=lambda e: counts[e])
-    mood = (f"{faces} faces in {len(info.photos)} photos; "
-            + (f"{top} most often ({counts[top]} of {faces})." if counts[top]
-               else "no emotion could be read."))
+    mood = wording.photos_sentence(info.class_names, info.photos)
   else:
     mood = wording.mood_sentence(info.class_names, share, timeline, start)
   summary = {

@@ -1,5 +1,7 @@
 """Session facts in plain words: clock times and the class mood in one sentence.
 
+Photo sessions get a sentence about their faces instead (`photos_sentence`).
+
 The sentence names the emotion read most often, then up to two stretches of the
 session in which another emotion stood out: its share of the readable time in
 consecutive timeline bins exceeds its session share by `STANDOUT` and is at
@@ -91,6 +93,16 @@ def mood_sentence(emotions: Sequence[str], share: Mapping[str, float],
   elif len(timeline) > 1 and overall[top] >= 0.5:
     sentence += " throughout"
   return sentence + "."
+
+
+def photos_sentence(emotions: Sequence[str], photos: Sequence[Mapping[str, Any]]) -> str:
+  """'12 faces in 5 photos; happy most often (7 of 12).' from per-photo label counts."""
+  faces = sum(row["faces"] for row in photos)
+  counts = {e: sum(row["labels"].get(e, 0) for row in photos) for e in emotions}
+  top = max(emotions, key=lambda e: counts[e])
+  return (f"{faces} faces in {len(photos)} photos; "
+          + (f"{top} most often ({counts[top]} of {faces})." if counts[top]
+             else "no emotion could be read."))
 
 
 def unreadable_sentence(share: Mapping[str, float], photos: bool = False) -> str:
