@@ -87,6 +87,15 @@ def test_report_numbers_are_the_summarys_and_agree_with_the_chart(tmp_path):
     assert f"{100 * value:.0f}%" in page
 
 
+def test_a_recording_time_without_its_basis_still_makes_a_report(tmp_path):
+  recorder = recorder_lib.SessionRecorder(
+      tmp_path, EMOTIONS, recording={"name": "x.mp4", "started_at": "2026-12-01T09:00:00"})
+  recorder.log(0.0, 0, [recorder_lib.Entry(1, (0, 0, 40, 40), P_HAPPY, "happy")])
+  recorder.close()
+  assert recorder.unwritten == {}
+  assert "Tue 1 Dec 2026, 09:00–09:00" in (tmp_path / "report.html").read_text()
+
+
 def test_photo_sessions_speak_of_photos_and_faces(tmp_path):
   recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, photos=True,
                                           recording={"name": "trip", "kind": "photos"})

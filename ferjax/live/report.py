@@ -190,7 +190,8 @@ def _when(recording: dict[str, Any]) -> str:
   text = f"{began:%a} {began.day} {began:%b %Y, %H:%M}"
   if end:
     text += "–" + datetime.datetime.fromisoformat(end).strftime("%H:%M")
-  return f"{text} <span class='note'>(from {html.escape(recording['time_basis'])})</span>"
+  basis = recording.get("time_basis")
+  return text + (f" <span class='note'>(from {html.escape(basis)})</span>" if basis else "")
 
 
 _STYLE = """
