@@ -56,6 +56,12 @@ def label_words(label: str) -> str:
   return _STATE_WORDS.get(label, label)
 
 
+def _label_handles(labels: list[str]) -> list:
+  """A legend patch per label, in its colour and words."""
+  return [patches.Patch(color=label_colour(n, i), label=label_words(n))
+          for i, n in enumerate(labels)]
+
+
 def _clock_axis(ax, start_s: float) -> None:
   ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: wording.clock(x - start_s)))
   ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=6, steps=[1, 2, 3, 5, 6, 10],
@@ -78,8 +84,7 @@ def class_timeline_png(summary: dict[str, Any], path: str) -> None:
   start = summary["session"]["start_s"]
   with plt.rc_context({"font.size": _FONT_PT}):
     fig, ax = plt.subplots(figsize=(_FIGURE_WIDTH_IN, 4.6))
-    handles = [patches.Patch(color=label_colour(n, i), label=label_words(n))
-               for i, n in enumerate(labels)]
+    handles = _label_handles(labels)
     if timeline:
       xs, ys, counts = [], [], []
       for b in timeline:  # Steps: each bin is flat from its start to its end.
@@ -127,7 +132,7 @@ def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
   grid = np.zeros((max(len(students), 1), num_bins), np.int32)  # 0: absent.
   for row, student in enumerate(students):
     for b in student["timeline"]:
-      grid[row, b["bin"]] = labels.index(b.get("state") or b["dominant"]) + 1
+      grid[row, b["bin"]] = labels.index(b["state"]) + 1
   cmap = mcolors.ListedColormap(
       [_ABSENT_COLOUR] + [label_colour(n, i) for i, n in enumerate(labels)])
   bin_s = summary["session"]["bin_seconds"]
@@ -146,8 +151,7 @@ def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
     _clock_axis(ax, start)
     ax.set_ylabel("student")
     ax.set_title(f"Each student over time ({bin_s:g} s steps)")
-    handles = [patches.Patch(color=label_colour(n, i), label=label_words(n))
-               for i, n in enumerate(labels)]
+    handles = _label_handles(labels)
     handles.append(patches.Patch(facecolor=_ABSENT_COLOUR, edgecolor="#999999",
                                  label="not visible"))
     _legend_below(fig, handles)
@@ -160,11 +164,6 @@ def students_heatmap_png(summary: dict[str, Any], path: str) -> None:
 
 def _pct(x: float) -> str:
   return f"{100 * x:.0f}%"
-
-
-def _duration(seconds: float) -> str:
-  """'12:05 (m:ss)' style: minutes and seconds."""
-  return wording.clock(seconds)
 
 
 def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
@@ -232,7 +231,7 @@ def _header(summary: dict[str, Any]) -> list[str]:
     faces = sum(row["faces"] for row in summary.get("photos", []))
     facts += [("photos", str(len(summary.get("photos", [])))), ("faces", str(faces))]
   else:
-    facts += [("duration (m:ss)", _duration(session["duration_s"])),
+    facts += [("duration (m:ss)", wording.clock(session["duration_s"])),
               ("students", str(len(summary["students"])))]
   parts = [f"<h1>{title}</h1>",
            f"<p class='sub'>{html.escape(name)}"
@@ -249,8 +248,7 @@ def _header(summary: dict[str, Any]) -> list[str]:
 def _class_table(summary: dict[str, Any], photos: bool) -> str:
   share = summary["class"]["emotion_share"]
   if photos:
-    counts = {label: sum(row["labels"].get(label, 0) for row in summary["photos"])
-              for label in share}
+    counts = wording.label_counts(summary["photos"], share)
     return _table(["reading", "faces", "share of faces"],
                   [[_label_cell(n), str(counts[n]), _pct(share[n])] for n in share],
                   "class-shares")
@@ -266,7 +264,7 @@ def _students_section(summary: dict[str, Any]) -> list[str]:
   if summary["students"]:
     rows = [[f"#{s['id']}", wording.clock(s["first_seen_s"] - session["start_s"]),
              wording.clock(s["last_seen_s"] - session["start_s"]),
-             _duration(s["seconds_visible"]), _label_cell(s["dominant_state"])]
+             wording.clock(s["seconds_visible"]), _label_cell(s["dominant_state"])]
             + [_pct(s["emotion_share"][n]) for n in labels]
             for s in summary["students"]]
     parts.append(_table(["student", "first seen", "last seen", "visible", "most often"]

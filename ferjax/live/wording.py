@@ -95,10 +95,16 @@ def mood_sentence(emotions: Sequence[str], share: Mapping[str, float],
   return sentence + "."
 
 
+def label_counts(photos: Sequence[Mapping[str, Any]], labels: Sequence[str]
+                 ) -> dict[str, int]:
+  """Faces per label over the photos of a photo session (summary.json's `photos`)."""
+  return {label: sum(row["labels"].get(label, 0) for row in photos) for label in labels}
+
+
 def photos_sentence(emotions: Sequence[str], photos: Sequence[Mapping[str, Any]]) -> str:
   """'12 faces in 5 photos; happy most often (7 of 12).' from per-photo label counts."""
   faces = sum(row["faces"] for row in photos)
-  counts = {e: sum(row["labels"].get(e, 0) for row in photos) for e in emotions}
+  counts = label_counts(photos, emotions)
   top = max(emotions, key=lambda e: counts[e])
   return (f"{faces} faces in {len(photos)} photos; "
           + (f"{top} most often ({counts[top]} of {faces})." if counts[top]
