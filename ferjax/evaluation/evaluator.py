@@ -38,6 +38,7 @@ class FaceStats:
   unreadable: list[str] = dataclasses.field(default_factory=list)
   skipped_labels: int = 0  # labels the model has no class for (e.g. contempt)
   skipped_folders: dict[str, int] = dataclasses.field(default_factory=dict)
+  read_from: str = ""  # npz, tfds, files (downloaded, no TensorFlow) or folder
 
 
 class PhotoCropper:
@@ -97,6 +98,9 @@ def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | No
   """
   if dataset not in DATASETS:
     raise DataError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+  files = dataset != "imagefolder" and not npz_path and loader.use_files(reader)
+  stats.read_from = ("npz" if npz_path else "folder" if dataset == "imagefolder"
+                     else "files" if files else "tfds")
   if dataset in FACE_DATASETS:
     arrays = loader.load_arrays(dataset, split, data_dir=data_dir, manual_dir=manual_dir,
                                 npz_path=npz_path, reader=reader)
@@ -117,7 +121,7 @@ def iter_faces(dataset: str, split: str, stats: FaceStats, *, data_dir: str | No
           continue
         yield crop(image), item.label
     return len(folder.images), folder_faces()
-  if loader.use_files(reader):
+  if files:
     photos = _photo_files(dataset, split, manual_dir)
     crop = PhotoCropper(detector, stats)
     return len(photos), ((crop(_as_stored(dataset, path)), label) for path, label in photos)
@@ -251,9 +255,7 @@ def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None
   labels_array = np.asarray(labels)
   raw = np.concatenate(plain)
   calibrated = calibration.apply_temperature(raw, classifier.temperature)
-  source = ("npz" if npz_path else "folder" if dataset == "imagefolder"
-            else "files" if loader.use_files(reader) else "tfds")
-  report = {"dataset": dataset, "split": split, "read_from": source,
+  report = {"dataset": dataset, "split": split, "read_from": stats.read_from,
             "num_examples": len(labels),
             "face_px": face_px or None, "roll_degrees": roll_degrees or None,
             **_report(labels_array, calibrated, class_names),
