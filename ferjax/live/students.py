@@ -78,7 +78,6 @@ class _Place:
 class _Seat:
   """A student's last box and the places their face was detected."""
   box: np.ndarray
-  last_seen_s: float
   places: list[_Place] = dataclasses.field(default_factory=list)
 
   def boxes(self) -> np.ndarray:
@@ -180,7 +179,7 @@ class Students:
       candidate.box = np.asarray(track.box, np.float64)
       candidate.coasting = track.missed_rounds > 0
       if candidate.student is not None and not candidate.coasting:
-        self._seen(candidate.student, candidate.box, timestamp_s,
+        self._seen(candidate.student, candidate.box,
                    min(timestamp_s - candidate.last_update_s, 1.0))
       candidate.last_update_s = timestamp_s
     for track_id in [t for t in self._candidates if t not in live_ids]:
@@ -203,14 +202,15 @@ class Students:
       return None
     candidate.student = self._assign(candidate, timestamp_s)
     if candidate.student is not None:
-      self._seen(candidate.student, candidate.box, timestamp_s, 0.0)
+      self._seen(candidate.student, candidate.box, 0.0)
     return candidate.student
 
-  def _seen(self, student: int, box: np.ndarray, timestamp_s: float, seconds: float) -> None:
+  def _seen(self, student: int, box: np.ndarray, seconds: float) -> None:
+    """Student `student` was detected at `box`, for `seconds` since the last time."""
     seat = self._seats.get(student)
     if seat is None:
-      seat = self._seats[student] = _Seat(box, timestamp_s)
-    seat.box, seat.last_seen_s = box, timestamp_s
+      seat = self._seats[student] = _Seat(box)
+    seat.box = box
     seat.visit(box, seconds)
 
   def _assign(self, candidate: _Candidate, timestamp_s: float) -> int | None:
