@@ -19,9 +19,16 @@ BAR_HEIGHT = 22
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], color, scale=0.45) -> None:
-  cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3,
-              cv2.LINE_AA)
-  cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)
+  """`text` in `color` on a dark box (readable on any background).
+
+  One thin anti-aliased stroke on a filled box: an outlined stroke (a thick black
+  pass under the colour) costs ~12x more per label in OpenCV.
+  """
+  font = cv2.FONT_HERSHEY_SIMPLEX
+  (width, height), baseline = cv2.getTextSize(text, font, scale, 1)
+  x, y = origin
+  cv2.rectangle(image, (x - 2, y - height - 2), (x + width + 2, y + baseline), (0, 0, 0), -1)
+  cv2.putText(image, text, origin, font, scale, color, 1, cv2.LINE_AA)
 
 
 def draw(image: np.ndarray, faces: Sequence, class_names: Sequence[str],
