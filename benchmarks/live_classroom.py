@@ -105,12 +105,15 @@ CONFIGS = {
     "before: every track a student": ({}, {"face_threshold": 0.0, "min_new_s": 0.0,
                                            "seat_distance": 0.0}),
     "default settings": ({}, {}),
+    # Before scene scaling: every detection at the full scale that min_face needs.
+    "full scale every round": ({"scene_scale": False}, {}),
     "--score_threshold 0.5": ({}, {"high_threshold": 0.5}),
     "--min_face 12": ({"min_face": 12}, {}),
     "--detect_every 2": ({}, {"detect_every": 2}),
     "--classify_every 1": ({}, {"classify_every": 1}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
+    "camera mode; full scale every round": ({"scene_scale": False}, {"live": True}),
     "camera mode; --max_side 1280": ({"max_side": 1280}, {"live": True}),
 }
 DEFAULT = "default settings"
@@ -119,7 +122,7 @@ DEFAULT = "default settings"
 def make_detector(config: str = DEFAULT):
   """tools/live.py's face detector for a configuration of CONFIGS."""
   from ferjax.live import pipeline  # pylint: disable=g-import-not-at-top
-  return pipeline.create_detector(**CONFIGS[config][0])
+  return pipeline.create_detector(**{"scene_scale": True, **CONFIGS[config][0]})
 
 
 def make_pipeline(detector, classifier, fps: float, config: str = DEFAULT):
@@ -134,13 +137,19 @@ def close(pipeline) -> None:
   getattr(pipeline, "close", lambda: None)()
 
 
-def make_lesson(faces: np.ndarray, labels: np.ndarray) -> tuple[list[np.ndarray], list[dict]]:
+def make_lesson(faces: np.ndarray, labels: np.ndarray, size: tuple[int, int] = (640, 480)
+                ) -> tuple[list[np.ndarray], list[dict]]:
+  """The lesson's frames and truths at `size` (w, h); faces scale with the width
+  (12-30 px at 640: the same room seen by a camera of the same horizontal view)."""
   from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
   frames, truths = [], []
   realism = classroom.Realism(distractors=FLAGS.distractors)
+  zoom = size[0] / 640
   for image, truth in classroom.lesson(faces, labels, num_students=FLAGS.students,
                                        num_frames=FLAGS.frames, seed=FLAGS.seed,
-                                       fps=FLAGS.fps, realism=realism):
+                                       fps=FLAGS.fps, realism=realism, width=size[0],
+                                       height=size[1],
+                                       face_size=(round(12 * zoom), round(30 * zoom))):
     frames.append(image)
     truths.append(truth)
   return frames, truths
@@ -216,6 +225,10 @@ def run_pipeline(classifier, frames: list[np.ndarray], truths: list[dict], confi
   row.update(scoring.score([truths[i] for i in first["processed"]],
                            first["predictions"]).as_dict())
   row["frames"] = len(first["processed"])  # A camera drops the frames it is late for.
+  shape = frames[0].shape
+  row["detection"] = (detector.describe(shape) if hasattr(detector, "describe")
+                      else detector.plan(shape).describe() if hasattr(detector, "plan")
+                      else detector.name)
   return row
 
 

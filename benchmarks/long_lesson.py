@@ -115,7 +115,7 @@ def long_events_lesson(minutes: float) -> tuple[Iterator[sources.Frame], float, 
 def count_ids(frames: Iterator[sources.Frame], fps: float, **kwargs) -> dict:
   """Runs the live pipeline over `frames`; distinct ids, ids at the end, its FPS."""
   classifier = ExpressionClassifier(_MODEL.value)
-  detector = pipeline_lib.create_detector()
+  detector = pipeline_lib.create_detector(scene_scale=True)  # tools/live.py on video.
   seen, last_ids, count, seconds = set(), set(), 0, 0.0
   verifier = pipeline_lib.default_verifier(classifier)
   with pipeline_lib.LivePipeline(detector, classifier, fps=fps, verifier=verifier,

@@ -90,7 +90,7 @@ def test_live_pipeline_on_a_realistic_lesson(fer2013_test_faces):
   poster = (printed[:, 0].min() / width, printed[:, 1].min() / height,
             printed[:, 2].max() / width, printed[:, 3].max() / height)
   classifier = ExpressionClassifier(DEFAULT_MODEL_DIR, backend="tflite")
-  pipeline = LivePipeline(create_detector(), classifier, fps=fps,  # tools/live.py's defaults
+  pipeline = LivePipeline(create_detector(scene_scale=True), classifier, fps=fps,  # tools/live.py's defaults
                           ignore_regions=[poster])
   truths, predictions = [], []
   try:

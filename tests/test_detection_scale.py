@@ -225,3 +225,37 @@ def test_low_threshold_returns_scores_to_split(findable_faces):
   assert scores == sorted(scores, reverse=True) and min(scores) >= 0.2
   for box in boxes:
     assert _matches(box, detections)
+
+
+def test_followed_windows_and_a_sweep_tile_find_faces_where_the_whole_frame_does(
+    findable_faces):
+  """`detect_focused`: windows packed in a mosaic and a tile map their boxes back."""
+  detector = _centerface(min_face=scales.reliable_face_px(0.5), max_pixels=2_000_000,
+                         score_threshold=0.25)  # The live tool's lowest score.
+  shape = (900, 1800)
+  sweep = detector.plan(shape, max_tile_side=512)
+  assert sweep.tiles >= 4
+  x0, y0, _, _ = (v / sweep.scale for v in sweep.windows[-1])
+  placements = [(findable_faces[0], int(x0) + 120, int(y0) + 100, 40),  # the last tile
+                (findable_faces[1], 100, 100, 96), (findable_faces[2], 700, 400, 60),
+                (findable_faces[3], 1200, 200, 140)]
+  image, boxes = _canvas((shape[1], shape[0]), placements)
+  reference = detector.detect(image)
+  assert len(reference) == 4
+  followed = [d for d in reference if d not in _matches(boxes[0], reference)]
+  assert len(followed) == 3
+  windows = []
+  for d in followed:  # Four face sides wide, off-centre.
+    side = 3 * d.width
+    windows.append((d.box[0] - d.width * 0.8, d.box[1] - d.height, side))
+  # The mosaic finds the followed faces, the last tile the other one.
+  found = detector.detect_focused(image, windows, 96, sweep, sweep.tiles - 1, 32)
+  assert len(found) == 4
+  for box in boxes:
+    (mine,) = _matches(box, found)
+    (theirs,) = _matches(box, reference)
+    assert faces.iou(mine.box, theirs.box)[0, 0] > 0.7
+    np.testing.assert_allclose(mine.landmarks, theirs.landmarks, atol=0.15 * theirs.width)
+  # The coarse step instead of the tile: the small face is not found, the rest are.
+  coarse = detector.detect_focused(image, windows, 96, sweep, sweep.tiles, 32)
+  assert not _matches(boxes[0], coarse) and len(coarse) == 3

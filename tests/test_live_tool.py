@@ -179,6 +179,7 @@ def test_sigterm_still_writes_the_summary(exported_model_dir, tmp_path):
     (["--detector", "yolo"], "unknown face detector"),
     (["--ignore", "0.5,0.5,0.2,1"], "fractions of the frame"),
     (["--verifier", "/nonexistent/model"], "--verifier"),
+    (["--camera_size", "hd"], "--camera_size 'hd': expected WIDTHxHEIGHT"),
 ])
 def test_user_mistakes_give_one_line_errors(exported_model_dir, tmp_path, args, message):
   result = _live(*args, "--headless", "--model", exported_model_dir, "--out",

@@ -4,6 +4,7 @@ only verified faces reported, ignored regions."""
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -219,6 +220,33 @@ def test_live_and_photo_crops_are_turned_upright_by_the_eyes():
     np.testing.assert_array_equal(classifier.crops[0], expected)
 
 
+class _CoarseSquareDetector(_SquareDetector):
+  """Detects on the frame shrunk 4x, as a coarse detection scale does."""
+
+  def detect(self, image):
+    small = image[::4, ::4]
+    return [Detection(tuple(4.0 * v for v in d.box), d.score, None, d.detector)
+            for d in super().detect(small)]
+
+
+def test_crops_come_from_the_full_resolution_frame():
+  """However coarse the detection, the classifier reads the frame's own pixels."""
+  image = np.zeros((1080, 1920, 3), np.uint8)
+  image[400:520, 900:1020, 0] = 255  # What the detector finds ...
+  fine = np.random.default_rng(0).integers(0, 200, (120, 120), dtype=np.uint8)
+  image[400:520, 900:1020, 1] = fine  # ... and fine detail only the full frame has.
+  classifier = _CropRecorder()
+  with LivePipeline(_CoarseSquareDetector(), classifier, fps=15.0, detect_every=1,
+                    min_hits=1, asynchronous=False) as pipeline:
+    result = pipeline.process(Frame(0, 0.0, image))
+  (face,) = result.faces
+  expected = faces_lib.crop_faces(image, [face.box], framing=pipeline.framing)[0]
+  np.testing.assert_array_equal(classifier.crops[0], expected)
+  coarse = cv2.resize(image[::4, ::4], (1920, 1080), interpolation=cv2.INTER_LINEAR)
+  blurred = faces_lib.crop_faces(coarse, [face.box], framing=pipeline.framing)[0]
+  assert np.abs(expected.astype(int) - blurred).mean() > 5
+
+
 def test_faces_are_read_in_turns_every_classify_every_frames():
   """Four faces, classify_every=2: all at once when new, then half of them per frame."""
   faces = [Detection((x, 50, x + 50, 100), 0.9, None, "centerface") for x in (10, 70, 130, 190)]
@@ -313,11 +341,15 @@ class _EmotionsOnly(_CountingClassifier):
 def test_a_separate_verifier_checks_only_the_tracks_not_yet_verified():
   image, detections = _scene()
   verifier = _FaceClassifier()
-  with LivePipeline(_FixedDetector(detections), _EmotionsOnly(), fps=10.0, detect_every=1,
-                    asynchronous=False, verifier=verifier) as pipeline:
+  classifier = _EmotionsOnly()
+  with LivePipeline(_FixedDetector(detections), classifier, fps=10.0, detect_every=1,
+                    classify_every=1, asynchronous=False, verifier=verifier) as pipeline:
     results = [pipeline.process(Frame(i, i / 10, image)) for i in range(6)]
     photo = pipeline.analyse_photo(Frame(6, 0.6, image))
   assert all([f.box[0] for f in r.faces] == [40.0] for r in results)
   assert [f.box[0] for f in photo.faces] == [40.0] and photo.rejected == 1
   assert verifier.batches[:2] == [2, 1]  # Both at first; then the bag, in its turns.
   assert pipeline.verification()["verified_by"].startswith("the face output of")
+  # The emotion model reads the face (video and photo) but never the bag.
+  assert sum(classifier.batches) == 6 + 1 and max(classifier.batches) == 1
+  assert results[0].faces[0].probs is not None  # Read in the frame it was verified.

@@ -1,6 +1,7 @@
 """Frame sources: video files, GIFs, image folders, and a missing camera."""
 
 import os
+import time
 
 import cv2
 import numpy as np
@@ -66,3 +67,64 @@ def test_shared_classroom_gif():
   source = sources.open_source(os.path.join(MEDIA, "classroom.gif"))
   frames = list(source)
   assert len(frames) == 45 and frames[0].image.shape == (270, 480, 3)
+
+
+class _FakeCamera:
+  """cv2.VideoCapture stand-in for a webcam that offers only `offered` sizes (w, h)."""
+
+  def __init__(self, offered, default=(640, 480)):
+    self.offered, self.size, self.asked = offered, default, {}
+
+  def __call__(self, index):
+    return self
+
+  def isOpened(self):  # pylint: disable=invalid-name
+    return True
+
+  def set(self, prop, value):
+    self.asked[prop] = int(value)
+    wanted = (self.asked.get(cv2.CAP_PROP_FRAME_WIDTH, self.size[0]),
+              self.asked.get(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1]))
+    if wanted in self.offered:
+      self.size = wanted
+    return True
+
+  def get(self, prop):
+    return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+  def read(self):
+    time.sleep(0.01)
+    return True, np.zeros((self.size[1], self.size[0], 3), np.uint8)
+
+  def release(self):
+    pass
+
+
+@pytest.mark.parametrize("offered, asked, given", [
+    ([(640, 480), (1280, 720)], sources.CAMERA_SIZE, (1280, 720)),
+    ([(640, 480), (1280, 720), (1920, 1080)], (1920, 1080), (1920, 1080)),
+    ([(640, 480)], sources.CAMERA_SIZE, (640, 480)),  # It refuses HD: its own size.
+])
+def test_camera_opens_at_the_size_asked_or_says_what_it_gives(monkeypatch, offered, asked,
+                                                              given):
+  monkeypatch.setattr(sources.cv2, "VideoCapture", _FakeCamera(offered))
+  source = sources.open_source("0", camera_size=asked)
+  try:
+    assert source.size == given and source.requested_size == asked
+    frame = next(iter(source))
+    assert frame.image.shape[:2] == (given[1], given[0])
+    assert f"at {given[0]}x{given[1]}" in source.description
+    assert ("does not offer" in source.description) == (given != asked)
+  finally:
+    source.close()
+
+
+@pytest.mark.parametrize("text, size", [("1280x720", (1280, 720)), (" 1920X1080", (1920, 1080))])
+def test_camera_size_parses(text, size):
+  assert sources.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["hd", "1280", "1280x", "0x0", "-1x720", "axb"])
+def test_bad_camera_size_says_the_form(text):
+  with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
+    sources.parse_size(text)

@@ -10,7 +10,8 @@ the fallback backend.
 from __future__ import annotations
 
 import importlib.util
-from typing import Callable
+import math
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -21,6 +22,7 @@ from ferjax.faces import pixels
 from ferjax.faces import scales
 from ferjax.faces.geometry import Detection
 
+Window = tuple[float, float, float]  # x, y, side: a square of the frame, in its pixels.
 Decoded = tuple[np.ndarray, np.ndarray, np.ndarray]  # boxes (n, 4), scores, landmarks (n, 10).
 
 
@@ -113,34 +115,133 @@ class CenterFace(base.FaceDetector):
       return net.forward(list(self._OUTPUTS))
     return run
 
-  def plan(self, frame_shape: tuple[int, ...]) -> scales.DetectionPlan:
-    """Input scale, tiles and coarse pass used for frames of `frame_shape` (h, w[, c])."""
-    settings = (self.max_side, self.score_threshold, self.min_face, self.max_pixels,
-                self.max_tile_side)
-    key = tuple(frame_shape[:2])
+  def plan(self, frame_shape: tuple[int, ...], min_face: float | None = None,
+           max_tile_side: int | None = None) -> scales.DetectionPlan:
+    """Input scale, tiles and coarse pass used for frames of `frame_shape` (h, w[, c]).
+
+    `min_face` and `max_tile_side` override the detector's own for this plan.
+    """
+    settings = (self.max_side, self.score_threshold, min_face or self.min_face,
+                self.max_pixels, max_tile_side or self.max_tile_side)
+    key = (tuple(frame_shape[:2]), settings[2], settings[4])
     cached = self._plans.get(key)
     if cached is None or cached[0] != settings:  # Attributes may change between calls.
       plan = scales.plan_detection(
-          key, min_face=self.min_face,
+          key[0], min_face=settings[2],
           reliable_px=scales.reliable_face_px(self.score_threshold),
-          max_pixels=self.max_pixels, max_tile_side=self.max_tile_side,
+          max_pixels=self.max_pixels, max_tile_side=settings[4],
           max_side=self.max_side)
       if len(self._plans) > 16:
         self._plans.clear()
       cached = self._plans[key] = (settings, plan)
     return cached[1]
 
-  def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+  def detect(self, frame_bgr: np.ndarray, min_face: float | None = None) -> list[Detection]:
+    """Faces in `frame_bgr`; `min_face` overrides the smallest face wanted for this call."""
     frame_bgr = pixels.to_bgr(frame_bgr)
-    plan = self.plan(frame_bgr.shape)
-    if not plan.tiled:
-      image, resize = geometry.scale_to(frame_bgr, plan.input_size, plan.tile_size)
-      boxes, scores, lm = self._decode_batch([image])[0]
-      keep = geometry.nms(boxes, scores, self.iou_threshold)
-      boxes, scores, lm = resize.to_frame(boxes[keep]), scores[keep], resize.to_frame(lm[keep])
-    else:
-      boxes, scores, lm = self._detect_tiled(frame_bgr, plan)
+    boxes, scores, lm = self._detect_plan(frame_bgr, self.plan(frame_bgr.shape, min_face))
     return base.sorted_detections(boxes, scores, lm, self.name, frame_bgr.shape)
+
+  def detect_focused(self, frame_bgr: np.ndarray, windows: Sequence[Window], cell: int,
+                     sweep: scales.DetectionPlan, step: int, gap: int = 0
+                     ) -> list[Detection]:
+    """Faces in square `windows` of the frame, plus one step of a sweep; merged as tiles are.
+
+    `windows` are (x, y, side) squares in frame pixels (they may reach past the
+    frame), each scaled to `cell` x `cell` input pixels and packed into one mosaic
+    image, `gap` black pixels apart: one network call for every face being
+    followed, whatever the frame size. `step` < `sweep.tiles` runs that tile of `sweep` from the frame region
+    under it; `step` == `sweep.tiles` runs the whole frame at the coarse scale
+    (faces too large for a tile).
+    """
+    frame_bgr = pixels.to_bgr(frame_bgr)
+    parts = [self._detect_mosaic(frame_bgr, windows, cell, gap)] if len(windows) else []
+    if step < sweep.tiles:
+      parts.append(self._detect_tile(frame_bgr, sweep, step))
+    else:
+      coarse = scales.plan_detection(frame_bgr.shape, max_side=scales.COARSE_SIDE)
+      boxes, scores, lm = self._detect_plan(frame_bgr, coarse)
+      parts.append((boxes, scores, lm, np.zeros(len(scores), bool)))
+    boxes, scores, lm, cut = (np.concatenate(p) for p in zip(*parts))
+    keep = geometry.merge_nms(boxes, scores, cut, self.iou_threshold)
+    return base.sorted_detections(boxes[keep], scores[keep], lm[keep], self.name,
+                                  frame_bgr.shape)
+
+  def _detect_mosaic(self, frame_bgr: np.ndarray, windows: Sequence[Window], cell: int,
+                     gap: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`windows` scaled into the cells of one image, `gap` black pixels apart; boxes,
+    scores, landmarks (frame pixels) and which boxes reach a window edge inside the
+    frame (cut-off faces)."""
+    height, width = frame_bgr.shape[:2]
+    pitch = cell + gap
+    cols = math.ceil(math.sqrt(len(windows)))
+    rows = math.ceil(len(windows) / cols)
+    mosaic = np.zeros((rows * pitch, cols * pitch, 3), np.uint8)
+    origins = []
+    for k, (x, y, side) in enumerate(windows):
+      r, c = divmod(k, cols)
+      origins.append((c * pitch + gap // 2, r * pitch + gap // 2))
+      s = cell / side
+      x0, y0 = max(0, math.ceil(x)), max(0, math.ceil(y))
+      x1, y1 = min(width, math.floor(x + side)), min(height, math.floor(y + side))
+      if x1 <= x0 or y1 <= y0:
+        continue
+      u0, v0 = min(cell - 1, round((x0 - x) * s)), min(cell - 1, round((y0 - y) * s))
+      w, h = min(cell - u0, round((x1 - x0) * s)), min(cell - v0, round((y1 - y0) * s))
+      if w < 1 or h < 1:
+        continue
+      ou, ov = origins[-1]
+      mosaic[ov + v0:ov + v0 + h, ou + u0:ou + u0 + w] = cv2.resize(
+          frame_bgr[y0:y1, x0:x1], (w, h),
+          interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    boxes, scores, lm = self._decode_batch([mosaic])[0]
+    keep = geometry.nms(boxes, scores, self.iou_threshold)
+    boxes, scores, lm = boxes[keep], scores[keep], lm[keep]
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    cells = (cy // pitch).astype(int) * cols + (cx // pitch).astype(int)
+    out_boxes, out_lm = np.empty_like(boxes), np.empty_like(lm)
+    cut = np.zeros(len(boxes), bool)
+    valid = cells < len(windows)
+    for i in np.flatnonzero(valid):
+      x, y, side = windows[cells[i]]
+      s = cell / side
+      origin = np.array(origins[cells[i]], np.float64)
+      local = boxes[i] - np.tile(origin, 2)
+      cut[i] = geometry.crosses_edges(local[None], (x * s, y * s, x * s + cell, y * s + cell),
+                                      (width * s, height * s))[0]
+      out_boxes[i] = local / s + np.tile([x, y], 2)
+      out_lm[i] = (lm[i] - np.tile(origin, 5)) / s + np.tile([x, y], 5)
+    return out_boxes[valid], scores[valid], out_lm[valid], cut[valid]
+
+  def _detect_plan(self, frame_bgr: np.ndarray, plan: scales.DetectionPlan) -> Decoded:
+    """Boxes, scores and landmarks (frame pixels) of one plan, merged."""
+    if plan.tiled:
+      return self._detect_tiled(frame_bgr, plan)
+    image, resize = geometry.scale_to(frame_bgr, plan.input_size, plan.tile_size)
+    boxes, scores, lm = self._decode_batch([image])[0]
+    keep = geometry.nms(boxes, scores, self.iou_threshold)
+    return resize.to_frame(boxes[keep]), scores[keep], resize.to_frame(lm[keep])
+
+  def _detect_tile(self, frame_bgr: np.ndarray, plan: scales.DetectionPlan, index: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tile `index` of `plan` from the frame region under it: boxes, scores, landmarks
+    (frame pixels) and which boxes reach an edge shared with a neighbouring tile."""
+    x0, y0, x1, y1 = plan.windows[index]
+    s = plan.scale
+    height, width = frame_bgr.shape[:2]
+    fx0, fy0 = int(x0 / s), int(y0 / s)
+    fx1, fy1 = min(width, math.ceil(x1 / s)), min(height, math.ceil(y1 / s))
+    size = (max(1, round((fx1 - fx0) * s)), max(1, round((fy1 - fy0) * s)))
+    padded = (scales.round_up(size[0]), scales.round_up(size[1]))
+    image, resize = geometry.scale_to(frame_bgr[fy0:fy1, fx0:fx1], size, padded)
+    boxes, scores, lm = self._decode_batch([image])[0]
+    keep = geometry.nms(boxes, scores, self.iou_threshold)
+    boxes, scores, lm = boxes[keep], scores[keep], lm[keep]
+    inner = (round(fx0 * s), round(fy0 * s), round(fx0 * s) + size[0],
+             round(fy0 * s) + size[1])
+    cut = geometry.crosses_edges(boxes, inner, plan.input_size)
+    shift = np.tile(np.array([fx0, fy0], np.float64), 5)
+    return (resize.to_frame(boxes) + shift[:4], scores, resize.to_frame(lm) + shift, cut)
 
   def _detect_tiled(self, frame_bgr: np.ndarray, plan: scales.DetectionPlan) -> Decoded:
     """Tiles as one batch, then the coarse pass; boxes merged in frame pixels."""

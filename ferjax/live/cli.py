@@ -47,6 +47,9 @@ from ferjax.live.recorder import FRAMES_CSV, SUMMARY_JSON, Entry, SessionRecorde
 
 flags.DEFINE_string("source", "0", "Camera index, 'demo', a video/GIF file, a photo, or a "
                     "folder of images (video frames; unrelated photos with --photos).")
+flags.DEFINE_string("camera_size", "1280x720", "Frame size asked of a camera (WxH); one "
+                    "that does not offer it gives its own, reported at the start. More "
+                    "pixels per face: the back rows read better.")
 flags.DEFINE_bool("photos", False, "Treat the images of a --source folder as unrelated "
                   "photos, each analysed on its own.")
 flags.DEFINE_string("model", DEFAULT_MODEL_DIR, "Exported model folder (from ferjax.train.export).")
@@ -55,7 +58,12 @@ flags.DEFINE_string("detector", "default", f"Face detector: default ({faces.DEFA
                     f"{', '.join(faces.DETECTORS)}.")
 flags.DEFINE_integer("min_face", 0, "Smallest face to find, in frame pixels; the "
                      "detector's input scale (and tiling of large frames) follows from it. "
-                     "0: 14 px, or for photos 1% of the longer side if larger.")
+                     "0: 14 px, or for photos 1% of the longer side if larger. Given, it fixes the "
+                     "scale of every detection (no --scene_scale).")
+flags.DEFINE_bool("scene_scale", True, "Video: detect around the faces followed, each "
+                  "at the scale it needs, and sweep the frame for new ones a tile per "
+                  "detection; off (or --min_face / --max_side): every detection scans the "
+                  "whole frame at the scale a --min_face face needs.")
 flags.DEFINE_integer("max_side", 0, "Override: fixed detector input size (longer side) "
                      "instead of the scale chosen from --min_face.")
 flags.DEFINE_float("score_threshold", pipeline_lib.HIGH_THRESHOLD, "Detector score from "
@@ -214,7 +222,8 @@ def _create_detector(photos: bool):
                                                           FLAGS.score_threshold)
   return pipeline_lib.create_detector(FLAGS.detector, min_face=FLAGS.min_face or None,
                                       max_side=FLAGS.max_side or None,
-                                      score_threshold=lowest)
+                                      score_threshold=lowest,
+                                      scene_scale=FLAGS.scene_scale and not photos)
 
 
 def _run(signals: _Signals) -> int:
@@ -248,7 +257,13 @@ def _run(signals: _Signals) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 2
   try:
-    source = sources.open_source(FLAGS.source, fps=FLAGS.fps, photos=FLAGS.photos)
+    camera_size = sources.parse_size(FLAGS.camera_size)
+  except ValueError as e:
+    print(f"error: --camera_size {e}", file=sys.stderr)
+    return 2
+  try:
+    source = sources.open_source(FLAGS.source, fps=FLAGS.fps, photos=FLAGS.photos,
+                                 camera_size=camera_size)
   except sources.SourceError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -282,6 +297,7 @@ class _Progress:
   """Frames done so far (kept when a signal ends the loop) and the start time."""
   frames: int = 0
   started: float = dataclasses.field(default_factory=time.perf_counter)
+  shape: tuple[int, ...] = ()  # The last frame's (h, w, c).
 
 
 def _make_pipeline(detector, classifier, verifier, source, too_small_px: float,
@@ -321,6 +337,7 @@ def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, outpu
     if FLAGS["save-faces"].value:
       _save_faces(out_dir, frame, result.faces)
     progress.frames += 1
+    progress.shape = frame.image.shape
     if not FLAGS.headless or output:
       fps = None if source.photos else progress.frames / max(
           time.perf_counter() - progress.started, 1e-9)
@@ -335,7 +352,7 @@ def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, outpu
       return
 
 
-def _final_report(summary, recorder: SessionRecorder, source, out_dir: str,
+def _final_report(summary, recorder: SessionRecorder, source, detector, out_dir: str,
                   progress: _Progress, return_code: int) -> int:
   """Prints what was done (and what could not be written); returns the exit code."""
   seconds = time.perf_counter() - progress.started
@@ -343,6 +360,8 @@ def _final_report(summary, recorder: SessionRecorder, source, out_dir: str,
   kind, who = ("photos", "faces") if source.photos else ("frames", "students")
   print(f"{progress.frames} {kind} in {seconds:.1f} s "
         f"({progress.frames / max(seconds, 1e-9):.1f} per s), {len(students)} {who}")
+  if hasattr(detector, "describe") and progress.shape:
+    print(f"detection at the end: {detector.describe(progress.shape)}")
   if recorder.unwritten:
     print(f"error: not written in {os.path.abspath(out_dir)}: " + "; ".join(
         f"{name} ({why})" for name, why in recorder.unwritten.items()), file=sys.stderr)
@@ -377,6 +396,8 @@ def _record(signals: _Signals, source, classifier, verifier, detector, out_dir: 
   progress, return_code = _Progress(), 0
   try:
     try:
+      if source.live:
+        print(source.description, flush=True)
       print(f"session records: {os.path.abspath(out_dir)}", flush=True)
       _frame_loop(source, pipeline, recorder, output, classifier, out_dir, progress)
     finally:
@@ -406,7 +427,7 @@ def _record(signals: _Signals, source, classifier, verifier, detector, out_dir: 
     if not FLAGS.headless:
       cv2.destroyAllWindows()
     summary = recorder.close()
-  return _final_report(summary, recorder, source, out_dir, progress, return_code)
+  return _final_report(summary, recorder, source, detector, out_dir, progress, return_code)
 
 
 def main(argv: list[str]) -> None:

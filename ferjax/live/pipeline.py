@@ -45,6 +45,7 @@ import numpy as np
 from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
 from ferjax.faces import scales
+from ferjax.faces import scene_scale as scene_scale_lib
 from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
@@ -101,15 +102,20 @@ def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
 
 def create_detector(name: str = "default", *, min_face: float | None = None,
                     max_side: int | None = None, score_threshold: float = LOW_THRESHOLD,
-                    threads: int | None = None) -> faces_lib.FaceDetector:
+                    threads: int | None = None, scene_scale: bool = False
+                    ) -> faces_lib.FaceDetector:
   """The live tool's face detector; CenterFace gets the scale and score settings.
 
   Args:
     name: a detector name (`ferjax.faces.DETECTORS`) or "default".
     min_face: smallest face to find, in frame pixels (None: CenterFace's default).
+      Given, it fixes the scale of every detection (no scene scaling).
     max_side: fixed detector input size instead of the scale from `min_face`.
     score_threshold: lowest detector score returned.
     threads: CenterFace's onnxruntime threads (None: all cores).
+    scene_scale: for video, detect around the faces followed, each at the scale
+      it needs, and sweep the frame at the full scale a tile per round
+      (`faces.scene_scale`), unless `min_face` or `max_side` fix the scale.
   """
   key = faces_lib.detector_key(name)
   if key != "centerface":
@@ -119,7 +125,10 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
     kwargs["min_face"] = min_face
   if max_side:
     kwargs["max_side"] = max_side
-  return faces_lib.create_detector(key, **kwargs)
+  detector = faces_lib.create_detector(key, **kwargs)
+  if scene_scale and not min_face and not max_side:
+    return scene_scale_lib.SceneScaledDetector(detector)
+  return detector
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +213,8 @@ class LivePipeline:
     if classify_every < 1:
       raise ValueError(f"classify_every must be >= 1, got {classify_every}")
     self.detector = detector
+    if hasattr(detector, "reset"):  # A new pipeline is a new scene (`faces.scene_scale`).
+      detector.reset()
     self.classifier = classifier
     self.detect_every = detect_every
     self.classify_every = classify_every
@@ -309,20 +320,26 @@ class LivePipeline:
 
     Returns (crops, emotion probabilities, P(face) or None without a face model;
     NaN where not checked). The classifier's own face output comes with its
-    emotions; a separate verifier only reads the crops to check.
+    emotions. A separate verifier reads the crops to check first; the classifier
+    then reads only the faces already verified and those this reading takes for a
+    face (the others' emotion rows are NaN): a bag is never read for emotions.
     """
     crops = faces_lib.crop_faces(frame.image, boxes, framing=self.framing, rolls=rolls)
+    num_classes = len(self.classifier.class_names)
     if not len(crops):
-      return crops, np.zeros((0, len(self.classifier.class_names)), np.float32), None
+      return crops, np.zeros((0, num_classes), np.float32), None
     if self.face_model is self.classifier:
       return (crops, *self.classifier.predict_with_face(crops))
-    probabilities = self.classifier.predict(crops)
     if self.face_model is None:
-      return crops, probabilities, None
+      return crops, self.classifier.predict(crops), None
+    check = np.asarray(check, bool)
     face = np.full(len(crops), np.nan, np.float32)
-    rows = np.flatnonzero(check)
-    if len(rows):
-      face[rows] = self.face_model.predict_with_face(crops[rows])[1]
+    if check.any():
+      face[check] = self.face_model.predict_with_face(crops[check])[1]
+    wanted = ~check | (face >= self.students.face_threshold)
+    probabilities = np.full((len(crops), num_classes), np.nan, np.float32)
+    if wanted.any():
+      probabilities[wanted] = self.classifier.predict(crops[wanted])
     return crops, probabilities, face
 
   def _face(self, student: int, box: tuple[float, ...], side: float, score: float | None,
@@ -386,7 +403,7 @@ class LivePipeline:
       if student is None:
         rejected += 1
         continue
-      reading = read[i][:2] if i in read else None
+      reading = read[i][:2] if i in read and not np.isnan(read[i][1][0]) else None
       results.append(self._face(student, boxes[i], sides[i], t.score, reading,
                                 frame.timestamp, smooth=True))
     timings["classify"] = time.perf_counter() - start

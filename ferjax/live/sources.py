@@ -177,27 +177,52 @@ class DemoSource(FrameSource):
       yield Frame(index, index / self.fps, image)
 
 
+CAMERA_SIZE = (1280, 720)  # Asked of a webcam: twice the pixels of 640x480 per face.
+
+
+def parse_size(text: str) -> tuple[int, int]:
+  """'1280x720' -> (1280, 720); ValueError with the expected form otherwise."""
+  parts = str(text).lower().replace(" ", "").split("x")
+  try:
+    width, height = (int(p) for p in parts)
+  except ValueError:
+    width = height = 0
+  if width < 16 or height < 16:
+    raise ValueError(f"{text!r}: expected WIDTHxHEIGHT in pixels, e.g. 1280x720")
+  return width, height
+
+
 class CameraSource(FrameSource):
-  """A webcam; a background thread keeps only the newest frame (drop, don't lag)."""
+  """A webcam; a background thread keeps only the newest frame (drop, don't lag).
+
+  The camera is asked for `size` (w, h); a camera that does not offer it gives
+  another, and `size` is then what it gives (`requested_size` what was asked).
+  """
 
   live = True
 
-  def __init__(self, index: int, width: int = 640, height: int = 480):
+  def __init__(self, index: int, size: tuple[int, int] = CAMERA_SIZE):
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # No probe noise.
     try:
       self._capture = cv2.VideoCapture(index)
-      found = self._capture.isOpened() and self._capture.read()[0]
+      opened = self._capture.isOpened()
+      if opened:
+        self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+      found, image = self._capture.read() if opened else (False, None)
     finally:
       cv2.utils.logging.setLogLevel(previous)
-    if not found:
+    if not found or image is None:
       self._capture.release()
       raise SourceError(f"no camera found at index {index}; try --source demo, or "
                         "--source a video, GIF, photo or folder of images")
-    self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-    self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+    self.requested_size = tuple(size)
+    self.size = (int(image.shape[1]), int(image.shape[0]))
     self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
-    self.description = f"camera {index}"
+    self.description = f"camera {index} at {self.size[0]}x{self.size[1]}"
+    if self.size != self.requested_size:
+      self.description += (f" (asked for {size[0]}x{size[1]}, which it does not offer)")
     self._started_at: str | None = None
     self._latest: np.ndarray | None = None
     self._condition = threading.Condition()
@@ -253,14 +278,16 @@ def is_photo_source(spec: str, photos: bool = False) -> bool:
           and not spec.lower().endswith(".gif"))
 
 
-def open_source(spec: str, fps: float = 25.0, photos: bool = False) -> FrameSource:
+def open_source(spec: str, fps: float = 25.0, photos: bool = False,
+                camera_size: tuple[int, int] = CAMERA_SIZE) -> FrameSource:
   """Opens `spec`: a camera index ("0"), "demo", a video/GIF, a photo, or a folder.
 
-  A folder holds video frames, or unrelated photos when `photos` is set.
+  A folder holds video frames, or unrelated photos when `photos` is set. A camera
+  is asked for `camera_size` (w, h).
   """
   spec = str(spec).strip()
   if spec.isdigit():
-    return CameraSource(int(spec))
+    return CameraSource(int(spec), camera_size)
   if spec == DEMO and not os.path.exists(spec):
     return DemoSource()
   if os.path.isdir(spec) or is_photo_source(spec):

@@ -1,0 +1,167 @@
+"""Video detection that looks where the faces are, at the scale each one needs.
+
+Detecting every round at the scale a `min_face` (14 px) face needs scans the
+whole frame at that scale: in an HD frame millions of pixels, most of them
+walls and desks, for faces that are mostly large. A classroom's faces stay
+where they are, so `SceneScaledDetector` runs each detection round as:
+
+- **the faces it follows**: a square window around each face seen in the last
+  `MEMORY_ROUNDS` rounds, `CONTEXT` times the face's side, scaled to `CELL`
+  input pixels (the face at 24 px: found when it turns, shrinks by a quarter,
+  or moves by a face width), all packed into one mosaic image with `GAP`
+  black pixels between windows (with less context or no gap, turned and
+  half-hidden faces are missed: BENCHMARKS.md, "Live pipeline in HD"): one
+  network call whose cost grows with the number of faces, not the frame size;
+- **one step of the sweep**: the frame at the full scale (`min_face`), cut into
+  tiles of at most `SWEEP_TILE_SIDE` input pixels, one tile per round in turn,
+  then one coarse pass of the whole frame for faces too large for a tile. A new
+  face (a student who sits down, one who turns back after the memory) is found
+  when the sweep reaches it: within `sweep_rounds` rounds (`detect_every` x
+  that many frames); from the next round it is followed.
+
+The first round of a scene (a new pipeline, a new frame size) runs the full
+plan, as does every round where following the faces would not cost less than
+`WORTH` of it (many small faces in a small frame: a 640x480 classroom runs as
+without this). Calls must come in frame order (one detection worker).
+
+    detector = SceneScaledDetector(centerface)   # centerface.min_face: the smallest wanted
+    faces = detector.detect(frame)               # each detection round, in order
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ferjax.faces import base
+from ferjax.faces import geometry
+from ferjax.faces import scales
+from ferjax.faces.geometry import Detection
+
+CELL = 96              # Input side of one followed face's window in the mosaic ...
+CONTEXT = 4            # ... this many face sides wide (the face at 24 px) ...
+GAP = 32               # ... with this much black between windows.
+SWEEP_TILE_SIDE = 512  # Longer side (input pixels) of one sweep tile.
+MEMORY_ROUNDS = 30     # A face unseen for this many rounds is no longer followed.
+MAX_FACES = 100        # Followed at most; past this the full plan runs.
+WORTH = 0.7            # Follow faces only when it costs under this share of the full plan.
+MATCH_IOU = 0.3        # A detection continues a followed face from this overlap.
+
+
+def _side(box: np.ndarray) -> float:
+  return math.sqrt(max(box[2] - box[0], 1.0) * max(box[3] - box[1], 1.0))
+
+
+class SceneScaledDetector(base.FaceDetector):
+  """Wraps a CenterFace: windows around the faces followed plus a full-scale sweep."""
+
+  def __init__(self, detector, cell: int = CELL, context: float = CONTEXT, gap: int = GAP,
+               sweep_tile_side: int = SWEEP_TILE_SIDE, memory_rounds: int = MEMORY_ROUNDS):
+    if not context >= 1.5:
+      raise ValueError(f"context must be >= 1.5 face sides, got {context!r}")
+    if (cell + gap) % scales.MULTIPLE:
+      raise ValueError(f"cell + gap must be a multiple of {scales.MULTIPLE}, got "
+                       f"{cell!r} + {gap!r}")
+    self.detector = detector
+    self.name = detector.name
+    self.cell = cell
+    self.context = context
+    self.gap = gap
+    self.sweep_tile_side = sweep_tile_side
+    self.memory_rounds = memory_rounds
+    self._shape: tuple[int, int] | None = None
+    self.reset()
+
+  @property
+  def min_face(self) -> float:
+    """The smallest face the full scale (and the sweep) finds, as asked (frame pixels)."""
+    return self.detector.min_face
+
+  @min_face.setter
+  def min_face(self, value: float) -> None:
+    self.detector.min_face = value
+    self.reset()
+
+  def reset(self) -> None:
+    """Forget the scene: the next round runs the full plan."""
+    self._faces: list[tuple[np.ndarray, int]] = []  # (box, round last seen)
+    self._round = 0
+    self._step = 0
+    self.full_rounds = 0
+
+  def windows(self) -> list[tuple[float, float, float]]:
+    """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
+    out = []
+    for box, _ in self._faces:
+      side = max(_side(box) * self.context, self.cell / scales.MAX_UPSCALE)
+      cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+      out.append((cx - side / 2, cy - side / 2, side))
+    return out
+
+  def sweep_plan(self, frame_shape: tuple[int, ...]) -> scales.DetectionPlan:
+    """The full scale cut into sweep tiles."""
+    return self.detector.plan(frame_shape, max_tile_side=self.sweep_tile_side)
+
+  def sweep_rounds(self, frame_shape: tuple[int, ...]) -> int:
+    """Rounds one sweep takes (its tiles and the coarse pass): how late a new face is found."""
+    return self.sweep_plan(frame_shape).tiles + 1
+
+  def _focused_pixels(self, frame_shape: tuple[int, ...], faces: int) -> int:
+    """Input pixels of a round that follows `faces` faces: the mosaic and a sweep step."""
+    cols = math.ceil(math.sqrt(faces)) if faces else 0
+    rows = math.ceil(faces / cols) if faces else 0
+    tile_w, tile_h = self.sweep_plan(frame_shape).tile_size
+    return rows * cols * (self.cell + self.gap) ** 2 + tile_w * tile_h
+
+  def _follows(self, frame_shape: tuple[int, ...]) -> bool:
+    """Whether this round follows the faces (else: the full plan)."""
+    if self._round == 0 or len(self._faces) > MAX_FACES:
+      return False
+    full = self.detector.plan(frame_shape).input_pixels
+    return self._focused_pixels(frame_shape, len(self._faces)) < WORTH * full
+
+  def describe(self, frame_shape: tuple[int, ...]) -> str:
+    """One line: what the next round runs."""
+    if not self._follows(frame_shape):
+      return f"full scale every round: {self.detector.plan(frame_shape).describe()}"
+    sweep = self.sweep_plan(frame_shape)
+    return (f"{len(self._faces)} faces followed in {self.cell}-px windows (one call); "
+            f"sweep of {sweep.tiles} tiles at x{sweep.scale:.3f} (faces >= "
+            f"{sweep.min_face:.0f} px) + a coarse pass, one step per round")
+
+  def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+    shape = tuple(frame_bgr.shape[:2])
+    if shape != self._shape:  # A new frame size: a new scene.
+      self._shape = shape
+      self.reset()
+    if self._follows(shape):
+      sweep = self.sweep_plan(shape)
+      step = self._step % (sweep.tiles + 1)
+      detections = self.detector.detect_focused(frame_bgr, self.windows(), self.cell, sweep,
+                                                 step, self.gap)
+      self._step = step + 1
+    else:
+      detections = self.detector.detect(frame_bgr)
+      self.full_rounds += 1
+    self._observe(detections)
+    return detections
+
+  def _observe(self, detections: list[Detection]) -> None:
+    """Followed faces take their new boxes; new faces are followed; old ones dropped."""
+    self._round += 1
+    boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
+    faces, followed = self._faces, len(self._faces)
+    overlap = (geometry.iou(boxes, np.stack([box for box, _ in faces]))
+               if followed and len(boxes) else np.zeros((len(boxes), followed)))
+    best = overlap.max(axis=1) if followed else np.zeros(len(boxes))
+    taken = set()
+    for i in np.argsort(-best, kind="stable"):  # Best overlaps first.
+      j = int(np.argmax(overlap[i])) if followed else -1
+      if j >= 0 and overlap[i, j] >= MATCH_IOU and j not in taken:
+        faces[j] = (boxes[i], self._round)
+        taken.add(j)
+      else:
+        faces.append((boxes[i], self._round))
+    self._faces = [(box, seen) for box, seen in faces
+                   if self._round - seen < self.memory_rounds]

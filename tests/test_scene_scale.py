@@ -1,0 +1,142 @@
+"""Scene-scaled detection (ferjax.faces.scene_scale): follow the faces, sweep for new ones."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ferjax.faces import scales
+from ferjax.faces.geometry import Detection
+from ferjax.faces.scene_scale import CONTEXT, MEMORY_ROUNDS, SceneScaledDetector
+
+RELIABLE = scales.reliable_face_px(0.25)
+
+
+def _side(box) -> float:
+  return math.sqrt((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _centre_in(box, x0, y0, x1, y1) -> bool:
+  cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+  return x0 <= cx < x1 and y0 <= cy < y1
+
+
+class _SceneDetector:
+  """A CenterFace stand-in over a known scene: the full plan finds every face of at least
+  its min_face; a focused round the faces inside a window, the sweep tile's faces of at
+  least the sweep's min_face, or (last step) the faces the coarse pass finds."""
+
+  name = "centerface"
+  score_threshold = 0.25
+
+  def __init__(self, boxes, min_face=14.0):
+    self.boxes = list(boxes)
+    self.min_face = min_face
+    self.calls = []  # ("full",) or ("focused", windows, step)
+
+  def plan(self, frame_shape, min_face=None, max_tile_side=None):
+    return scales.plan_detection(frame_shape, min_face=min_face or self.min_face,
+                                 reliable_px=RELIABLE,
+                                 max_tile_side=max_tile_side or scales.DEFAULT_MAX_TILE_SIDE)
+
+  def _found(self, keep):
+    return [Detection(tuple(map(float, b)), 0.9, None, self.name) for b in self.boxes
+            if keep(b)]
+
+  def detect(self, frame, min_face=None):
+    self.calls.append(("full",))
+    smallest = self.plan(frame.shape, min_face).min_face
+    return self._found(lambda b: _side(b) >= smallest * 0.999)
+
+  def detect_focused(self, frame, windows, cell, sweep, step, gap):
+    self.calls.append(("focused", list(windows), step))
+    def keep(b):
+      if any(_centre_in(b, x, y, x + side, y + side) for x, y, side in windows):
+        return True
+      if step < sweep.tiles:
+        x0, y0, x1, y1 = (v / sweep.scale for v in sweep.windows[step])
+        return _centre_in(b, x0, y0, x1, y1) and _side(b) >= sweep.min_face * 0.999
+      return _side(b) >= RELIABLE * max(frame.shape) / scales.COARSE_SIDE
+    return self._found(keep)
+
+
+HD = np.zeros((1080, 1920, 3), np.uint8)
+LARGE_FACES = [(100, 100, 160, 160), (900, 500, 980, 580), (1500, 300, 1570, 370)]
+
+
+def test_first_round_is_full_then_only_the_faces_and_a_sweep_step_are_looked_at():
+  inner = _SceneDetector(LARGE_FACES)
+  detector = SceneScaledDetector(inner)
+  assert len(detector.detect(HD)) == 3
+  assert inner.calls == [("full",)]
+  assert len(detector.detect(HD)) == 3
+  kind, windows, step = inner.calls[-1]
+  assert kind == "focused" and step == 0 and len(windows) == 3
+  for (x, y, side), box in zip(windows, LARGE_FACES):  # Centred, CONTEXT face sides wide.
+    assert side == pytest.approx(CONTEXT * _side(box))
+    assert x + side / 2 == pytest.approx((box[0] + box[2]) / 2)
+  followed = detector._focused_pixels(HD.shape, 3)
+  assert followed < inner.plan(HD.shape).input_pixels / 5  # The point.
+  assert "3 faces followed" in detector.describe(HD.shape)
+
+
+def test_a_face_that_moves_is_followed():
+  inner = _SceneDetector([(900, 500, 960, 560)])
+  detector = SceneScaledDetector(inner)
+  for k in range(20):  # 20 px a round: a third of the face's side.
+    inner.boxes = [(900 + 20 * k, 500, 960 + 20 * k, 560)]
+    assert len(detector.detect(HD)) == 1, k
+  assert inner.calls.count(("full",)) == 1
+
+
+def test_the_sweep_finds_a_new_small_face_within_one_sweep_then_follows_it():
+  inner = _SceneDetector(LARGE_FACES)
+  detector = SceneScaledDetector(inner)
+  for _ in range(3):
+    detector.detect(HD)
+  small = (1800.0, 1000.0, 1818.0, 1018.0)  # 18 px, far from every followed face.
+  inner.boxes.append(small)
+  rounds = detector.sweep_rounds(HD.shape)
+  assert rounds > 2
+  found_after = next(n for n in range(1, rounds + 1)
+                     if any(d.box == small for d in detector.detect(HD)))
+  assert found_after <= rounds
+  for _ in range(4):  # From then on it is followed: found every round.
+    assert any(d.box == small for d in detector.detect(HD))
+  assert len(inner.calls[-1][1]) == 4
+
+
+def test_a_face_gone_for_the_memory_is_no_longer_followed():
+  inner = _SceneDetector(LARGE_FACES)
+  detector = SceneScaledDetector(inner)
+  detector.detect(HD)
+  inner.boxes = LARGE_FACES[:2]
+  for _ in range(MEMORY_ROUNDS + 1):
+    detector.detect(HD)
+  assert len(detector.windows()) == 2
+
+
+def test_many_small_faces_in_a_small_frame_run_the_full_plan_every_round():
+  rows = [(40 + 60 * i, 60 + 50 * j, 54 + 60 * i, 74 + 50 * j) for i in range(10)
+          for j in range(3)]  # 30 faces of 14 px in 640x480: the synthetic lesson's case.
+  inner = _SceneDetector(rows)
+  detector = SceneScaledDetector(inner)
+  frame = np.zeros((480, 640, 3), np.uint8)
+  for _ in range(5):
+    assert len(detector.detect(frame)) == 30
+  assert inner.calls == [("full",)] * 5  # As without scene scaling.
+  assert detector.describe(frame.shape).startswith("full scale every round")
+
+
+def test_an_empty_room_is_swept_and_a_new_frame_size_or_min_face_starts_over():
+  inner = _SceneDetector([])
+  detector = SceneScaledDetector(inner)
+  for _ in range(3):
+    assert detector.detect(HD) == []
+  assert [c[0] for c in inner.calls] == ["full", "focused", "focused"]
+  detector.detect(np.zeros((720, 1280, 3), np.uint8))
+  assert inner.calls[-1] == ("full",)
+  detector.min_face = 20
+  assert inner.min_face == 20 and detector._round == 0
+  with pytest.raises(ValueError, match="context"):
+    SceneScaledDetector(inner, context=1.0)
