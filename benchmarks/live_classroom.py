@@ -81,8 +81,9 @@ FER_WORKER = os.path.join(ROOT, "benchmarks", "fer_baseline_worker.py")
 SETUP_SCRIPT = os.path.join(ROOT, "benchmarks", "setup_fer_baseline.sh")
 NOT_INSTALLED = "baseline not installed: see the script docstring for setup"
 PHOTO_PEOPLE = 24
+STEADY_S = 3.0  # Recall "from 3 s" leaves out the start-up.
 TARGETS = {"recall": 0.95, "idf1": 0.90, "ids_per_person": 1.1, "fps": 25.0,
-           "photo_found": 23}
+           "photo_found": 23, "camera_recall": 0.93}
 
 
 # name -> (detector kwargs, LivePipeline kwargs). "before": the live tool's settings
@@ -114,6 +115,15 @@ CONFIGS = {
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
     "camera mode; full scale every round": ({"scene_scale": False}, {"live": True}),
+    # Followed faces' windows other than the default (cell 80, context 4, gap 16).
+    "windows of 3 face sides, no gap": (
+        {"scene_options": {"cell": 96, "context": 3, "gap": 0}}, {}),
+    "windows of 4 face sides, no gap": (
+        {"scene_options": {"cell": 96, "context": 4, "gap": 0}}, {}),
+    "windows of 4 face sides, off the stride grid (cell 96, gap 16)": (
+        {"scene_options": {"cell": 96, "context": 4, "gap": 16}}, {}),
+    "windows of 4 face sides, face at 24 px (cell 96, gap 32)": (
+        {"scene_options": {"cell": 96, "context": 4, "gap": 32}}, {}),
     "camera mode; --max_side 1280": ({"max_side": 1280}, {"live": True}),
 }
 DEFAULT = "default settings"
@@ -225,6 +235,10 @@ def run_pipeline(classifier, frames: list[np.ndarray], truths: list[dict], confi
   row.update(scoring.score([truths[i] for i in first["processed"]],
                            first["predictions"]).as_dict())
   row["frames"] = len(first["processed"])  # A camera drops the frames it is late for.
+  # Recall once running: a camera's first detections come late (start-up).
+  steady = [k for k, i in enumerate(first["processed"]) if i >= STEADY_S * FLAGS.fps]
+  row["recall_steady"] = scoring.score([truths[first["processed"][k]] for k in steady],
+                                       [first["predictions"][k] for k in steady]).recall
   shape = frames[0].shape
   row["detection"] = (detector.describe(shape) if hasattr(detector, "describe")
                       else detector.plan(shape).describe() if hasattr(detector, "plan")
@@ -356,14 +370,15 @@ def _percent(value: float) -> str:
 
 def table(rows: list[dict], baseline: dict[str, dict]) -> str:
   lines = ["| pipeline | FPS | detect / track / classify / draw ms | recall (>= 14 px) | "
-           "recall (all visible) | precision | false tracks / min (tracks) | IDF1 | MOTA | "
-           "ID switches | distinct IDs / people |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "from 3 s | recall (all visible) | precision | false tracks / min (tracks) | IDF1 | "
+           "MOTA | ID switches | distinct IDs / people |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for row in rows:
     lines.append(
         f"| ferjax, {row['config']} ({row['frames']} frames) | {row['fps']:.1f} | "
         f"{row['detect_ms']:.1f} / {row['track_ms']:.2f} / {row['classify_ms']:.1f} / "
-        f"{row['draw_ms']:.2f} | {row['recall']:.1%} | {row['recall_all_visible']:.1%} | "
+        f"{row['draw_ms']:.2f} | {row['recall']:.1%} | {row['recall_steady']:.1%} | "
+        f"{row['recall_all_visible']:.1%} | "
         f"{row['precision']:.1%} | {row['false_tracks_per_minute']:.1f} "
         f"({row['false_tracks']}) | {row['idf1']:.3f} | {row['mota']:.3f} | "
         f"{row['id_switches']} | {row['distinct_ids']} / {row['people']} "
@@ -371,10 +386,10 @@ def table(rows: list[dict], baseline: dict[str, dict]) -> str:
   for name, r in baseline.items():
     label = f"fer 25.10.3, {'MTCNN' if name == 'mtcnn' else 'Haar'}"
     if "error" in r:
-      lines.append(f"| {label} | {r['error']} | | | | | | | | | |")
+      lines.append(f"| {label} | {r['error']} | | | | | | | | | | |")
     else:
       lines.append(f"| {label} ({r['frames']} frames) | {r['fps']:.1f} | {r['ms']:.1f} "
-                   f"(whole `detect_emotions`) | {r['recall']:.1%} | "
+                   f"(whole `detect_emotions`) | {r['recall']:.1%} | - | "
                    f"{r['recall_all_visible']:.1%} | {_percent(r['precision'])} | - | - | - | - "
                    "| - |")
   return "\n".join(lines)
@@ -401,7 +416,7 @@ def breakdown(row: dict) -> str:
           f"{row['tracks_on_printed_faces']}.")
 
 
-def verdict(row: dict, photo: dict | None) -> str:
+def verdict(row: dict, photo: dict | None, camera: dict | None = None) -> str:
   def line(name: str, met: bool, value: str) -> str:
     return f"- {name}: {'met' if met else 'NOT met'} ({value})."
   lines = [
@@ -414,6 +429,10 @@ def verdict(row: dict, photo: dict | None) -> str:
            f"{row['distinct_ids']} IDs for {row['students']} students + teacher"),
       line(f">= {TARGETS['fps']:g} FPS end to end", row["fps"] >= TARGETS["fps"],
            f"{row['fps']:.1f} FPS")]
+  if camera is not None:
+    lines.append(line(f"camera mode: recall >= {TARGETS['camera_recall']:.0%} of visible "
+                      "faces >= 14 px", camera["recall"] >= TARGETS["camera_recall"],
+                      f"{camera['recall']:.1%}; {camera['recall_steady']:.1%} from 3 s"))
   if photo is not None:
     lines.append(line(f"4K photo: >= {TARGETS['photo_found']} of {PHOTO_PEOPLE} faces found",
                       photo["found"] >= TARGETS["photo_found"],
@@ -477,7 +496,9 @@ def main(argv: list[str]) -> None:
               baseline_frames=min(FLAGS.baseline_frames or FLAGS.frames, FLAGS.frames))
           + "\n\n" + table(rows, baseline) + "\n\n" + breakdown(row) + photo_line + "\n\n"
           + real_clips_table(clips) + "\n\n"
-          + "Targets (default settings, 640x480, this CPU):\n\n" + verdict(row, photo) + "\n")
+          + "Targets (default settings, 640x480, this CPU):\n\n"
+          + verdict(row, photo, next((r for r in rows if r["config"] == "camera mode"), None))
+          + "\n")
   report.publish("Live pipeline", body, FLAGS.write)
 
 
@@ -501,7 +522,8 @@ association, on today's tracker; "camera mode" rows feed the frames in real time
 detection when it is ready instead of waiting for it as files do; their frame count
 is the frames processed, and FPS cannot exceed the camera's). Stage columns are means of ms per frame (detect:
 the time the frame loop spent on detection, i.e. waiting for the worker; in-loop
-detection otherwise).
+detection otherwise). "From 3 s": recall over the frames after the first 3 seconds,
+leaving out the start-up (a camera's first detections come late).
 
 Scores (`ferjax.synthetic.scoring`, motmetrics) of the first run: a reported box
 matches a face at IoU >= {iou:g} (ground-truth boxes are the pasted FER2013 crops,

@@ -51,6 +51,17 @@ def test_a_new_student_needs_time_but_the_first_faces_do_not():
   assert students.observe(2, 0.9, 1.6) == 2
 
 
+def test_the_first_faces_count_at_once_when_the_first_detection_comes_late():
+  """A camera reports nothing until its first detection is ready."""
+  students = Students(face_threshold=0.5, min_new_s=1.0)
+  for t in (0.0, 0.03, 0.07):
+    _see(students, [], t)
+  _see(students, [_track(1, 10), _track(2, 300)], 0.4)
+  assert students.observe(1, 0.9, 0.4) == 1 and students.observe(2, 0.9, 0.4) == 2
+  _see(students, [_track(1, 10), _track(2, 300), _track(3, 200)], 0.6)
+  assert students.observe(3, 0.9, 0.6) is None  # Later faces still need min_new_s.
+
+
 def test_a_flicker_under_a_second_never_becomes_a_student():
   students = Students(face_threshold=0.5, min_new_s=1.0)
   _see(students, [_track(1, 10)], 0.0)

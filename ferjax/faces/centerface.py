@@ -176,7 +176,8 @@ class CenterFace(base.FaceDetector):
     pitch = cell + gap
     cols = math.ceil(math.sqrt(len(windows)))
     rows = math.ceil(len(windows) / cols)
-    mosaic = np.zeros((rows * pitch, cols * pitch, 3), np.uint8)
+    mosaic = np.zeros((scales.round_up(rows * pitch), scales.round_up(cols * pitch), 3),
+                      np.uint8)
     origins = []
     for k, (x, y, side) in enumerate(windows):
       r, c = divmod(k, cols)

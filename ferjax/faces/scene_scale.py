@@ -7,11 +7,12 @@ where they are, so `SceneScaledDetector` runs each detection round as:
 
 - **the faces it follows**: a square window around each face seen in the last
   `MEMORY_ROUNDS` rounds, `CONTEXT` times the face's side, scaled to `CELL`
-  input pixels (the face at 24 px: found when it turns, shrinks by a quarter,
-  or moves by a face width), all packed into one mosaic image with `GAP`
-  black pixels between windows (with less context or no gap, turned and
-  half-hidden faces are missed: BENCHMARKS.md, "Live pipeline in HD"): one
-  network call whose cost grows with the number of faces, not the frame size;
+  input pixels (the face at 20 px: found when it turns, or moves by a face
+  width), all packed into one mosaic image with `GAP` black pixels between
+  windows, each window on the network's stride-32 grid (with less context, no
+  gap, or windows off the grid, turned and half-hidden faces are missed:
+  BENCHMARKS.md, "Live pipeline in HD"): one network call whose cost grows
+  with the number of faces, not the frame size;
 - **one step of the sweep**: the frame at the full scale (`min_face`), cut into
   tiles of at most `SWEEP_TILE_SIDE` input pixels, one tile per round in turn,
   then one coarse pass of the whole frame for faces too large for a tile. A new
@@ -39,9 +40,9 @@ from ferjax.faces import geometry
 from ferjax.faces import scales
 from ferjax.faces.geometry import Detection
 
-CELL = 96              # Input side of one followed face's window in the mosaic ...
-CONTEXT = 4            # ... this many face sides wide (the face at 24 px) ...
-GAP = 32               # ... with this much black between windows.
+CELL = 80              # Input side of one followed face's window in the mosaic ...
+CONTEXT = 4            # ... this many face sides wide (the face at 20 px) ...
+GAP = 16               # ... with this much black between windows (cell + gap: 3 strides).
 SWEEP_TILE_SIDE = 512  # Longer side (input pixels) of one sweep tile.
 MEMORY_ROUNDS = 30     # A face unseen for this many rounds is no longer followed.
 MAX_FACES = 100        # Followed at most; past this the full plan runs.
@@ -60,9 +61,8 @@ class SceneScaledDetector(base.FaceDetector):
                sweep_tile_side: int = SWEEP_TILE_SIDE, memory_rounds: int = MEMORY_ROUNDS):
     if not context >= 1.5:
       raise ValueError(f"context must be >= 1.5 face sides, got {context!r}")
-    if (cell + gap) % scales.MULTIPLE:
-      raise ValueError(f"cell + gap must be a multiple of {scales.MULTIPLE}, got "
-                       f"{cell!r} + {gap!r}")
+    if cell < 32 or gap < 0:
+      raise ValueError(f"cell must be >= 32 px and gap >= 0, got {cell!r} and {gap!r}")
     self.detector = detector
     self.name = detector.name
     self.cell = cell
@@ -111,8 +111,10 @@ class SceneScaledDetector(base.FaceDetector):
     """Input pixels of a round that follows `faces` faces: the mosaic and a sweep step."""
     cols = math.ceil(math.sqrt(faces)) if faces else 0
     rows = math.ceil(faces / cols) if faces else 0
+    pitch = self.cell + self.gap
     tile_w, tile_h = self.sweep_plan(frame_shape).tile_size
-    return rows * cols * (self.cell + self.gap) ** 2 + tile_w * tile_h
+    return (scales.round_up(rows * pitch) * scales.round_up(cols * pitch)
+            + tile_w * tile_h)
 
   def _follows(self, frame_shape: tuple[int, ...]) -> bool:
     """Whether this round follows the faces (else: the full plan)."""

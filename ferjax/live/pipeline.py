@@ -102,8 +102,8 @@ def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
 
 def create_detector(name: str = "default", *, min_face: float | None = None,
                     max_side: int | None = None, score_threshold: float = LOW_THRESHOLD,
-                    threads: int | None = None, scene_scale: bool = False
-                    ) -> faces_lib.FaceDetector:
+                    threads: int | None = None, scene_scale: bool = False,
+                    scene_options: dict | None = None) -> faces_lib.FaceDetector:
   """The live tool's face detector; CenterFace gets the scale and score settings.
 
   Args:
@@ -116,6 +116,7 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
     scene_scale: for video, detect around the faces followed, each at the scale
       it needs, and sweep the frame at the full scale a tile per round
       (`faces.scene_scale`), unless `min_face` or `max_side` fix the scale.
+    scene_options: `SceneScaledDetector` settings (cell, context, gap, ...).
   """
   key = faces_lib.detector_key(name)
   if key != "centerface":
@@ -127,7 +128,7 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
     kwargs["max_side"] = max_side
   detector = faces_lib.create_detector(key, **kwargs)
   if scene_scale and not min_face and not max_side:
-    return scene_scale_lib.SceneScaledDetector(detector)
+    return scene_scale_lib.SceneScaledDetector(detector, **(scene_options or {}))
   return detector
 
 

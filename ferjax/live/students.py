@@ -169,8 +169,8 @@ class Students:
     `tracks` are the reported ones (boxes), `live_ids` every track id the
     tracker still holds (a lost student's track may be coasting unreported).
     """
-    if self._session_start_s is None:
-      self._session_start_s = timestamp_s
+    if self._session_start_s is None and tracks:  # The first detection's faces, even
+      self._session_start_s = timestamp_s          # when it comes late (a camera).
     for track in tracks:
       candidate = self._candidates.get(track.id)
       if candidate is None:
