@@ -77,20 +77,6 @@ def looped_clip(path: str, minutes: float) -> tuple[Iterator[sources.Frame], flo
   return frames_iter(), fps
 
 
-def poster_region(truth: dict, width: int, height: int, margin: float = 0.05
-                  ) -> tuple[float, float, float, float] | None:
-  """The poster of printed faces as an --ignore region (fractions of the frame), as a
-  teacher would mark it once (README: printed faces are the teacher's call)."""
-  boxes = np.array([d["box"] for d in truth["distractors"] if d["kind"] == "printed_face"],
-                   np.float64).reshape(-1, 4)
-  if not len(boxes):
-    return None
-  x0, y0 = boxes[:, :2].min(0) - margin * np.array([width, height])
-  x1, y1 = boxes[:, 2:].max(0) + margin * np.array([width, height])
-  return (max(x0 / width, 0.0), max(y0 / height, 0.0), min(x1 / width, 1.0),
-          min(y1 / height, 1.0))
-
-
 def long_events_lesson(minutes: float) -> tuple[Iterator[sources.Frame], float, int, dict]:
   """The synthetic lesson with 5-60 s events, generated as it is played; fps; people;
   the ground truth of its first frame."""
@@ -143,6 +129,7 @@ def row(name: str, people: int, before: dict, after: dict) -> str:
 
 def main(argv: list[str]) -> None:
   del argv
+  from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
   minutes = _MINUTES.value
   rows = []
   clip = os.path.join(MEDIA, _CLIP.value)
@@ -158,7 +145,7 @@ def main(argv: list[str]) -> None:
     frames, fps, people, truth = long_events_lesson(minutes)
     results.append(count_ids(frames, fps, **kwargs))
   rows.append(row("synthetic lesson, 5-60 s head down / turned away", people, *results))
-  region = poster_region(truth, *LESSON_SIZE)
+  region = classroom.poster_region(truth, *LESSON_SIZE)
   if region is not None:
     frames, fps, people, _ = long_events_lesson(minutes)
     ignored = count_ids(frames, fps, ignore_regions=[region])

@@ -306,6 +306,18 @@ def test_lesson_distractors_follow_the_seed_and_switch_off(faces):
   assert classroom.lecture_photo(*faces, seed=1)[1]["distractors"] == []
 
 
+def test_poster_region_covers_every_printed_face_and_no_student(faces):
+  _, truth = next(iter(_lesson(faces, num_students=30, num_frames=1, seed=3)))
+  x0, y0, x1, y1 = classroom.poster_region(truth, 640, 480)
+  centre_in = lambda b: x0 <= (b[0] + b[2]) / 1280 <= x1 and y0 <= (b[1] + b[3]) / 960 <= y1
+  printed = [d["box"] for d in truth["distractors"] if d["kind"] == "printed_face"]
+  assert printed and all(centre_in(box) for box in printed)
+  assert not any(centre_in(s["box"]) for s in truth["students"])
+  _, bare = next(iter(_lesson(faces, num_students=5, num_frames=1, seed=3,
+                              realism=classroom.Realism(distractors=False))))
+  assert classroom.poster_region(bare, 640, 480) is None
+
+
 def test_lesson_distractors_drawn_where_the_truth_says(faces):
   kwargs = {"num_students": 30, "num_frames": 60, "seed": 2, "fps": 15}
   realism = dataclasses.replace(classroom.Realism(), rest_share=0.3)

@@ -1284,6 +1284,20 @@ def lesson(faces: np.ndarray, labels: Iterable[int], num_students: int = 30,
                   realism=realism, **kwargs)
 
 
+def poster_region(truth: dict, width: int, height: int, margin: float = 0.05
+                  ) -> tuple[float, float, float, float] | None:
+  """The poster of printed faces in a frame's `truth` as an --ignore region (fractions of
+  the frame, `margin` around it), as a teacher would mark it once; None without one."""
+  boxes = np.array([d["box"] for d in truth["distractors"] if d["kind"] == "printed_face"],
+                   np.float64).reshape(-1, 4)
+  if not len(boxes):
+    return None
+  x0, y0 = boxes[:, :2].min(0) - margin * np.array([width, height])
+  x1, y1 = boxes[:, 2:].max(0) + margin * np.array([width, height])
+  return (max(x0 / width, 0.0), max(y0 / height, 0.0), min(x1 / width, 1.0),
+          min(y1 / height, 1.0))
+
+
 def lecture_photo(faces: np.ndarray, labels: Iterable[int], seed: int = 0, *,
                   num_people: int = 24, width: int = 4000, height: int = 2256,
                   face_size: tuple[int, int] = (60, 140),
