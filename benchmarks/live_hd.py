@@ -31,6 +31,7 @@ from absl import app, flags
 
 from benchmarks import live_classroom as classroom_bench
 from benchmarks import report
+from ferjax.live import sources
 
 flags.DEFINE_list("sizes", ["640x480", "1280x720", "1920x1080"], "Lesson frame sizes.")
 flags.DEFINE_list("hd_configs", ["default settings", "full scale every round",
@@ -49,15 +50,10 @@ TARGET_FPS = {(1280, 720): 25.0, (1920, 1080): 20.0}
 SAME_AT_640 = ("default settings", "full scale every round")
 
 
-def _size(text: str) -> tuple[int, int]:
-  width, height = (int(v) for v in text.lower().split("x"))
-  return width, height
-
-
 def run_lessons(classifier, faces: np.ndarray, labels: np.ndarray) -> list[dict]:
   rows = []
   for text in FLAGS.sizes:
-    size = _size(text)
+    size = sources.parse_size(text)
     frames, truths = classroom_bench.make_lesson(faces, labels, size)
     configs = list(FLAGS.hd_configs)
     if text == FLAGS.window_size:
@@ -77,24 +73,21 @@ def run_lessons(classifier, faces: np.ndarray, labels: np.ndarray) -> list[dict]
 
 def _upscaled_clip(path: str, scale: int, out: str) -> tuple[int, tuple[int, int]]:
   """Writes `path` upscaled `scale` times to `out` (MJPG AVI); (frames, (w, h))."""
-  capture = cv2.VideoCapture(path)
-  fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-  writer, count, size = None, 0, (0, 0)
-  while True:
-    ok, image = capture.read()
-    if not ok:
-      break
-    if scale != 1:
-      image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    if writer is None:
-      size = (image.shape[1], image.shape[0])
-      writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-    writer.write(image)
-    count += 1
-  capture.release()
-  if writer is not None:
-    writer.release()
-  return count, size
+  from ferjax.synthetic import classroom  # pylint: disable=g-import-not-at-top
+  source = sources.open_source(path)
+  sizes = []
+
+  def frames():
+    for frame in source:
+      image = (frame.image if scale == 1 else
+               cv2.resize(frame.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
+      sizes.append((image.shape[1], image.shape[0]))
+      yield image
+  try:
+    count = classroom.write_video(out, frames(), source.fps)
+  finally:
+    source.close()
+  return count, sizes[0]
 
 
 def run_clips() -> list[dict]:

@@ -88,7 +88,6 @@ class SceneScaledDetector(base.FaceDetector):
     self._faces: list[tuple[np.ndarray, int]] = []  # (box, round last seen)
     self._round = 0
     self._step = 0
-    self.full_rounds = 0
 
   def windows(self) -> list[tuple[float, float, float]]:
     """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
@@ -145,7 +144,6 @@ class SceneScaledDetector(base.FaceDetector):
       self._step = step + 1
     else:
       detections = self.detector.detect(frame_bgr)
-      self.full_rounds += 1
     self._observe(detections)
     return detections
 
