@@ -34,8 +34,8 @@ class _SceneDetector:
     self.min_face = min_face
     self.calls = []  # ("full",) or ("focused", windows, step)
 
-  def plan(self, frame_shape, min_face=None, max_tile_side=None):
-    return scales.plan_detection(frame_shape, min_face=min_face or self.min_face,
+  def plan(self, frame_shape, max_tile_side=None):
+    return scales.plan_detection(frame_shape, min_face=self.min_face,
                                  reliable_px=RELIABLE,
                                  max_tile_side=max_tile_side or scales.DEFAULT_MAX_TILE_SIDE)
 
@@ -43,9 +43,9 @@ class _SceneDetector:
     return [Detection(tuple(map(float, b)), 0.9, None, self.name) for b in self.boxes
             if keep(b)]
 
-  def detect(self, frame, min_face=None):
+  def detect(self, frame):
     self.calls.append(("full",))
-    smallest = self.plan(frame.shape, min_face).min_face
+    smallest = self.plan(frame.shape).min_face
     return self._found(lambda b: _side(b) >= smallest * 0.999)
 
   def detect_focused(self, frame, windows, cell, sweep, step, gap):

@@ -115,19 +115,19 @@ class CenterFace(base.FaceDetector):
       return net.forward(list(self._OUTPUTS))
     return run
 
-  def plan(self, frame_shape: tuple[int, ...], min_face: float | None = None,
-           max_tile_side: int | None = None) -> scales.DetectionPlan:
+  def plan(self, frame_shape: tuple[int, ...], max_tile_side: int | None = None
+           ) -> scales.DetectionPlan:
     """Input scale, tiles and coarse pass used for frames of `frame_shape` (h, w[, c]).
 
-    `min_face` and `max_tile_side` override the detector's own for this plan.
+    `max_tile_side` overrides the detector's own for this plan (finer tiles).
     """
-    settings = (self.max_side, self.score_threshold, min_face or self.min_face,
-                self.max_pixels, max_tile_side or self.max_tile_side)
-    key = (tuple(frame_shape[:2]), settings[2], settings[4])
+    settings = (self.max_side, self.score_threshold, self.min_face, self.max_pixels,
+                max_tile_side or self.max_tile_side)
+    key = (tuple(frame_shape[:2]), settings[4])
     cached = self._plans.get(key)
     if cached is None or cached[0] != settings:  # Attributes may change between calls.
       plan = scales.plan_detection(
-          key[0], min_face=settings[2],
+          key[0], min_face=self.min_face,
           reliable_px=scales.reliable_face_px(self.score_threshold),
           max_pixels=self.max_pixels, max_tile_side=settings[4],
           max_side=self.max_side)
@@ -136,10 +136,9 @@ class CenterFace(base.FaceDetector):
       cached = self._plans[key] = (settings, plan)
     return cached[1]
 
-  def detect(self, frame_bgr: np.ndarray, min_face: float | None = None) -> list[Detection]:
-    """Faces in `frame_bgr`; `min_face` overrides the smallest face wanted for this call."""
+  def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
     frame_bgr = pixels.to_bgr(frame_bgr)
-    boxes, scores, lm = self._detect_plan(frame_bgr, self.plan(frame_bgr.shape, min_face))
+    boxes, scores, lm = self._detect_plan(frame_bgr, self.plan(frame_bgr.shape))
     return base.sorted_detections(boxes, scores, lm, self.name, frame_bgr.shape)
 
   def detect_focused(self, frame_bgr: np.ndarray, windows: Sequence[Window], cell: int,
@@ -150,9 +149,9 @@ class CenterFace(base.FaceDetector):
     `windows` are (x, y, side) squares in frame pixels (they may reach past the
     frame), each scaled to `cell` x `cell` input pixels and packed into one mosaic
     image, `gap` black pixels apart: one network call for every face being
-    followed, whatever the frame size. `step` < `sweep.tiles` runs that tile of `sweep` from the frame region
-    under it; `step` == `sweep.tiles` runs the whole frame at the coarse scale
-    (faces too large for a tile).
+    followed, whatever the frame size. `step` < `sweep.tiles` runs that tile of
+    `sweep` from the frame region under it; `step` == `sweep.tiles` runs the
+    whole frame at the coarse scale (faces too large for a tile).
     """
     frame_bgr = pixels.to_bgr(frame_bgr)
     parts = [self._detect_mosaic(frame_bgr, windows, cell, gap)] if len(windows) else []
