@@ -20,6 +20,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ferjax.faces import geometry
 from ferjax.faces.geometry import Box, Detection
 from ferjax.labels import FACE_SIZE
 from ferjax.faces.pixels import to_gray
@@ -56,7 +57,7 @@ def framing_for(detector: str | None) -> Framing:
 def crop_square(box: Box, framing: Framing) -> tuple[float, float, float]:
   """(centre x, centre y, side) of the FER-framed square for a detector box."""
   x0, y0, x1, y1 = (float(v) for v in box)
-  size = float(np.sqrt(max(x1 - x0, 1e-6) * max(y1 - y0, 1e-6)))
+  size = float(geometry.box_side((x0, y0, x1, y1)))
   cx = (x0 + x1) / 2 + framing.dx * size
   cy = (y0 + y1) / 2 + framing.dy * size
   return cx, cy, framing.scale * size

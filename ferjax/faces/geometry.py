@@ -44,6 +44,13 @@ def largest_face(detections: Sequence[Detection]) -> Detection | None:
   return max(detections, key=lambda d: (d.area, d.score))
 
 
+def box_side(boxes) -> np.ndarray:
+  """A face's size: sqrt(w h) of each (..., 4) box (the detector-independent measure)."""
+  boxes = np.asarray(boxes, np.float64)
+  return np.sqrt(np.maximum(boxes[..., 2] - boxes[..., 0], 1e-6)
+                 * np.maximum(boxes[..., 3] - boxes[..., 1], 1e-6))
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
   """Pairwise IoU of (n, 4) and (m, 4) x0y0x1y1 boxes -> (n, m)."""
   a = np.asarray(a, np.float64).reshape(-1, 4)

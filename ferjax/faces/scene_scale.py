@@ -50,10 +50,6 @@ WORTH = 0.7            # Follow faces only when it costs under this share of the
 MATCH_IOU = 0.3        # A detection continues a followed face from this overlap.
 
 
-def _side(box: np.ndarray) -> float:
-  return math.sqrt(max(box[2] - box[0], 1.0) * max(box[3] - box[1], 1.0))
-
-
 class SceneScaledDetector(base.FaceDetector):
   """Wraps a CenterFace: windows around the faces followed plus a full-scale sweep."""
 
@@ -93,7 +89,8 @@ class SceneScaledDetector(base.FaceDetector):
     """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
     out = []
     for box, _ in self._faces:
-      side = max(_side(box) * self.context, self.cell / scales.MAX_UPSCALE)
+      side = max(float(geometry.box_side(box)) * self.context,
+                 self.cell / scales.MAX_UPSCALE)
       cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
       out.append((cx - side / 2, cy - side / 2, side))
     return out

@@ -40,6 +40,7 @@ import dataclasses
 
 import numpy as np
 
+from ferjax.faces import geometry
 from ferjax.live.tracking import Track
 
 # Evidence P(face) from which a track is a face, for a model that does not store its own
@@ -101,8 +102,7 @@ class _Seat:
 def _above_or_below(box: np.ndarray, other: np.ndarray) -> bool:
   """Whether `box` lies within HEAD_TRAVEL face sizes above or below `other`, at most
   one face size to the side, with a size within a factor of 2."""
-  size_a = np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1e-6))
-  size_b = np.sqrt(max((other[2] - other[0]) * (other[3] - other[1]), 1e-6))
+  size_a, size_b = geometry.box_side(box), geometry.box_side(other)
   size = (size_a + size_b) / 2
   dx, dy = (box[:2] + box[2:]) / 2 - (other[:2] + other[2:]) / 2
   return bool(abs(dx) <= size and abs(dy) <= HEAD_TRAVEL * size
@@ -114,9 +114,7 @@ def _near(box: np.ndarray, others: np.ndarray, distance: float) -> np.ndarray:
   (sqrt of the area) within a factor of 2: a squashed head-down box still fits its seat,
   which `tracking.match_affinity`'s test of each side would refuse."""
   others = np.asarray(others, np.float64).reshape(-1, 4)
-  size_a = np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1e-6))
-  size_b = np.sqrt(np.maximum((others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1]),
-                              1e-6))
+  size_a, size_b = geometry.box_side(box), geometry.box_side(others)
   centre_a = (box[:2] + box[2:]) / 2
   centres = (others[:, :2] + others[:, 2:]) / 2
   gap = np.linalg.norm(centres - centre_a, axis=1) / ((size_a + size_b) / 2)
