@@ -170,12 +170,10 @@ def verdict(lessons: list[dict], clips: list[dict]) -> str:
                         "the full scale every round", close,
                         f"recall {row['recall']:.1%} vs {before['recall']:.1%}, IDF1 "
                         f"{row['idf1']:.3f} vs {before['idf1']:.3f}"))
-  small = [(by.get(((640, 480), d)), by.get(((640, 480), f)))
-           for d, f in (("default settings", "full scale every round"),)]
-  for row, before in small:
-    if row and before:
-      out.append(line("640x480 not slower than before", row["fps"] >= 0.95 * before["fps"],
-                      f"{row['fps']:.1f} vs {before['fps']:.1f} FPS"))
+  row, before = (by.get(((640, 480), config)) for config in SAME_AT_640)
+  if row and before:
+    out.append(line("640x480 not slower than before", row["fps"] >= 0.95 * before["fps"],
+                    f"{row['fps']:.1f} vs {before['fps']:.1f} FPS"))
   upscaled = [r for r in clips if r["scale"] > 1]
   if upscaled:
     good = all(r["ids"] == r["people"] and min(r["shown"] or [0]) >= 0.95 for r in upscaled)
