@@ -70,7 +70,8 @@ def test_a_flicker_under_a_second_never_becomes_a_student():
     _see(students, [_track(1, 10), _track(5, 300)], t)
     assert students.observe(5, 0.95, t) is None
   _see(students, [_track(1, 10)], 2.9)
-  assert students.num_ids == 1 and students.rejected_tracks == 1
+  # A face, though never a student: not counted among the rejected non-faces.
+  assert students.num_ids == 1 and students.rejected_tracks == 0
 
 
 def test_a_student_back_at_their_seat_minutes_later_takes_their_id_back():
@@ -123,6 +124,22 @@ def test_a_head_coming_up_from_the_desk_keeps_its_id():
   assert students.student_of(1) is None and students.observe(1, 0.9, 3.0) is None
   _see(students, [_track(5, 104, y=128)], 3.5)
   assert students.num_ids == 1 and students.rejected_tracks == 0  # Not an object.
+
+
+def test_a_track_that_let_go_takes_its_student_back_when_found_again():
+  """The old track coasts and a new one takes the id; then the new one loses the
+  face and the detector finds the old track again: it is that student again, not
+  an unreported box on a student's face for the rest of the lesson."""
+  students = Students(min_new_s=1.0)
+  for t in np.arange(0.0, 3.0, 0.5):
+    _see(students, [_track(1, 100, y=200)], t)
+    students.observe(1, 0.9, t)
+  _see(students, [_track(1, 100, y=200, coasting=True), _track(5, 104, y=128)], 3.0)
+  assert students.observe(5, 0.9, 3.0) == 1
+  _see(students, [_track(1, 100, y=200, coasting=True)], 3.2)  # Track 5 is gone.
+  assert students.observe(1, 0.9, 3.2) is None  # Still only coasting.
+  _see(students, [_track(1, 100, y=200)], 3.5)  # The head went back down: detected.
+  assert students.observe(1, 0.9, 3.5) == 1 and students.num_ids == 1
 
 
 def test_a_neighbour_beside_a_coasting_student_is_not_that_student():

@@ -20,7 +20,9 @@ decides which tracks are students and which student each one is. Rules:
     student's id back, after seconds or minutes alike. Visibly elsewhere means
     held by a live track that the detector still finds; a track that only
     coasts on its prediction (the face moved faster than the tracker could
-    follow) hands the id over and stops being that student; for such a student
+    follow) hands the id over and stops being that student (found again by the
+    detector, it is a candidate like a new track: it takes the id back when the
+    other track has lost the face, and is a second box while it has not); for such a student
     the new face may lie up to `HEAD_TRAVEL` face sizes above or below the
     coasting box, at most one to the side (a head coming up from the desk jumps
     that far between two detections). The nearest such seat wins. `seat_distance=0` turns seats off.
@@ -64,7 +66,7 @@ class _Candidate:
   readings: int = 0
   student: int | None = None
   coasting: bool = False      # The detector no longer finds it: the tracker predicts it.
-  released: bool = False      # Was a student until its face moved on: never one again.
+  released: bool = False      # Handed its student to another track while coasting.
   last_update_s: float = 0.0
 
 
@@ -176,13 +178,16 @@ class Students:
                                                             last_update_s=timestamp_s)
       candidate.box = np.asarray(track.box, np.float64)
       candidate.coasting = track.missed_rounds > 0
+      if candidate.released and not candidate.coasting:
+        candidate.released = False  # Found again: a candidate like any other.
       if candidate.student is not None and not candidate.coasting:
         self._seen(candidate.student, candidate.box,
                    min(timestamp_s - candidate.last_update_s, 1.0))
       candidate.last_update_s = timestamp_s
     for track_id in [t for t in self._candidates if t not in live_ids]:
       gone = self._candidates.pop(track_id)
-      if gone.student is None and not gone.released:
+      if (gone.student is None and not gone.released
+          and (gone.evidence is None or gone.evidence < self.face_threshold)):
         self.rejected_tracks += 1
 
   def observe(self, track_id: int, face_probability: float | None, timestamp_s: float
