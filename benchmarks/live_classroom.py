@@ -106,6 +106,8 @@ CONFIGS = {
     "before: every track a student": ({}, {"face_threshold": 0.0, "min_new_s": 0.0,
                                            "seat_distance": 0.0}),
     "default settings": ({}, {}),
+    # Before lost faces were shown for 1 s at their predicted place (2 s before).
+    "coasting 2 s": ({}, {"coast_s": 2.0}),
     # Before scene scaling: every detection at the full scale that min_face needs.
     "full scale every round": ({"scene_scale": False}, {}),
     "--score_threshold 0.5": ({}, {"high_threshold": 0.5}),

@@ -67,7 +67,7 @@ class _Candidate:
   student: int | None = None
   coasting: bool = False      # The detector no longer finds it: the tracker predicts it.
   released: bool = False      # Handed its student to another track while coasting.
-  last_update_s: float = 0.0
+  last_update_s: float = 0.0  # When its student's place was last noted.
 
 
 @dataclasses.dataclass(eq=False)
@@ -180,10 +180,11 @@ class Students:
       candidate.coasting = track.missed_rounds > 0
       if candidate.released and not candidate.coasting:
         candidate.released = False  # Found again: a candidate like any other.
-      if candidate.student is not None and not candidate.coasting:
+      if candidate.student is not None and track.time_since_update == 0:
+        # Places are learnt from detected boxes, not from the tracker's predictions.
         self._seen(candidate.student, candidate.box,
                    min(timestamp_s - candidate.last_update_s, 1.0))
-      candidate.last_update_s = timestamp_s
+        candidate.last_update_s = timestamp_s
     for track_id in [t for t in self._candidates if t not in live_ids]:
       gone = self._candidates.pop(track_id)
       if (gone.student is None and not gone.released
