@@ -82,7 +82,7 @@ SETUP_SCRIPT = os.path.join(ROOT, "benchmarks", "setup_fer_baseline.sh")
 NOT_INSTALLED = "baseline not installed: see the script docstring for setup"
 PHOTO_PEOPLE = 24
 STEADY_S = 3.0  # Recall "from 3 s" leaves out the start-up.
-TARGETS = {"recall": 0.95, "idf1": 0.90, "ids_per_person": 1.1, "fps": 25.0,
+TARGETS = {"recall": 0.95, "idf1": 0.92, "ids_per_person": 1.05, "precision": 0.99, "fps": 25.0,
            "photo_found": 23, "camera_recall": 0.93}
 
 
@@ -114,6 +114,7 @@ CONFIGS = {
     "--min_face 12": ({"min_face": 12}, {}),
     "--detect_every 2": ({}, {"detect_every": 2}),
     "--classify_every 1": ({}, {"classify_every": 1}),
+    "--classify_every 3": ({}, {"classify_every": 3}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
     "camera mode; full scale every round": ({"scene_scale": False}, {"live": True}),
@@ -196,7 +197,7 @@ def run_once(detector, classifier, frames: list[np.ndarray], config: str) -> dic
   camera = CONFIGS[config][1].get("live", False)
   indices = _camera_indices(len(frames), FLAGS.fps) if camera else range(len(frames))
   stage_ms = {stage: [] for stage in STAGES}
-  predictions, processed = [], []
+  predictions, processed, emotions = [], [], []
   try:
     start = time.perf_counter()
     for n, i in enumerate(indices):
@@ -208,12 +209,13 @@ def run_once(detector, classifier, frames: list[np.ndarray], config: str) -> dic
       for stage in STAGES:
         stage_ms[stage].append(result.timings.get(stage, 0.0) * 1000)
       predictions.append(scoring.tracks(result.faces))
+      emotions.append([(f.box, f.label) for f in result.faces])
       processed.append(i)
     seconds = time.perf_counter() - start
   finally:
     close(pipeline)
   return {"fps": len(processed) / seconds, "predictions": predictions,
-          "processed": processed,
+          "processed": processed, "emotions": emotions,
           **{f"{stage}_ms": float(np.mean(ms)) for stage, ms in stage_ms.items()}}
 
 
@@ -233,7 +235,7 @@ def run_pipeline(classifier, frames: list[np.ndarray], truths: list[dict], confi
     close(warm)
   runs = [run_once(detector, classifier, frames, config) for _ in range(repeats)]
   row = {key: statistics.median(r[key] for r in runs) for key in runs[0]
-         if key not in ("predictions", "processed")}
+         if key not in ("predictions", "processed", "emotions")}
   row["fps_runs"] = [r["fps"] for r in runs]
   row["same_tracks"] = all(r["predictions"] == runs[0]["predictions"] for r in runs)
   row["config"] = config
@@ -241,6 +243,8 @@ def run_pipeline(classifier, frames: list[np.ndarray], truths: list[dict], confi
   row.update(scoring.score([truths[i] for i in first["processed"]],
                            first["predictions"]).as_dict())
   row["frames"] = len(first["processed"])  # A camera drops the frames it is late for.
+  row["emotions"] = scoring.emotions([truths[i] for i in first["processed"]],
+                                     first["emotions"])
   # Recall once running: a camera's first detections come late (start-up).
   steady = [k for k, i in enumerate(first["processed"]) if i >= STEADY_S * FLAGS.fps]
   row["recall_steady"] = scoring.score([truths[first["processed"][k]] for k in steady],
@@ -377,8 +381,8 @@ def _percent(value: float) -> str:
 def table(rows: list[dict], baseline: dict[str, dict]) -> str:
   lines = ["| pipeline | FPS | detect / track / classify / draw ms | recall (>= 14 px) | "
            "from 3 s | recall (all visible) | precision | false tracks / min (tracks) | IDF1 | "
-           "MOTA | ID switches | distinct IDs / people |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "MOTA | ID switches | distinct IDs / people | emotion read / agrees |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for row in rows:
     lines.append(
         f"| ferjax, {row['config']} ({row['frames']} frames) | {row['fps']:.1f} | "
@@ -388,16 +392,17 @@ def table(rows: list[dict], baseline: dict[str, dict]) -> str:
         f"{row['precision']:.1%} | {row['false_tracks_per_minute']:.1f} "
         f"({row['false_tracks']}) | {row['idf1']:.3f} | {row['mota']:.3f} | "
         f"{row['id_switches']} | {row['distinct_ids']} / {row['people']} "
-        f"({row['ids_per_person']:.2f}x) |")
+        f"({row['ids_per_person']:.2f}x) | {row['emotions']['read']:.1%} / "
+        f"{row['emotions']['agree']:.1%} |")
   for name, r in baseline.items():
     label = f"fer 25.10.3, {'MTCNN' if name == 'mtcnn' else 'Haar'}"
     if "error" in r:
-      lines.append(f"| {label} | {r['error']} | | | | | | | | | | |")
+      lines.append(f"| {label} | {r['error']} | | | | | | | | | | | |")
     else:
       lines.append(f"| {label} ({r['frames']} frames) | {r['fps']:.1f} | {r['ms']:.1f} "
                    f"(whole `detect_emotions`) | {r['recall']:.1%} | - | "
                    f"{r['recall_all_visible']:.1%} | {_percent(r['precision'])} | - | - | - | - "
-                   "| - |")
+                   "| - | - |")
   return "\n".join(lines)
 
 
@@ -433,6 +438,11 @@ def verdict(row: dict, photo: dict | None, camera: dict | None = None) -> str:
       line(f"distinct IDs <= {TARGETS['ids_per_person']:g}x people",
            row["ids_per_person"] <= TARGETS["ids_per_person"],
            f"{row['distinct_ids']} IDs for {row['students']} students + teacher"),
+      line(f"precision >= {TARGETS['precision']:.0%}", row["precision"] >= TARGETS["precision"],
+           f"{row['precision']:.1%}"),
+      line("no track on a distractor", row["tracks_on_distractors"] == 0,
+           f"{row['tracks_on_distractors']}, of them on printed faces "
+           f"{row['tracks_on_printed_faces']}"),
       line(f">= {TARGETS['fps']:g} FPS end to end", row["fps"] >= TARGETS["fps"],
            f"{row['fps']:.1f} FPS")]
   if camera is not None:
@@ -546,7 +556,10 @@ poster's printed faces are false positives. A false track is a track id whose bo
 is on no person's face in at least half of the frames it is reported in; false
 tracks per minute divide them by the lesson's length, and the breakdown puts each
 down to what it mostly lay on. Distinct IDs: track ids reported over the lesson,
-against the people in it.
+against the people in it. Emotion: of the counted faces found, the share shown with an
+emotion (not uncertain or too small), and of those the share whose smoothed emotion is
+the pasted face's own FER2013 label (`scoring.emotions`; FER+'s ten raters agree with
+that one label on about 64% of faces, so it compares settings, not models).
 
 The `fer` rows are the `fer` PyPI package (`FER(mtcnn=False)`: OpenCV Haar
 cascade; `FER(mtcnn=True)`: facenet-pytorch MTCNN; both with fer's default

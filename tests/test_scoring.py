@@ -276,3 +276,21 @@ def test_a_loose_box_on_a_writing_face_is_no_false_track():
   score = scoring.score(truths, _perfect(_lesson()))
   assert score.false_tracks == 0
   assert score.misses == score.false_positives == FRAMES  # motmetrics matches by IoU.
+
+
+def test_emotions_pair_each_counted_face_with_its_box():
+  """Both students are "angry"; student 1 is read angry in every frame, student 2
+  happy in half the frames and uncertain in the rest; a box on nothing is ignored."""
+  truths = _lesson(hidden=(9,))
+  reported = []
+  for f, truth in enumerate(truths):
+    one, two = (s["box"] for s in truth["students"])
+    reported.append([(one, "angry"), (two, "happy" if f % 2 else "uncertain"),
+                     ((300, 300, 320, 320), "sad")])
+  result = scoring.emotions(truths, reported)
+  assert result["found"] == 19  # Student 2 is hidden in the last frame.
+  assert result["read"] == pytest.approx((10 + 4) / 19)  # Frames 1, 3, 5, 7 read happy.
+  assert result["agree"] == pytest.approx(10 / 14)
+  shifted = [[((b[0] + 15, b[1], b[2] + 15, b[3]), label) for b, label in faces]
+             for faces in reported]  # IoU 0.14: no pair.
+  assert scoring.emotions(truths, shifted)["found"] == 0

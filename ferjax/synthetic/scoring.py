@@ -323,3 +323,36 @@ def score(truths: Sequence[dict], predictions: Sequence[Sequence[Hypothesis]], *
       minutes=_minutes(truths), false_tracks=sum(false_tracks.values()),
       false_tracks_by_kind=false_tracks,
       tracks_on_distractors=sum(n for kind, n in false_tracks.items() if kind != OTHER))
+
+
+def emotions(truths: Sequence[dict], reported: Sequence[Sequence[tuple[Box, str]]], *,
+             min_size: float = MIN_SIZE, iou_threshold: float = IOU_THRESHOLD
+             ) -> dict[str, float]:
+  """How the reported emotions of the counted faces compare with the faces' labels.
+
+  `reported`: per frame, (box, label) of each reported face, the label a class
+  name, "uncertain" or "too_small". Each counted face (a visible person's face of
+  at least `min_size` px) is paired with the reported box of highest IoU, from
+  `iou_threshold`. Returns "found" (counted faces paired), "read" (the share of
+  them given an emotion) and "agree" (the share of those whose emotion is the
+  face's own label: FER2013's original label of the pasted face, which a crowd
+  of raters shares with its one annotator about two times in three).
+  """
+  found = read = agree = 0
+  for truth, faces in zip(truths, reported):
+    boxes = np.asarray([b for b, _ in faces], np.float64).reshape(-1, 4)
+    for face, person in people_of(truth):
+      if not len(boxes) or not _counts(face, person, min_size):
+        continue
+      overlap = geometry.iou(np.asarray([face["box"]], np.float64), boxes)[0]
+      best = int(np.argmax(overlap))
+      if overlap[best] < iou_threshold:
+        continue
+      found += 1
+      label = faces[best][1]
+      if label in ("uncertain", "too_small"):
+        continue
+      read += 1
+      agree += label == face["emotion"]
+  return {"found": found, "read": read / found if found else float("nan"),
+          "agree": agree / read if read else float("nan")}
