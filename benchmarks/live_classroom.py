@@ -114,7 +114,7 @@ CONFIGS = {
     "--min_face 12": ({"min_face": 12}, {}),
     "--detect_every 2": ({}, {"detect_every": 2}),
     "--classify_every 1": ({}, {"classify_every": 1}),
-    "--classify_every 3": ({}, {"classify_every": 3}),
+    "--classify_every 2": ({}, {"classify_every": 2}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
     "camera mode; full scale every round": ({"scene_scale": False}, {"live": True}),

@@ -175,7 +175,7 @@ def test_a_lost_face_coasts_with_its_last_emotion_then_returns_with_its_id():
   detector = _SwitchableDetector([Detection((100, 50, 160, 110), 0.9, None, "centerface")])
   classifier = _CountingClassifier()
   fps = 10.0
-  with LivePipeline(detector, classifier, fps=fps, detect_every=1, coast_s=1.0,
+  with LivePipeline(detector, classifier, fps=fps, detect_every=1, classify_every=1, coast_s=1.0,
                     memory_s=4.0, asynchronous=False) as pipeline:
     frame = lambda i: Frame(i, i / fps, np.zeros((240, 320, 3), np.uint8))
     seen = [pipeline.process(frame(i)).faces for i in range(10)]
