@@ -142,12 +142,27 @@ def test_a_track_that_let_go_takes_its_student_back_when_found_again():
   assert students.observe(1, 0.9, 3.5) == 1 and students.num_ids == 1
 
 
+def test_a_student_leaning_over_to_the_row_behind_keeps_their_id():
+  """Detected at (100, 200), then lost while the prediction drifts on; the face shows up
+  1.5 face sizes to the side and 1.75 up: that student, not a new one."""
+  students = Students(min_new_s=1.0)
+  for t in np.arange(0.0, 3.0, 0.5):
+    _see(students, [_track(1, 100, y=200)], t)
+    students.observe(1, 0.9, t)
+  for t in (3.1, 3.2, 3.3):
+    _see(students, [_track(1, 100 + 40 * (t - 3), y=200 + 40 * (t - 3), coasting=True)], t)
+  _see(students, [_track(1, 112, y=212, coasting=True), _track(7, 40, y=130)], 3.4)
+  assert students.observe(7, 0.9, 3.4) == 1 and students.num_ids == 1
+
+
 def test_a_neighbour_beside_a_coasting_student_is_not_that_student():
   students = Students(min_new_s=1.0)
   _see(students, [_track(1, 100)], 0.0)
   students.observe(1, 0.9, 0.0)
-  for t in (1.0, 1.5, 2.5):  # Student 1 is lost; someone appears 1.5 faces to the side.
-    _see(students, [_track(1, 100, coasting=True), _track(6, 160)], t)
+  # Student 1 is lost; someone appears 2 face sizes to the side (the boxes of seated
+  # neighbours' faces lie 2.5 or more of their sizes apart).
+  for t in (1.0, 1.5, 2.5):
+    _see(students, [_track(1, 100, coasting=True), _track(6, 180)], t)
     student = students.observe(6, 0.9, t)
   assert student == 2 and students.student_of(1) == 1
 

@@ -22,10 +22,12 @@ decides which tracks are students and which student each one is. Rules:
     coasts on its prediction (the face moved faster than the tracker could
     follow) hands the id over and stops being that student (found again by the
     detector, it is a candidate like a new track: it takes the id back when the
-    other track has lost the face, and is a second box while it has not); for such a student
-    the new face may lie up to `HEAD_TRAVEL` face sizes above or below the
-    coasting box, at most one to the side (a head coming up from the desk jumps
-    that far between two detections). The nearest such seat wins. `seat_distance=0` turns seats off.
+    other track has lost the face, and is a second box while it has not). For
+    such a student the new face may lie up to `HEAD_TRAVEL` face sizes above or
+    below where the face was last detected and up to `SIDE_TRAVEL` to the side
+    (a head coming up from the desk, or leaning over to the row behind, jumps that
+    far between two detections; a neighbour sits further away). The nearest such
+    seat wins. `seat_distance=0` turns seats off.
   * **No students from flickers or duplicates.** A track that takes no seat
     becomes a new student only after it has been tracked for `min_new_s`
     (the faces of the first detection excepted, so a session starts at once),
@@ -54,7 +56,8 @@ EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evide
 MAX_PLACES = 4         # Places remembered per student ...
 PLACE_RADIUS = 0.5     # ... each holding the boxes within this many face sizes of it.
 PLACE_RATE = 0.05      # Weight of the newest box in a place's position.
-HEAD_TRAVEL = 2.5      # Face sizes a head moves up or down when a student bows or looks up.
+HEAD_TRAVEL = 2.5      # Face sizes a head moves up or down when a student bows or looks up,
+SIDE_TRAVEL = 1.75     # ... and to the side when leaning (a neighbour sits 2.5 or more away).
 
 
 @dataclasses.dataclass(eq=False)
@@ -103,11 +106,11 @@ class _Seat:
 
 def _above_or_below(box: np.ndarray, other: np.ndarray) -> bool:
   """Whether `box` lies within HEAD_TRAVEL face sizes above or below `other`, at most
-  one face size to the side, with a size within a factor of 2."""
+  SIDE_TRAVEL face sizes to the side, with a size within a factor of 2."""
   size_a, size_b = geometry.box_side(box), geometry.box_side(other)
   size = (size_a + size_b) / 2
   dx, dy = (box[:2] + box[2:]) / 2 - (other[:2] + other[2:]) / 2
-  return bool(abs(dx) <= size and abs(dy) <= HEAD_TRAVEL * size
+  return bool(abs(dx) <= SIDE_TRAVEL * size and abs(dy) <= HEAD_TRAVEL * size
               and abs(np.log(size_b / size_a)) <= np.log(2.0))
 
 
@@ -231,8 +234,8 @@ class Students:
         boxes = seat.boxes()
         near = _near(candidate.box, boxes, self.seat_distance)
         if (self.seat_distance > 0 and sid in coasting
-            and _above_or_below(candidate.box, coasting[sid])):
-          near[0] = True  # boxes[0] is the last box: the coasting track's.
+            and _above_or_below(candidate.box, boxes[0])):
+          near[0] = True  # boxes[0]: where the face was last detected.
         if near.any():
           gap = np.min(np.linalg.norm((boxes[near, :2] + boxes[near, 2:]) / 2 - centre,
                                       axis=1))
