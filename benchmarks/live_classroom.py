@@ -151,7 +151,9 @@ def make_pipeline(detector, classifier, fps: float, config: str = DEFAULT):
 
 
 def close(pipeline) -> None:
-  getattr(pipeline, "close", lambda: None)()
+  """Closes a pipeline, letting a detection still running finish first: left in the
+  background, it would take CPU from the next timed run."""
+  getattr(pipeline, "close", lambda wait: None)(wait=True)
 
 
 def make_lesson(faces: np.ndarray, labels: np.ndarray, size: tuple[int, int] = (640, 480)

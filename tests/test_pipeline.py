@@ -111,6 +111,22 @@ def test_a_camera_never_waits_for_the_detector():
       time.sleep(0.01)
 
 
+def test_close_with_wait_lets_the_running_detection_finish_first():
+  finished = threading.Event()
+
+  class _SlowDetector(_SquareDetector):
+    def detect(self, image):
+      time.sleep(0.3)
+      finished.set()
+      return super().detect(image)
+
+  pipeline = LivePipeline(_SlowDetector(), _CountingClassifier(), fps=15.0, live=True)
+  pipeline.process(_moving_square(0)[0])  # Starts a detection and does not wait for it.
+  assert not finished.is_set()
+  pipeline.close(wait=True)
+  assert finished.is_set()
+
+
 def test_synchronous_mode_detects_in_the_loop():
   detector = _SquareDetector()
   with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=2,

@@ -455,10 +455,11 @@ class LivePipeline:
             "rejected_tracks": self.students.rejected_tracks,
             "seat_returns": self.students.seat_returns}
 
-  def close(self) -> None:
-    """Stops the detection worker (a running detection finishes in the background)."""
+  def close(self, wait: bool = False) -> None:
+    """Stops the detection worker; a running detection finishes in the background, or
+    before this returns with `wait` (so that it takes no CPU from what comes next)."""
     if self._executor is not None:
-      self._executor.shutdown(wait=False, cancel_futures=True)
+      self._executor.shutdown(wait=wait, cancel_futures=True)
       self._pending = None
 
   def __enter__(self) -> LivePipeline:
