@@ -104,7 +104,7 @@ class _Seat:
       del self.places[int(np.argmin([p.seconds for p in self.places]))]
 
 
-def _above_or_below(box: np.ndarray, other: np.ndarray) -> bool:
+def _within_head_travel(box: np.ndarray, other: np.ndarray) -> bool:
   """Whether `box` lies within HEAD_TRAVEL face sizes above or below `other`, at most
   SIDE_TRAVEL face sizes to the side, with a size within a factor of 2."""
   size_a, size_b = geometry.box_side(box), geometry.box_side(other)
@@ -228,13 +228,13 @@ class Students:
     if lost:
       centre = (candidate.box[:2] + candidate.box[2:]) / 2
       best, best_gap = None, np.inf
-      coasting = {c.student: c.box for c in self._candidates.values()
+      coasting = {c.student for c in self._candidates.values()
                   if c.student is not None and c.coasting}
       for sid, seat in lost:
         boxes = seat.boxes()
         near = _near(candidate.box, boxes, self.seat_distance)
         if (self.seat_distance > 0 and sid in coasting
-            and _above_or_below(candidate.box, boxes[0])):
+            and _within_head_travel(candidate.box, boxes[0])):
           near[0] = True  # boxes[0]: where the face was last detected.
         if near.any():
           gap = np.min(np.linalg.norm((boxes[near, :2] + boxes[near, 2:]) / 2 - centre,
