@@ -104,8 +104,10 @@ CONFIGS = {
          "memory_s": 2.5, "coast_s": 0.0, "detect_every": 1}),
     # Before students were verified faces with seats: every confirmed track is one.
     "before: every track a student": ({}, {"face_threshold": 0.0, "min_new_s": 0.0,
-                                           "seat_distance": 0.0}),
+                                           "seat_distance": 0.0, "move_share": 0.0}),
     "default settings": ({}, {}),
+    # Before a face had to move to be a student: a poster's printed faces were students.
+    "--move_share 0": ({}, {"move_share": 0.0}),
     # Before lost faces were shown for 1 s at their predicted place (2 s before).
     "coasting 2 s": ({}, {"coast_s": 2.0}),
     # Before scene scaling: every detection at the full scale that min_face needs.
@@ -117,6 +119,7 @@ CONFIGS = {
     "--classify_every 2": ({}, {"classify_every": 2}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
+    "camera mode; --move_share 0": ({}, {"live": True, "move_share": 0.0}),
     "camera mode; full scale every round": ({"scene_scale": False}, {"live": True}),
     # Followed faces' windows other than the default (cell 80, context 4, gap 16).
     "windows of 3 face sides, no gap": (

@@ -192,7 +192,7 @@ def test_a_lost_face_coasts_with_its_last_emotion_then_returns_with_its_id():
   classifier = _CountingClassifier()
   fps = 10.0
   with LivePipeline(detector, classifier, fps=fps, detect_every=1, classify_every=1, coast_s=1.0,
-                    memory_s=4.0, asynchronous=False) as pipeline:
+                    memory_s=4.0, asynchronous=False, move_share=0.0) as pipeline:  # Still.
     frame = lambda i: Frame(i, i / fps, np.zeros((240, 320, 3), np.uint8))
     seen = [pipeline.process(frame(i)).faces for i in range(10)]
     assert seen[-1][0].label == "happy" and seen[-1][0].probs is not None
@@ -316,13 +316,41 @@ def _scene():
 def test_the_pipeline_reports_verified_faces_only():
   image, detections = _scene()
   with LivePipeline(_FixedDetector(detections), _FaceClassifier(), fps=10.0, detect_every=1,
-                    asynchronous=False) as pipeline:
+                    asynchronous=False, move_share=0.0) as pipeline:  # A still face.
     results = [pipeline.process(Frame(i, i / 10, image)) for i in range(30)]
   assert all(len(r.faces) == 1 for r in results)
   assert {f.track_id for r in results for f in r.faces} == {1}
   assert all(r.faces[0].box[0] == 40.0 for r in results)
   assert all(r.rejected == 1 for r in results)
   assert pipeline.students.num_ids == 1
+
+
+class _PictureAndStudent:
+  """A face that never moves (a picture on the wall) and one that sways (a student)."""
+
+  name = "centerface"
+
+  def __init__(self):
+    self.calls = 0
+
+  def detect(self, image):
+    del image
+    self.calls += 1
+    x = 200.0 + 6.0 * np.sin(self.calls / 4)
+    return [Detection((40.0, 60.0, 100.0, 120.0), 0.9, None, "centerface"),
+            Detection((x, 60.0, x + 60.0, 120.0), 0.9, None, "centerface")]
+
+
+def test_a_picture_is_hidden_after_the_first_second_and_a_moving_face_is_not():
+  """The default worker-thread detection: motion is read from the fused detections."""
+  image = np.full((200, 320, 3), 255, np.uint8)  # Every crop is a face.
+  with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0) as pipeline:
+    results = [pipeline.process(Frame(i, i / 30, image)) for i in range(90)]
+  picture = [any(f.box[0] == 40.0 for f in r.faces) for r in results]
+  student = [any(f.box[0] > 150 for f in r.faces) for r in results]
+  assert all(picture[:25]) and not any(picture[35:])
+  assert all(student)
+  assert pipeline.verification()["still_tracks"] == 1
 
 
 def test_photo_mode_drops_a_detection_that_is_not_a_face():

@@ -1,5 +1,7 @@
 """Who becomes a student: verification by the face output, seats, flickers and duplicates."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -7,11 +9,24 @@ from ferjax.live.students import Students
 from ferjax.live.tracking import Track
 
 
+_DETECTIONS = itertools.count(3)
+_HITS = {}  # Track id -> its detections so far (a coasting track gains none).
+
+
 def _track(track_id, x, y=50.0, size=40.0, coasting=False):
+  """A track at (x, y): detected this frame (a new hit), or coasting on its prediction."""
   box = np.array([x, y, x + size, y + size], np.float64)
-  return Track(id=track_id, box=box, score=0.9, hits=3, age=3,
+  if not coasting or track_id not in _HITS:
+    _HITS[track_id] = next(_DETECTIONS)
+  return Track(id=track_id, box=box, score=0.9, hits=_HITS[track_id], age=3,
                time_since_update=6 if coasting else 0, detection_index=None if coasting else 0,
                missed_rounds=2 if coasting else 0)
+
+
+def _students(**settings):
+  """A registry with the picture rule off (`move_share=0`): the tests of the other rules
+  use faces that stand still."""
+  return Students(**{"move_share": 0.0, **settings})
 
 
 def _see(students, tracks, t):
@@ -19,7 +34,7 @@ def _see(students, tracks, t):
 
 
 def test_an_object_never_becomes_a_student_and_is_counted_as_rejected():
-  students = Students(face_threshold=0.5, min_new_s=1.0)
+  students = _students(face_threshold=0.5, min_new_s=1.0)
   for i in range(50):
     t = i / 10
     _see(students, [_track(1, 10)], t)
@@ -30,7 +45,7 @@ def test_an_object_never_becomes_a_student_and_is_counted_as_rejected():
 
 
 def test_a_face_that_is_briefly_unreadable_keeps_its_id():
-  students = Students(face_threshold=0.5, min_new_s=0.0)
+  students = _students(face_threshold=0.5, min_new_s=0.0)
   _see(students, [_track(1, 10)], 0.0)
   assert students.observe(1, 0.9, 0.0) == 1
   for i in range(1, 20):  # A hand over the face: low P(face) readings.
@@ -40,7 +55,7 @@ def test_a_face_that_is_briefly_unreadable_keeps_its_id():
 
 
 def test_a_new_student_needs_time_but_the_first_faces_do_not():
-  students = Students(face_threshold=0.5, min_new_s=1.0)
+  students = _students(face_threshold=0.5, min_new_s=1.0)
   _see(students, [_track(1, 10)], 0.0)
   assert students.observe(1, 0.9, 0.0) == 1  # Present at the start: at once.
   _see(students, [_track(1, 10), _track(2, 300)], 0.5)
@@ -53,7 +68,7 @@ def test_a_new_student_needs_time_but_the_first_faces_do_not():
 
 def test_the_first_faces_count_at_once_when_the_first_detection_comes_late():
   """A camera reports nothing until its first detection is ready."""
-  students = Students(face_threshold=0.5, min_new_s=1.0)
+  students = _students(face_threshold=0.5, min_new_s=1.0)
   for t in (0.0, 0.03, 0.07):
     _see(students, [], t)
   _see(students, [_track(1, 10), _track(2, 300)], 0.4)
@@ -63,7 +78,7 @@ def test_the_first_faces_count_at_once_when_the_first_detection_comes_late():
 
 
 def test_a_flicker_under_a_second_never_becomes_a_student():
-  students = Students(face_threshold=0.5, min_new_s=1.0)
+  students = _students(face_threshold=0.5, min_new_s=1.0)
   _see(students, [_track(1, 10)], 0.0)
   students.observe(1, 0.9, 0.0)
   for t in (2.0, 2.3, 2.6):
@@ -75,7 +90,7 @@ def test_a_flicker_under_a_second_never_becomes_a_student():
 
 
 def test_a_student_back_at_their_seat_minutes_later_takes_their_id_back():
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   _see(students, [_track(1, 10), _track(2, 200)], 0.0)
   assert students.observe(1, 0.9, 0.0) == 1 and students.observe(2, 0.9, 0.0) == 2
   _see(students, [_track(2, 200)], 10.0)  # Student 1 looks down; the tracker forgets.
@@ -85,7 +100,7 @@ def test_a_student_back_at_their_seat_minutes_later_takes_their_id_back():
 
 
 def test_a_seat_is_not_taken_while_its_student_is_visibly_elsewhere():
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   _see(students, [_track(1, 10)], 0.0)
   students.observe(1, 0.9, 0.0)
   _see(students, [_track(1, 400)], 5.0)  # Student 1 walked to the board.
@@ -96,7 +111,7 @@ def test_a_seat_is_not_taken_while_its_student_is_visibly_elsewhere():
 
 
 def test_a_second_box_on_a_tracked_student_never_becomes_a_student():
-  students = Students(min_new_s=0.5)
+  students = _students(min_new_s=0.5)
   _see(students, [_track(1, 100)], 0.0)
   students.observe(1, 0.9, 0.0)
   for t in np.arange(1.0, 5.0, 0.5):  # A duplicate box, shifted by a third of the face.
@@ -110,12 +125,14 @@ def test_settings_are_checked():
     Students(face_threshold=1.5)
   with pytest.raises(ValueError, match="evidence_weight"):
     Students(evidence_weight=0.0)
+  with pytest.raises(ValueError, match="move_share"):
+    Students(move_share=-0.1)
 
 
 def test_a_head_coming_up_from_the_desk_keeps_its_id():
   """The face jumps 1.8 face sizes up between two detections: the old track coasts,
   a new one starts above it and takes the student's id; the old one lets go."""
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   for t in np.arange(0.0, 3.0, 0.5):  # Head down over the desk from the start.
     _see(students, [_track(1, 100, y=200)], t)
     students.observe(1, 0.9, t)
@@ -130,7 +147,7 @@ def test_a_track_that_let_go_takes_its_student_back_when_found_again():
   """The old track coasts and a new one takes the id; then the new one loses the
   face and the detector finds the old track again: it is that student again, not
   an unreported box on a student's face for the rest of the lesson."""
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   for t in np.arange(0.0, 3.0, 0.5):
     _see(students, [_track(1, 100, y=200)], t)
     students.observe(1, 0.9, t)
@@ -145,7 +162,7 @@ def test_a_track_that_let_go_takes_its_student_back_when_found_again():
 def test_a_student_leaning_over_to_the_row_behind_keeps_their_id():
   """Detected at (100, 200), then lost while the prediction drifts on; the face shows up
   1.5 face sizes to the side and 1.75 up: that student, not a new one."""
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   for t in np.arange(0.0, 3.0, 0.5):
     _see(students, [_track(1, 100, y=200)], t)
     students.observe(1, 0.9, t)
@@ -156,7 +173,7 @@ def test_a_student_leaning_over_to_the_row_behind_keeps_their_id():
 
 
 def test_a_neighbour_beside_a_coasting_student_is_not_that_student():
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   _see(students, [_track(1, 100)], 0.0)
   students.observe(1, 0.9, 0.0)
   # Student 1 is lost; someone appears 2 face sizes to the side (the boxes of seated
@@ -170,7 +187,7 @@ def test_a_neighbour_beside_a_coasting_student_is_not_that_student():
 def test_a_student_returns_to_a_place_seen_earlier_not_the_last_one():
   """Seated for a minute, then bowed far over the desk until lost: back upright, the
   face is 2 face sizes from the last box but at the place it spent the minute."""
-  students = Students(min_new_s=1.0)
+  students = _students(min_new_s=1.0)
   for t in np.arange(0.0, 60.0, 0.5):
     _see(students, [_track(1, 100, y=100), _track(2, 400, y=100)], t)
     students.observe(1, 0.9, t)
@@ -180,3 +197,46 @@ def test_a_student_returns_to_a_place_seen_earlier_not_the_last_one():
   _see(students, [_track(2, 400, y=100)], 200.0)  # Lost for minutes.
   _see(students, [_track(2, 400, y=100), _track(9, 102, y=100)], 260.0)
   assert students.observe(9, 0.9, 260.0) == 1 and students.num_ids == 2
+
+
+def _jitter(rng, x, size=40.0, share=0.01):
+  """x moved by the detector's jitter on a still face: up to `share` of its size."""
+  return x + rng.uniform(-share / 2, share / 2) * size
+
+
+def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_stays():
+  students = Students(face_threshold=0.5)  # The picture rule on (the default).
+  rng = np.random.default_rng(0)
+  shown = {1: [], 2: []}
+  for i in range(60):
+    t = i / 10
+    # Track 1: a printed face on the wall (jitter only); 2: a seated student swaying.
+    _see(students, [_track(1, _jitter(rng, 10)), _track(2, 300 + 3 * np.sin(i / 3))], t)
+    for track_id in shown:
+      shown[track_id].append(students.observe(track_id, 0.9, t))
+  assert shown[1][:10] == [1] * 10   # The first detection's faces at once ...
+  assert set(shown[1][10:]) == {None}  # ... the picture hidden once the first second is out.
+  assert shown[2] == [2] * 60
+  assert students.still_tracks == 1
+  _see(students, [_track(1, 10 + 4.0), _track(2, 300)], 6.0)  # The picture's face moves:
+  assert students.observe(1, 0.9, 6.0) == 1                   # shown again, its own id.
+
+
+def test_a_new_face_that_never_moves_never_becomes_a_student():
+  students = Students(face_threshold=0.5)
+  rng = np.random.default_rng(1)
+  _see(students, [_track(1, 300)], 0.0)
+  students.observe(1, 0.9, 0.0)
+  for i in range(1, 100):  # A poster found later: verified as a face, never moving.
+    t = i / 10
+    _see(students, [_track(1, 300 + 3 * np.sin(i / 3)), _track(2, _jitter(rng, 10))], t)
+    students.observe(1, 0.9, t)
+    assert students.observe(2, 0.9, t) is None
+  assert students.num_ids == 1
+  _see(students, [_track(1, 300)], 10.0)  # Its track ends: counted as a still face.
+  assert students.still_tracks == 1 and students.rejected_tracks == 0
+  for i in range(101, 115):  # A face that comes in later and moves becomes a student.
+    t = i / 10
+    _see(students, [_track(1, 300), _track(3, 100 + 2 * (i - 100))], t)
+    last = students.observe(3, 0.9, t)
+  assert last == 2

@@ -93,6 +93,10 @@ flags.DEFINE_float("face_threshold", -1, "P(face), from the model's face output,
 flags.DEFINE_float("min_new_s", students_lib.MIN_NEW_S, "Seconds a verified face is "
                    "followed before it counts as a new student (faces at the start and "
                    "students back at their seat count at once).", lower_bound=0.0)
+flags.DEFINE_float("move_share", students_lib.MOVE_SHARE, "Share of its size a face must "
+                   "move before it counts as a student: a printed face (a poster) never "
+                   "does. Faces at the start count at once, for their first second. 0: "
+                   "every face counts, moving or not.", lower_bound=0.0)
 flags.DEFINE_float("min_student_s", 1.0, "Students visible for less time in all are "
                    "left out of the report's list and class figures (counted in one "
                    "line).", lower_bound=0.0)
@@ -313,7 +317,7 @@ def _make_pipeline(detector, classifier, verifier, source, too_small_px: float,
                       face_threshold=(None if FLAGS.face_threshold < 0
                                       else FLAGS.face_threshold),
                       verifier=verifier,
-                      min_new_s=FLAGS.min_new_s,
+                      min_new_s=FLAGS.min_new_s, move_share=FLAGS.move_share,
                       ignore_regions=ignore_regions,
                       live=source.live)
 

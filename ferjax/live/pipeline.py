@@ -49,7 +49,8 @@ from ferjax.faces import scene_scale as scene_scale_lib
 from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
-from ferjax.live.students import FACE_THRESHOLD, MIN_NEW_S, SEAT_DISTANCE, Students
+from ferjax.live.students import (FACE_THRESHOLD, MIN_NEW_S, MOVE_SHARE, SEAT_DISTANCE,
+                                  Students)
 from ferjax.live.tracking import Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
@@ -176,6 +177,7 @@ class LivePipeline:
                low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
                too_small_px: float = 0.0, face_threshold: float | None = None,
                min_new_s: float = MIN_NEW_S, seat_distance: float = SEAT_DISTANCE,
+               move_share: float = MOVE_SHARE,
                ignore_regions: Sequence[tuple[float, float, float, float]] = (),
                verifier=None, asynchronous: bool = True,
                live: bool = False):
@@ -208,6 +210,8 @@ class LivePipeline:
       min_new_s: seconds a track is followed before it is a new student.
       seat_distance: face sizes within which a face takes a lost student's id
         back (0: never).
+      move_share: share of its size a face must move before it is shown as a student
+        (a picture never does; 0: every face counts, moving or not).
       ignore_regions: (x0, y0, x1, y1) parts of the frame, as fractions of its
         width and height, where no face is counted: a poster, a screen.
       asynchronous: detect in a worker thread.
@@ -240,7 +244,7 @@ class LivePipeline:
       stored = getattr(self.face_model, "metadata", {}).get("face_output") or {}
       face_threshold = float(stored.get("threshold", FACE_THRESHOLD))
     self.students = Students(face_threshold=face_threshold, min_new_s=min_new_s,
-                             seat_distance=seat_distance)
+                             seat_distance=seat_distance, move_share=move_share)
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
     self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
@@ -453,6 +457,7 @@ class LivePipeline:
             "face_threshold": (None if self.face_model is None
                                else self.students.face_threshold),
             "rejected_tracks": self.students.rejected_tracks,
+            "still_tracks": self.students.still_tracks,
             "seat_returns": self.students.seat_returns}
 
   def close(self, wait: bool = False) -> None:

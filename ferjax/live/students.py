@@ -28,6 +28,15 @@ decides which tracks are students and which student each one is. Rules:
     (a head coming up from the desk, or leaning over to the row behind, jumps that
     far between two detections; a neighbour sits further away). The nearest such
     seat wins. `seat_distance=0` turns seats off.
+  * **Pictures are not students.** A printed face (a poster, a photo on a
+    desk) is a face, but it never moves. A face is shown as a student only once
+    its detected box has moved: its centre has ranged over `move_share` of its
+    size (3%; the detector's jitter on a still face under camera noise is
+    about 1%, a seated student moves that much within a second or two). The
+    faces of the first detection are shown at once, and hidden after
+    `still_s` until they move; their ids stay theirs. A new face becomes a
+    student only once it has moved. A face that takes a student's id back at
+    their seat is shown at once when that student has moved before.
   * **No students from flickers or duplicates.** A track that takes no seat
     becomes a new student only after it has been tracked for `min_new_s`
     (the faces of the first detection excepted, so a session starts at once),
@@ -51,6 +60,8 @@ from ferjax.live.tracking import Track
 # (`face_threshold` of the export's metadata, chosen on validation patches).
 FACE_THRESHOLD = 0.5
 MIN_NEW_S = 1.0        # A new student: tracked at least this long.
+MOVE_SHARE = 0.02      # A face that moved: its centre ranged over this share of its size.
+STILL_S = 1.0          # Seconds a face of the first detection is shown before it must move.
 SEAT_DISTANCE = 1.0    # In face sizes: the same seat.
 EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evidence.
 MAX_PLACES = 4         # Places remembered per student ...
@@ -71,6 +82,20 @@ class _Candidate:
   coasting: bool = False      # The detector no longer finds it: the tracker predicts it.
   released: bool = False      # Handed its student to another track while coasting.
   last_update_s: float = 0.0  # When its student's place was last noted.
+  first_round: bool = False   # Found by the session's first detection.
+  hits: int = -1              # The track's detections when last noted.
+  low: np.ndarray | None = None   # Smallest and largest x, y of its detected centres.
+  high: np.ndarray | None = None
+  moved: bool = False         # Its centre ranged over `move_share` of its size.
+
+  def detected_at(self, box: np.ndarray, move_share: float) -> None:
+    """Notes a detected box: its centre widens the range the track has moved over."""
+    centre = (box[:2] + box[2:]) / 2
+    if self.low is None:
+      self.low, self.high = centre.copy(), centre.copy()
+    self.low, self.high = np.minimum(self.low, centre), np.maximum(self.high, centre)
+    if np.max(self.high - self.low) >= move_share * geometry.box_side(box):
+      self.moved = True
 
 
 @dataclasses.dataclass(eq=False)
@@ -131,31 +156,62 @@ class Students:
 
   def __init__(self, face_threshold: float = FACE_THRESHOLD, min_new_s: float = MIN_NEW_S,
                seat_distance: float = SEAT_DISTANCE,
-               evidence_weight: float = EVIDENCE_WEIGHT):
+               evidence_weight: float = EVIDENCE_WEIGHT, move_share: float = MOVE_SHARE,
+               still_s: float = STILL_S):
     if not 0 <= face_threshold <= 1:
       raise ValueError(f"face_threshold must be in [0, 1], got {face_threshold}")
     if not 0 < evidence_weight <= 1:
       raise ValueError(f"evidence_weight must be in (0, 1], got {evidence_weight}")
+    if move_share < 0 or still_s < 0:
+      raise ValueError(f"move_share and still_s must be >= 0, got {move_share}, {still_s}")
     self.face_threshold = face_threshold
     self.min_new_s = min_new_s
     self.seat_distance = seat_distance
     self.evidence_weight = evidence_weight
+    self.move_share = move_share
+    self.still_s = still_s
     self._candidates: dict[int, _Candidate] = {}
     self._seats: dict[int, _Seat] = {}
     self._next_id = 1
+    self._moving: set[int] = set()  # Students whose face was seen moving.
+    self._now_s = 0.0
     self._session_start_s: float | None = None
     self.rejected_tracks = 0      # Tracks that ended without being verified as a face.
     self.rejected_readings = 0    # Readings of tracks not (yet) verified, below threshold.
     self.seat_returns = 0         # Times a student's id was taken back at their seat.
+    self._still_ended = 0         # Tracks verified as faces that ended without moving.
 
   @property
   def num_ids(self) -> int:
     """How many student ids were handed out."""
     return self._next_id - 1
 
+  @property
+  def still_tracks(self) -> int:
+    """Tracks verified as faces but never shown as students, for they never moved
+    (pictures); those of the first detection count once hidden."""
+    live = sum(1 for c in self._candidates.values()
+               if not c.moved and not c.released and c.student not in self._moving
+               and (c.student is not None or self._verified(c))
+               and not self._first_seconds(c))
+    return self._still_ended + live
+
+  def _verified(self, candidate: _Candidate) -> bool:
+    return candidate.evidence is not None and candidate.evidence >= self.face_threshold
+
+  def _first_seconds(self, candidate: _Candidate) -> bool:
+    """A face of the first detection, in the seconds it is shown before it must move."""
+    return candidate.first_round and self._now_s - candidate.first_seen_s < self.still_s
+
   def student_of(self, track_id: int) -> int | None:
+    """The student a live track shows (None: not a student, or a face not yet seen to
+    move)."""
     candidate = self._candidates.get(track_id)
-    return None if candidate is None else candidate.student
+    if candidate is None or candidate.student is None:
+      return None
+    if candidate.student in self._moving or self._first_seconds(candidate):
+      return candidate.student
+    return None
 
   def readings(self, track_id: int) -> int:
     """How often a live track was read for P(face) before it became a student."""
@@ -172,34 +228,47 @@ class Students:
     `tracks` are the reported ones (boxes), `live_ids` every track id the
     tracker still holds (a lost student's track may be coasting unreported).
     """
+    self._now_s = timestamp_s
     if self._session_start_s is None and tracks:  # The first detection's faces, even
       self._session_start_s = timestamp_s          # when it comes late (a camera).
     for track in tracks:
       candidate = self._candidates.get(track.id)
       if candidate is None:
-        candidate = self._candidates[track.id] = _Candidate(timestamp_s, track.box,
-                                                            last_update_s=timestamp_s)
+        candidate = self._candidates[track.id] = _Candidate(
+            timestamp_s, track.box, last_update_s=timestamp_s,
+            first_round=timestamp_s == self._session_start_s)
       candidate.box = np.asarray(track.box, np.float64)
       candidate.coasting = track.missed_rounds > 0
       if candidate.released and not candidate.coasting:
         candidate.released = False  # Found again: a candidate like any other.
-      if candidate.student is not None and track.time_since_update == 0:
-        # Places are learnt from detected boxes, not from the tracker's predictions.
-        self._seen(candidate.student, candidate.box,
+      if track.hits == candidate.hits:
+        continue
+      # A new detection (fused now, maybe of an earlier frame): motion and places are
+      # learnt from detected boxes, not from the tracker's predictions.
+      candidate.hits = track.hits
+      detected = np.asarray(track.box if track.observed is None else track.observed,
+                            np.float64)
+      candidate.detected_at(detected, self.move_share)
+      if candidate.student is not None:
+        if candidate.moved:
+          self._moving.add(candidate.student)
+        self._seen(candidate.student, detected,
                    min(timestamp_s - candidate.last_update_s, 1.0))
         candidate.last_update_s = timestamp_s
     for track_id in [t for t in self._candidates if t not in live_ids]:
       gone = self._candidates.pop(track_id)
-      if (gone.student is None and not gone.released
-          and (gone.evidence is None or gone.evidence < self.face_threshold)):
+      if gone.student is None and not gone.released and not self._verified(gone):
         self.rejected_tracks += 1
+      elif (not gone.moved and not gone.released and gone.student not in self._moving
+            and (gone.student is not None or self._verified(gone))):
+        self._still_ended += 1
 
   def observe(self, track_id: int, face_probability: float | None, timestamp_s: float
               ) -> int | None:
     """Adds a reading of P(face) (None: the model has no face output); returns the student."""
     candidate = self._candidates[track_id]
     if candidate.student is not None or candidate.released:
-      return candidate.student
+      return self.student_of(track_id)
     p = 1.0 if face_probability is None else float(face_probability)
     w = self.evidence_weight
     candidate.evidence = p if candidate.evidence is None else (1 - w) * candidate.evidence + w * p
@@ -210,7 +279,9 @@ class Students:
     candidate.student = self._assign(candidate, timestamp_s)
     if candidate.student is not None:
       self._seen(candidate.student, candidate.box, 0.0)
-    return candidate.student
+      if candidate.moved:
+        self._moving.add(candidate.student)
+    return self.student_of(track_id)
 
   def _seen(self, student: int, box: np.ndarray, seconds: float) -> None:
     """Student `student` was detected at `box`, for `seconds` since the last time."""
@@ -250,8 +321,8 @@ class Students:
     if held and _near(candidate.box, np.array(list(held.values())),
                       self.seat_distance).any():
       return None  # A second box on a face that is already a student.
-    first_round = candidate.first_seen_s == self._session_start_s
-    if not first_round and timestamp_s - candidate.first_seen_s < self.min_new_s:
+    if not candidate.first_round and (timestamp_s - candidate.first_seen_s < self.min_new_s
+                                      or not candidate.moved):
       return None
     student = self._next_id
     self._next_id += 1

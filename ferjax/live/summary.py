@@ -33,6 +33,7 @@ report (`ferjax.live.report`) shows only what is here.
       "not_faces": {              # detections not reported: not verified as faces
         "rejected_detections": int,   # summed over frames
         "rejected_tracks": int, "seat_returns": int,   # (from the live pipeline:)
+        "still_tracks": int,      # faces never shown: they never moved (pictures)
         "face_threshold": float | null, "verified_by": str
       },
       "images_stored": false,     # no face images are ever written

@@ -185,6 +185,8 @@ class Track:
       None on predicted frames.
     roll: eye-line tilt in degrees of the last matched detection (0 if not given),
       which turns the face upright in the crop (`ferjax.faces.crop_face`).
+    observed: the box of the last matched detection (None: `box`); a detection
+      fused late (the pipeline's worker) is new when `hits` grows.
   """
   id: int
   box: np.ndarray
@@ -195,6 +197,7 @@ class Track:
   detection_index: int | None
   missed_rounds: int = 0
   roll: float = 0.0
+  observed: np.ndarray | None = None
 
   @property
   def is_predicted(self) -> bool:
@@ -234,7 +237,7 @@ class _TrackState:
     return Track(id=self.id, box=self.box.copy(), score=self.score, hits=self.hits,
                  age=self.age, time_since_update=self.time_since_update,
                  detection_index=self.detection_index, missed_rounds=self.misses,
-                 roll=self.roll)
+                 roll=self.roll, observed=self.observed.copy())
 
 
 def match_affinity(track_boxes: np.ndarray, boxes: np.ndarray, iou_threshold: float,
