@@ -117,6 +117,8 @@ CONFIGS = {
     "--detect_every 2": ({}, {"detect_every": 2}),
     "--classify_every 1": ({}, {"classify_every": 1}),
     "--classify_every 2": ({}, {"classify_every": 2}),
+    "--classify_every 6": ({}, {"classify_every": 6}),
+    "--detect_every 4": ({}, {"detect_every": 4}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
     "camera mode; --move_share 0": ({}, {"live": True, "move_share": 0.0}),

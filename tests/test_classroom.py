@@ -134,7 +134,7 @@ def test_video_written_and_read_back(faces, tmp_path, extension):
 
 QUIET = classroom.Realism(down_share=0.0, turned_share=0.0, lean_share=0.0, arm_share=0.0,
                           gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0,
-                          distractors=False)
+                          distractors=False, sensor_noise=0.0)
 STATIC_KINDS = {"bag", "paper", "pencil_case", "printed_face"}
 
 
@@ -239,6 +239,20 @@ def test_lesson_lighting_drifts_and_flickers(faces):
   brightness = lit.mean(1)
   assert brightness.min() < 0.8 * np.median(brightness)  # A flicker.
   assert np.ptp(lit[:, 0] / lit[:, 2]) > 0.02  # Colour drifts.
+
+
+def test_lesson_camera_noise_is_per_frame_and_reproducible(faces):
+  def frames(realism, seed=7):
+    return [f[:60] for f, _ in _lesson(faces, num_students=10, num_frames=3, seed=seed,
+                                       fps=10, realism=realism, teacher=False)]  # The wall.
+  noisy = frames(dataclasses.replace(QUIET, sensor_noise=3.0))
+  quiet = frames(QUIET)
+  np.testing.assert_array_equal(quiet[0], quiet[1])  # A still wall, no noise.
+  difference = noisy[1].astype(np.float32) - noisy[0]
+  assert 3.0 < difference.std() < 5.0  # Two frames' noise: sqrt(2) x 3 grey levels.
+  assert abs(float((noisy[0].astype(np.float32) - quiet[0]).mean())) < 0.5
+  np.testing.assert_array_equal(noisy[2], frames(dataclasses.replace(QUIET,
+                                                                     sensor_noise=3.0))[2])
 
 
 def test_lecture_photo(faces):

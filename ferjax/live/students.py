@@ -30,9 +30,10 @@ decides which tracks are students and which student each one is. Rules:
     seat wins. `seat_distance=0` turns seats off.
   * **Pictures are not students.** A printed face (a poster, a photo on a
     desk) is a face, but it never moves. A face is shown as a student only once
-    its detected box has moved: its centre has ranged over `move_share` of its
-    size (3%; the detector's jitter on a still face under camera noise is
-    about 1%, a seated student moves that much within a second or two). The
+    its detected box has moved: the running mean of its centre has ranged over
+    `move_share` of its size (1.5%; on a still face under camera noise the
+    detector's boxes jitter by about 1%, less once averaged; a seated student
+    moves that much within a second). The
     faces of the first detection are shown at once, and hidden after
     `still_s` until they move; their ids stay theirs. A new face becomes a
     student only once it has moved. A face that takes a student's id back at
@@ -60,7 +61,8 @@ from ferjax.live.tracking import Track
 # (`face_threshold` of the export's metadata, chosen on validation patches).
 FACE_THRESHOLD = 0.5
 MIN_NEW_S = 1.0        # A new student: tracked at least this long.
-MOVE_SHARE = 0.02      # A face that moved: its centre ranged over this share of its size.
+MOVE_SHARE = 0.015     # A face that moved: its centre ranged over this share of its size.
+MOTION_WEIGHT = 0.5    # Weight of the newest detected centre in a track's running centre.
 STILL_S = 1.0          # Seconds a face of the first detection is shown before it must move.
 SEAT_DISTANCE = 1.0    # In face sizes: the same seat.
 EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evidence.
@@ -84,16 +86,19 @@ class _Candidate:
   last_update_s: float = 0.0  # When its student's place was last noted.
   first_round: bool = False   # Found by the session's first detection.
   hits: int = -1              # The track's detections when last noted.
-  low: np.ndarray | None = None   # Smallest and largest x, y of its detected centres.
+  centre: np.ndarray | None = None  # Running mean of its detected centres ...
+  low: np.ndarray | None = None     # ... and the smallest and largest x, y it took.
   high: np.ndarray | None = None
-  moved: bool = False         # Its centre ranged over `move_share` of its size.
+  moved: bool = False         # That mean ranged over `move_share` of the face's size.
 
   def detected_at(self, box: np.ndarray, move_share: float) -> None:
-    """Notes a detected box: its centre widens the range the track has moved over."""
+    """Notes a detected box: its centre, averaged over detections (the detector's jitter
+    on a still face averages out, a move does not), widens the range moved over."""
     centre = (box[:2] + box[2:]) / 2
-    if self.low is None:
-      self.low, self.high = centre.copy(), centre.copy()
-    self.low, self.high = np.minimum(self.low, centre), np.maximum(self.high, centre)
+    if self.centre is None:
+      self.centre, self.low, self.high = centre, centre, centre
+    self.centre = (1 - MOTION_WEIGHT) * self.centre + MOTION_WEIGHT * centre
+    self.low, self.high = np.minimum(self.low, self.centre), np.maximum(self.high, self.centre)
     if np.max(self.high - self.low) >= move_share * geometry.box_side(box):
       self.moved = True
 

@@ -383,6 +383,10 @@ class Realism:
   each student's time, in the quiet spells between events) that partly cover
   the face. They have a random stream of their own, so switching them off
   leaves the rest of the lesson as it was.
+
+  Camera noise (`sensor_noise`): Gaussian, this many grey levels per pixel and
+  frame, drawn from a stream of each frame's own: a still picture's boxes
+  jitter as they would on a camera.
   """
   down_share: float = 0.10
   turned_share: float = 0.08
@@ -397,10 +401,12 @@ class Realism:
   flicker_gain: float = 0.65
   distractors: bool = True
   rest_share: float = 0.06       # head resting in a hand (with distractors only)
+  sensor_noise: float = 3.0      # grey levels (standard deviation)
 
 
 STILL = Realism(down_share=0.0, turned_share=0.0, lean_share=0.0, arm_share=0.0,
-                gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0, distractors=False)
+                gain_drift=0.0, colour_drift=0.0, flicker_every_s=0.0, distractors=False,
+                sensor_noise=0.0)
 
 
 def perspective_layout(num_students: int, width: int, height: int,
@@ -905,6 +911,7 @@ class _Lesson(_Renderer):
                num_frames: int, seed: int, *, realism: Realism, **common):
     rng = np.random.default_rng(seed)
     self.realism = realism
+    self.seed = seed
     (self.teacher_face,) = self._set_up(faces, labels, num_students, num_frames, rng,
                                         perspective_layout, extra_faces=1, **common)
     face_size, fps = common["face_size"], common["fps"]
@@ -1253,6 +1260,10 @@ class _Lesson(_Renderer):
     if not np.allclose(gain, 1.0):
       lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain[None, :], 0, 255)
       image = cv2.LUT(image, lut.astype(np.uint8).reshape(256, 1, 3))
+    if self.realism.sensor_noise > 0:
+      noise = np.random.default_rng((self.seed, index)).standard_normal(image.shape,
+                                                                        np.float32)
+      image = np.clip(image + self.realism.sensor_noise * noise + 0.5, 0, 255).astype(np.uint8)
     students = [_face_truth(owner, box, ids, pose, label, self.class_names,
                             self.occlusion_threshold) for owner, box, pose, label in drawn]
     distractors = [_prop_truth(prop, ids, self.occlusion_threshold)
