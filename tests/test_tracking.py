@@ -172,6 +172,19 @@ def test_tentative_track_dropped_after_one_miss():
   assert [t.id for t in tracker.update(np.array([_box(400, 400)]))] == [1]
 
 
+def test_a_fast_new_face_is_confirmed_with_detections_far_apart():
+  """A teacher walking past, detected every 0.2 s (a camera's pace): 0.8 face sizes a
+  round, which a tentative track, still without velocity, must accept."""
+  tracker = tracking.Tracker(min_hits=2)
+  tracker.update(np.array([_box(50, 400)]))  # An established face elsewhere.
+  reported = []
+  for k in range(1, 6):
+    for _ in range(5):  # Frames between two detections.
+      tracker.predict_only()
+    reported = tracker.update(np.array([_box(50, 400), _box(100 + 32 * k, 100)]))
+  assert len(reported) == 2 and len({t.id for t in reported}) == 2
+
+
 def test_boxes_appearing_and_disappearing():
   tracker = tracking.Tracker(min_hits=1, max_age=2)
   seats = [_box(80 + 120 * i, 100) for i in range(4)]

@@ -33,7 +33,9 @@ Lifecycle:
     track's last box starts a track: a second box on a face that is already
     tracked would split it. A new track is tentative. It becomes confirmed
     after `min_hits` matched detection rounds in a row (high or low); a
-    tentative track that misses one round is dropped. Exception: the high
+    tentative track that misses one round is dropped; with no velocity yet, it
+    takes a detection as far away as a face moves in the frames since its own
+    (0.15 face sizes a frame, at most one). Exception: the high
     detections of the very first round start confirmed tracks
     (`confirm_first_round`), so the faces present when a session starts are
     reported at once. Confirmation assigns
@@ -70,6 +72,11 @@ _INADMISSIBLE = 1e6  # Assignment cost of a pair that may not match.
 # one face: a lost track takes such a detection back by its last box, no new
 # track starts there, and a track split off there is folded back.
 _SAME_FACE_DISTANCE = 0.75
+# A tentative track has no velocity yet: the face may have moved by this many of its
+# sizes a frame before the next detection (a teacher walking past), up to one size
+# (detections 0.2 s apart, a camera's pace while the classifier is busy).
+_NEW_FACE_SPEED = 0.15
+_NEW_FACE_TRAVEL = 1.0
 
 
 def _box_to_z(box: np.ndarray) -> np.ndarray:
@@ -241,7 +248,7 @@ class _TrackState:
 
 
 def match_affinity(track_boxes: np.ndarray, boxes: np.ndarray, iou_threshold: float,
-                   center_gate: float) -> tuple[np.ndarray, np.ndarray]:
+                   center_gate: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """How well each track box fits each detection, and which pairs may match.
 
   A pair may match when its IoU reaches `iou_threshold`, or when the centres
@@ -255,7 +262,7 @@ def match_affinity(track_boxes: np.ndarray, boxes: np.ndarray, iou_threshold: fl
     boxes: (m, 4) detections.
     iou_threshold: smallest IoU that admits a pair on its own.
     center_gate: largest centre distance, in face sizes, that admits a pair
-      of similar size whatever its IoU (0: IoU only).
+      of similar size whatever its IoU (0: IoU only); (n, 1) for one per track.
 
   Returns:
     affinity: (n, m) IoU minus the centre distance in face sizes (the higher,
@@ -437,7 +444,8 @@ class Tracker:
     self._next_id += 1
 
   def _match(self, track_indices: list[int], attribute: str, det_indices: list[int],
-             boxes: np.ndarray) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+             boxes: np.ndarray, gate: float | np.ndarray | None = None
+             ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """Hungarian matching of tracks (by `attribute`: "box" or "observed").
 
     Maximises the summed affinity over admissible pairs (`match_affinity`);
@@ -446,9 +454,10 @@ class Tracker:
     if not track_indices or not det_indices:
       return [], track_indices, det_indices
     track_boxes = np.array([getattr(self._tracks[i], attribute) for i in track_indices])
-    gate = self.center_gate
+    if gate is None:
+      gate = self.center_gate
     if attribute == "observed":  # A face comes back near where it was last seen.
-      gate = max(gate, _SAME_FACE_DISTANCE)
+      gate = np.maximum(gate, _SAME_FACE_DISTANCE)
     affinity, admissible = match_affinity(track_boxes, boxes[det_indices],
                                           self.iou_threshold, gate)
     cost = np.where(admissible, -affinity, _INADMISSIBLE)
@@ -474,8 +483,8 @@ class Tracker:
       3. those matched in the last round, by their predicted boxes (a lost
          track's prediction drifts, and a stray low box may lie there);
       4. all of them, by their last detected boxes.
-    Tentative tracks: 5. by their predicted boxes, high detections first,
-    then low ones. A low detection may thus confirm a track a high one
+    Tentative tracks: 5. by their predicted boxes (as far away as the face
+    may have moved since, `_NEW_FACE_SPEED`), high detections first, then low ones. A low detection may thus confirm a track a high one
     started, which a face that hovers around high_threshold needs.
 
     Returns:
@@ -492,8 +501,8 @@ class Tracker:
     tentative = [i for i, t in enumerate(self._tracks) if not t.confirmed]
     matches = []
 
-    def match(tracks, attribute, dets):
-      pairs, tracks_left, dets_left = self._match(tracks, attribute, dets, boxes)
+    def match(tracks, attribute, dets, gate=None):
+      pairs, tracks_left, dets_left = self._match(tracks, attribute, dets, boxes, gate)
       matches.extend(pairs)
       return tracks_left, dets_left
 
@@ -503,8 +512,13 @@ class Tracker:
     lost = [i for i in confirmed if self._tracks[i].misses > 0]
     tracked, low = match(tracked, "box", low)
     confirmed, low = match(tracked + lost, "observed", low)
-    tentative, high = match(tentative, "box", high)
-    tentative, low = match(tentative, "box", low)
+    def new_face_gate(tracks):  # (n, 1): how far each tentative face may have moved.
+      frames = np.array([self._tracks[i].time_since_update for i in tracks], np.float64)
+      travel = np.minimum(_NEW_FACE_SPEED * frames, _NEW_FACE_TRAVEL)
+      return np.maximum(self.center_gate, travel)[:, None]
+
+    tentative, high = match(tentative, "box", high, new_face_gate(tentative))
+    tentative, low = match(tentative, "box", low, new_face_gate(tentative))
     return matches, confirmed + tentative, high
 
   def _unclaimed(self, boxes: np.ndarray, det_indices: list[int]) -> list[int]:
