@@ -353,6 +353,24 @@ def test_a_picture_is_hidden_after_the_first_second_and_a_moving_face_is_not():
   assert pipeline.verification()["still_tracks"] == 1
 
 
+def test_a_student_id_taken_back_at_the_seat_is_shown_once_in_that_frame():
+  """The face comes up from the desk as a new track while the old one still coasts: the
+  new track takes the id, and the coasting one is no longer shown with it."""
+  near = Detection((100.0, 100.0, 140.0, 140.0), 0.9, None, "centerface")
+  up = Detection((100.0, 40.0, 140.0, 80.0), 0.9, None, "centerface")  # 1.5 sizes above.
+  detector = _FixedDetector([near])
+  image = np.full((240, 320, 3), 255, np.uint8)
+  seen = []
+  with LivePipeline(detector, _FaceClassifier(), fps=10.0, detect_every=1, coast_s=1.0,
+                    asynchronous=False, move_share=0.0) as pipeline:
+    for i in range(30):
+      if i == 15:
+        detector.detections = [up]
+      seen.append([f.track_id for f in pipeline.process(Frame(i, i / 10, image)).faces])
+  assert all(len(ids) == len(set(ids)) for ids in seen), seen
+  assert seen[-1] == [1] and pipeline.students.seat_returns == 1
+
+
 def test_photo_mode_drops_a_detection_that_is_not_a_face():
   image, detections = _scene()
   with LivePipeline(_FixedDetector(detections), _FaceClassifier(), fps=10.0) as pipeline:

@@ -230,6 +230,19 @@ def test_long_gaps_are_capped_and_short_tracks_dropped(tmp_path):
   assert summary["session"]["tracks_dropped"] == 1
 
 
+def test_pictures_are_left_out_of_the_students_and_the_class(tmp_path):
+  recorder = recorder_lib.SessionRecorder(tmp_path, EMOTIONS, plots=False)
+  for k in range(20):
+    recorder.log(k * 0.1, k, [recorder_lib.Entry(1, (0, 0, 9, 9), P_HAPPY),
+                              recorder_lib.Entry(2, (20, 0, 29, 9), P_SAD)])
+  recorder.verification = {"still_tracks": 1, "pictures": [2]}
+  summary = recorder.close()
+  assert [s["id"] for s in summary["students"]] == [1]
+  assert summary["session"]["not_faces"]["pictures"] == [2]
+  assert summary["session"]["tracks_dropped"] == 0
+  assert summary["class"]["dominant_emotion"] == "happy"
+
+
 def test_adaptive_bins(tmp_path):
   assert time_totals.choose_bin_seconds(10) == 1
   assert time_totals.choose_bin_seconds(200) == 5

@@ -217,9 +217,10 @@ def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_sta
   assert shown[1][:10] == [1] * 10   # The first detection's faces at once ...
   assert set(shown[1][10:]) == {None}  # ... the picture hidden once the first second is out.
   assert shown[2] == [2] * 60
-  assert students.still_tracks == 1
+  assert students.still_tracks == 1 and students.pictures == [1]
   _see(students, [_track(1, 10 + 4.0), _track(2, 300)], 6.0)  # The picture's face moves:
   assert students.observe(1, 0.9, 6.0) == 1                   # shown again, its own id.
+  assert students.pictures == []
 
 
 def test_a_new_face_that_never_moves_never_becomes_a_student():

@@ -405,10 +405,14 @@ class LivePipeline:
         [students[i] is None for i in due])
     read = {i: (crops[k], probabilities[k], None if face is None else face[k])
             for k, i in enumerate(due)}
-    results, rejected = [], 0
     for i, (t, student) in enumerate(zip(tracks, students)):
       if student is None and i in read:
-        student = self.students.observe(t.id, read[i][2], frame.timestamp)
+        self.students.observe(t.id, read[i][2], frame.timestamp)
+    results, rejected = [], 0
+    for i, t in enumerate(tracks):
+      # After this frame's readings: a face that took a lost student's id back has
+      # taken it from the track that coasted with it.
+      student = self.students.student_of(t.id)
       if student is None:
         rejected += 1
         continue
@@ -458,6 +462,7 @@ class LivePipeline:
                                else self.students.face_threshold),
             "rejected_tracks": self.students.rejected_tracks,
             "still_tracks": self.students.still_tracks,
+            "pictures": self.students.pictures,
             "seat_returns": self.students.seat_returns}
 
   def close(self, wait: bool = False) -> None:

@@ -275,6 +275,11 @@ def _students_section(summary: dict[str, Any]) -> list[str]:
     parts.append(f"<p class='note' id='brief'>{session['tracks_dropped']} more faces were "
                  f"visible for under {session['min_seconds_visible']:g} s in all; they are "
                  "not listed and not counted above.</p>")
+  pictures = (session.get("not_faces") or {}).get("pictures") or []
+  if pictures:
+    parts.append(f"<p class='note' id='pictures'>{len(pictures)} faces seen at the start "
+                 "never moved (printed faces, a poster): they are not students, not "
+                 "listed and not counted above.</p>")
   return parts
 
 

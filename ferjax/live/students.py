@@ -201,6 +201,12 @@ class Students:
                and not self._first_seconds(c))
     return self._still_ended + live
 
+  @property
+  def pictures(self) -> list[int]:
+    """Student ids of faces shown at the start that have never moved since (a poster's
+    printed faces): left out of the session's students."""
+    return [i for i in range(1, self._next_id) if i not in self._moving]
+
   def _verified(self, candidate: _Candidate) -> bool:
     return candidate.evidence is not None and candidate.evidence >= self.face_threshold
 

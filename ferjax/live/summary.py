@@ -34,6 +34,7 @@ report (`ferjax.live.report`) shows only what is here.
         "rejected_detections": int,   # summed over frames
         "rejected_tracks": int, "seat_returns": int,   # (from the live pipeline:)
         "still_tracks": int,      # faces never shown: they never moved (pictures)
+        "pictures": [int],        # ids shown at the start, never moved: not students
         "face_threshold": float | null, "verified_by": str
       },
       "images_stored": false,     # no face images are ever written
@@ -230,8 +231,9 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
   start = totals.start_s if totals.start_s is not None else 0.0
 
   min_visible = min(info.min_seconds_visible, duration / 2)
-  kept = {i: s for i, s in sorted(totals.students.items())
-          if s.total.seconds >= min_visible}
+  pictures = set((info.not_faces or {}).get("pictures", ()))
+  shown = {i: s for i, s in totals.students.items() if i not in pictures}
+  kept = {i: s for i, s in sorted(shown.items()) if s.total.seconds >= min_visible}
   students = []
   class_total = Totals(num_classes)
   class_bins: dict[int, Totals] = {}
@@ -269,7 +271,7 @@ def build_summary(info: SessionInfo, totals: SessionTotals,
           "bin_seconds": bin_s,
           "min_seconds_visible": _round(min_visible),
           "too_small_px": info.too_small_px,
-          "tracks_dropped": len(totals.students) - len(kept),
+          "tracks_dropped": len(shown) - len(kept),
           "not_faces": dict(info.not_faces or {}),
           "images_stored": False,
           "files": dict(files or {}),
