@@ -7,7 +7,7 @@
 
 The lesson (`ferjax.synthetic.classroom.lesson`: 30 students of real FER2013
 test faces, 12-30 px in perspective rows at 640x480, writing, turning, leaning,
-raising arms, resting heads in hands, drifting and flickering light, a teacher
+raising arms, resting heads in hands, drifting and flickering light, camera noise, a teacher
 with a face walking through, and distractors: bags, papers, pencil cases, hands
 and a poster of printed faces) is made in memory before timing, so no decoding
 is timed. Each repeat runs a fresh `LivePipeline` with tools/live.py's default settings plus
@@ -537,8 +537,9 @@ TEXT = """\
 A realistic synthetic lesson (`ferjax.synthetic.classroom.lesson`, seed 0): {students}
 students of real FER2013 test faces, 12-30 px in perspective rows at 640x480,
 writing (head down), turning, leaning over the face behind, raising arms, resting
-the head in a hand (partly covering the face), with drifting and flickering light
-and a teacher with a face walking through; {distractors}; {frames}
+the head in a hand (partly covering the face), with drifting and flickering light,
+camera noise (3 grey levels a pixel) and a teacher with a face walking through;
+{distractors}; {frames}
 frames timed for a {fps:g} FPS camera, made in memory before timing (generated at
 {generation_fps:.0f} frames/s). Each run drives a fresh `LivePipeline` and
 `overlay.draw` over every frame, after a warm-up: {repeats} runs of tools/live.py's

@@ -259,3 +259,20 @@ def test_followed_windows_and_a_sweep_tile_find_faces_where_the_whole_frame_does
   # The coarse step instead of the tile: the small face is not found, the rest are.
   coarse = detector.detect_focused(image, windows, 96, sweep, sweep.tiles, 32)
   assert not _matches(boxes[0], coarse) and len(coarse) == 3
+
+
+def test_a_followed_face_keeps_its_window_box_when_the_sweep_finds_it_too(monkeypatch):
+  """The sweep's tile sees the face at another crop and scale: its box, a little off,
+  would make a still face seem to move every few rounds."""
+  detector = _centerface()
+  window_box = np.array([[100.0, 100.0, 130.0, 130.0]])
+  tile_box = np.array([[102.0, 97.0, 133.0, 128.0], [400.0, 300.0, 430.0, 330.0]])
+  part = lambda boxes, score: (boxes, np.full(len(boxes), score), np.zeros((len(boxes), 10)),
+                               np.zeros(len(boxes), bool))
+  monkeypatch.setattr(detector, "_detect_mosaic", lambda *a, **k: part(window_box, 0.8))
+  monkeypatch.setattr(detector, "_detect_tile", lambda *a, **k: part(tile_box, 0.95))
+  frame = np.zeros((720, 1280, 3), np.uint8)
+  sweep = scales.plan_detection(frame.shape, min_face=14, reliable_px=20, max_tile_side=512)
+  found = detector.detect_focused(frame, [(55.0, 55.0, 120.0)], 80, sweep, step=0)
+  boxes = sorted(tuple(d.box) for d in found)
+  assert boxes == [(100.0, 100.0, 130.0, 130.0), (400.0, 300.0, 430.0, 330.0)]

@@ -89,6 +89,23 @@ def test_a_face_that_moves_is_followed():
   assert inner.calls.count(("full",)) == 1
 
 
+def test_a_still_face_keeps_its_window_while_its_box_jitters():
+  """Re-centred on each jittered box, the crop would shift and the box with it."""
+  inner = _SceneDetector([(900, 500, 960, 560)])
+  detector = SceneScaledDetector(inner)
+  rng = np.random.default_rng(0)
+  windows = []
+  for _ in range(10):
+    dx, dy, grow = rng.uniform(-3, 3, 3)  # 5% of the side: a detector's jitter.
+    inner.boxes = [(900 + dx, 500 + dy, 960 + dx + grow, 560 + dy + grow)]
+    detector.detect(HD)
+    windows.append(detector.windows()[0])
+  assert len(set(windows)) == 1
+  inner.boxes = [(930, 500, 990, 560)]  # Half a face side: the window follows.
+  detector.detect(HD)
+  assert detector.windows()[0][0] == pytest.approx(960 - CONTEXT * 60 / 2)
+
+
 def test_the_sweep_finds_a_new_small_face_within_one_sweep_then_follows_it():
   inner = _SceneDetector(LARGE_FACES)
   detector = SceneScaledDetector(inner)

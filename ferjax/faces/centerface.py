@@ -154,13 +154,21 @@ class CenterFace(base.FaceDetector):
     whole frame at the coarse scale (faces too large for a tile).
     """
     frame_bgr = pixels.to_bgr(frame_bgr)
-    parts = [self._detect_mosaic(frame_bgr, windows, cell, gap)] if len(windows) else []
     if step < sweep.tiles:
-      parts.append(self._detect_tile(frame_bgr, sweep, step))
+      swept = self._detect_tile(frame_bgr, sweep, step)
     else:
       coarse = scales.plan_detection(frame_bgr.shape, max_side=scales.COARSE_SIDE)
       boxes, scores, lm = self._detect_plan(frame_bgr, coarse)
-      parts.append((boxes, scores, lm, np.zeros(len(scores), bool)))
+      swept = (boxes, scores, lm, np.zeros(len(scores), bool))
+    parts = [swept]
+    if len(windows):
+      followed = self._detect_mosaic(frame_bgr, windows, cell, gap)
+      # A followed face keeps its window's box: one that came from the sweep's other
+      # crop and scale every few rounds would make a still face seem to move.
+      if len(followed[0]) and len(swept[0]):
+        again = (geometry.iou(swept[0], followed[0]) >= self.iou_threshold).any(axis=1)
+        swept = tuple(part[~again] for part in swept)
+      parts = [followed, swept]
     boxes, scores, lm, cut = (np.concatenate(p) for p in zip(*parts))
     keep = geometry.merge_nms(boxes, scores, cut, self.iou_threshold)
     return base.sorted_detections(boxes[keep], scores[keep], lm[keep], self.name,

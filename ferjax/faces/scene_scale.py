@@ -12,7 +12,10 @@ where they are, so `SceneScaledDetector` runs each detection round as:
   windows, each window on the network's stride-32 grid (with less context, no
   gap, or windows off the grid, turned and half-hidden faces are missed:
   BENCHMARKS.md, "Live pipeline in HD"): one network call whose cost grows
-  with the number of faces, not the frame size;
+  with the number of faces, not the frame size. A window stays put until its
+  face moves by `RECENTRE` of its side: re-centred on every jittered box, a
+  still face's crop would shift each round and its box with it (a picture on
+  the wall would seem to move);
 - **one step of the sweep**: the frame at the full scale (`min_face`), cut into
   tiles of at most `SWEEP_TILE_SIDE` input pixels, one tile per round in turn,
   then one coarse pass of the whole frame for faces too large for a tile. A new
@@ -48,6 +51,8 @@ MEMORY_ROUNDS = 30     # A face unseen for this many rounds is no longer followe
 MAX_FACES = 100        # Followed at most; past this the full plan runs.
 WORTH = 0.7            # Follow faces only when it costs under this share of the full plan.
 MATCH_IOU = 0.3        # A detection continues a followed face from this overlap.
+RECENTRE = 0.25        # A window moves once its face moved this many face sides, or its
+                       # side changed by this share: a still face keeps one crop.
 
 
 class SceneScaledDetector(base.FaceDetector):
@@ -81,14 +86,15 @@ class SceneScaledDetector(base.FaceDetector):
 
   def reset(self) -> None:
     """Forget the scene: the next round runs the full plan."""
-    self._faces: list[tuple[np.ndarray, int]] = []  # (box, round last seen)
+    # (box, round last seen, window anchor: the box it was centred on).
+    self._faces: list[tuple[np.ndarray, int, np.ndarray]] = []
     self._round = 0
     self._step = 0
 
   def windows(self) -> list[tuple[float, float, float]]:
     """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
     out = []
-    for box, _ in self._faces:
+    for _, _, box in self._faces:
       side = max(float(geometry.box_side(box)) * self.context,
                  self.cell / scales.MAX_UPSCALE)
       cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -149,16 +155,24 @@ class SceneScaledDetector(base.FaceDetector):
     self._round += 1
     boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
     faces, followed = self._faces, len(self._faces)
-    overlap = (geometry.iou(boxes, np.stack([box for box, _ in faces]))
+    overlap = (geometry.iou(boxes, np.stack([box for box, _, _ in faces]))
                if followed and len(boxes) else np.zeros((len(boxes), followed)))
     best = overlap.max(axis=1) if followed else np.zeros(len(boxes))
     taken = set()
     for i in np.argsort(-best, kind="stable"):  # Best overlaps first.
       j = int(np.argmax(overlap[i])) if followed else -1
       if j >= 0 and overlap[i, j] >= MATCH_IOU and j not in taken:
-        faces[j] = (boxes[i], self._round)
+        anchor = faces[j][2]
+        faces[j] = (boxes[i], self._round,
+                    boxes[i] if _moved(boxes[i], anchor) else anchor)
         taken.add(j)
       else:
-        faces.append((boxes[i], self._round))
-    self._faces = [(box, seen) for box, seen in faces
-                   if self._round - seen < self.memory_rounds]
+        faces.append((boxes[i], self._round, boxes[i]))
+    self._faces = [face for face in faces if self._round - face[1] < self.memory_rounds]
+
+
+def _moved(box: np.ndarray, anchor: np.ndarray) -> bool:
+  """Whether `box` lies `RECENTRE` face sides from `anchor`, or its side changed that much."""
+  side, anchor_side = geometry.box_side(box), geometry.box_side(anchor)
+  shift = np.hypot(*((box[:2] + box[2:]) / 2 - (anchor[:2] + anchor[2:]) / 2))
+  return bool(shift > RECENTRE * anchor_side or abs(side / anchor_side - 1) > RECENTRE)
