@@ -157,9 +157,11 @@ def main(argv: list[str]) -> None:
       f"{minutes:g} minutes of each session through the live pipeline (default settings, "
       "file mode). Before: every confirmed track is a student, ids are forgotten after "
       "the 6 s memory. After: students are verified faces that keep their seat's id "
-      f"(target: distinct ids <= {TARGET_IDS_PER_PERSON}x people). The poster's printed "
-      "faces are faces, so they become students unless marked as a part of the frame to "
-      "ignore, as the README advises; the last row does that.", "",
+      f"(target: distinct ids <= {TARGET_IDS_PER_PERSON}x people). Ids count every id "
+      "shown in any frame. The poster's printed faces are faces that never move: one "
+      "found later never becomes a student, but those found by the first detection are "
+      "shown for their first second (then hidden, and left out of the session report); "
+      "the last row marks the poster as a part of the frame to ignore.", "",
       "| session | people | frames | ids before | ids after | ids at the end | seat "
       "returns | tracks rejected | FPS before / after |",
       "|---|---|---|---|---|---|---|---|---|", *rows])

@@ -214,6 +214,8 @@ def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_sta
     _see(students, [_track(1, _jitter(rng, 10)), _track(2, 300 + 3 * np.sin(i / 3))], t)
     for track_id in shown:
       shown[track_id].append(students.observe(track_id, 0.9, t))
+    if i == 5:  # A session that ends within the first second: not judged yet.
+      assert students.pictures == []
   assert shown[1][:10] == [1] * 10   # The first detection's faces at once ...
   assert set(shown[1][10:]) == {None}  # ... the picture hidden once the first second is out.
   assert shown[2] == [2] * 60

@@ -179,6 +179,7 @@ class Students:
     self._seats: dict[int, _Seat] = {}
     self._next_id = 1
     self._moving: set[int] = set()  # Students whose face was seen moving.
+    self._since: dict[int, float] = {}  # When each student's face was first seen.
     self._now_s = 0.0
     self._session_start_s: float | None = None
     self.rejected_tracks = 0      # Tracks that ended without being verified as a face.
@@ -203,9 +204,10 @@ class Students:
 
   @property
   def pictures(self) -> list[int]:
-    """Student ids of faces shown at the start that have never moved since (a poster's
-    printed faces): left out of the session's students."""
-    return [i for i in range(1, self._next_id) if i not in self._moving]
+    """Student ids of faces shown at the start that have not moved in the `still_s`
+    since, nor after (a poster's printed faces): left out of the session's students."""
+    return [i for i, since in sorted(self._since.items())
+            if i not in self._moving and self._now_s - since >= self.still_s]
 
   def _verified(self, candidate: _Candidate) -> bool:
     return candidate.evidence is not None and candidate.evidence >= self.face_threshold
@@ -337,4 +339,5 @@ class Students:
       return None
     student = self._next_id
     self._next_id += 1
+    self._since[student] = candidate.first_seen_s
     return student
