@@ -33,11 +33,11 @@ decides which tracks are students and which student each one is. Rules:
     its detected box has moved: the running mean of its centre has ranged over
     `move_share` of its size (1.5%; on a still face under camera noise the
     detector's boxes jitter by about 1%, less once averaged; a seated student
-    moves that much within a second). The
-    faces of the first detection are shown at once, and hidden after
-    `still_s` until they move; their ids stay theirs. A new face becomes a
-    student only once it has moved. A face that takes a student's id back at
-    their seat is shown at once when that student has moved before.
+    moves that much within a second). The faces of the first detection are
+    shown at once, and hidden after `still_s` until they move; their ids stay
+    theirs (`pictures`: those that never do). A new face becomes a student
+    only once it has moved. A face that takes a student's id back at their
+    seat is shown at once when that student has moved before.
   * **No students from flickers or duplicates.** A track that takes no seat
     becomes a new student only after it has been tracked for `min_new_s`
     (the faces of the first detection excepted, so a session starts at once),
