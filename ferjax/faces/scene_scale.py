@@ -94,10 +94,10 @@ class SceneScaledDetector(base.FaceDetector):
   def windows(self) -> list[tuple[float, float, float]]:
     """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
     out = []
-    for _, _, box in self._faces:
-      side = max(float(geometry.box_side(box)) * self.context,
+    for _, _, anchor in self._faces:
+      side = max(float(geometry.box_side(anchor)) * self.context,
                  self.cell / scales.MAX_UPSCALE)
-      cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+      cx, cy = (anchor[0] + anchor[2]) / 2, (anchor[1] + anchor[3]) / 2
       out.append((cx - side / 2, cy - side / 2, side))
     return out
 

@@ -197,9 +197,7 @@ class Students:
     """Tracks verified as faces but never shown as students, for they never moved
     (pictures); those of the first detection count once hidden."""
     live = sum(1 for c in self._candidates.values()
-               if not c.moved and not c.released and c.student not in self._moving
-               and (c.student is not None or self._verified(c))
-               and not self._first_seconds(c))
+               if self._still_face(c) and not self._first_seconds(c))
     return self._still_ended + live
 
   @property
@@ -211,6 +209,12 @@ class Students:
 
   def _verified(self, candidate: _Candidate) -> bool:
     return candidate.evidence is not None and candidate.evidence >= self.face_threshold
+
+  def _still_face(self, candidate: _Candidate) -> bool:
+    """A face (verified, or a student's) that has not moved, nor has its student."""
+    return (not candidate.moved and not candidate.released
+            and candidate.student not in self._moving
+            and (candidate.student is not None or self._verified(candidate)))
 
   def _first_seconds(self, candidate: _Candidate) -> bool:
     """A face of the first detection, in the seconds it is shown before it must move."""
@@ -272,8 +276,7 @@ class Students:
       gone = self._candidates.pop(track_id)
       if gone.student is None and not gone.released and not self._verified(gone):
         self.rejected_tracks += 1
-      elif (not gone.moved and not gone.released and gone.student not in self._moving
-            and (gone.student is not None or self._verified(gone))):
+      elif self._still_face(gone):
         self._still_ended += 1
 
   def observe(self, track_id: int, face_probability: float | None, timestamp_s: float
