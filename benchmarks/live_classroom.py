@@ -104,10 +104,14 @@ CONFIGS = {
          "memory_s": 2.5, "coast_s": 0.0, "detect_every": 1}),
     # Before students were verified faces with seats: every confirmed track is one.
     "before: every track a student": ({}, {"face_threshold": 0.0, "min_new_s": 0.0,
-                                           "seat_distance": 0.0, "move_share": 0.0}),
+                                           "seat_distance": 0.0, "min_change": 0.0}),
     "default settings": ({}, {}),
+    # Before a file's detection ran in the frame loop, every 4th frame, and each face
+    # was read every 4th: detection in the worker thread, both every 3rd frame.
+    "before: detection in a worker thread; --detect_every 3 --classify_every 3": (
+        {}, {"asynchronous": True, "detect_every": 3, "classify_every": 3}),
     # Before a face had to move to be a student: a poster's printed faces were students.
-    "--move_share 0": ({}, {"move_share": 0.0}),
+    "--min_change 0": ({}, {"min_change": 0.0}),
     # Before lost faces were shown for 1 s at their predicted place (2 s before).
     "coasting 2 s": ({}, {"coast_s": 2.0}),
     # Before scene scaling: every detection at the full scale that min_face needs.
@@ -115,13 +119,13 @@ CONFIGS = {
     "--score_threshold 0.5": ({}, {"high_threshold": 0.5}),
     "--min_face 12": ({"min_face": 12}, {}),
     "--detect_every 2": ({}, {"detect_every": 2}),
+    "--detect_every 3": ({}, {"detect_every": 3}),
     "--classify_every 1": ({}, {"classify_every": 1}),
     "--classify_every 2": ({}, {"classify_every": 2}),
     "--classify_every 6": ({}, {"classify_every": 6}),
-    "--detect_every 4": ({}, {"detect_every": 4}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
-    "camera mode; --move_share 0": ({}, {"live": True, "move_share": 0.0}),
+    "camera mode; --min_change 0": ({}, {"live": True, "min_change": 0.0}),
     "camera mode; full scale every round": ({"scene_scale": False}, {"live": True}),
     # Followed faces' windows other than the default (cell 80, context 4, gap 16).
     "windows of 3 face sides, no gap": (
@@ -544,14 +548,14 @@ frames timed for a {fps:g} FPS camera, made in memory before timing (generated a
 {generation_fps:.0f} frames/s). Each run drives a fresh `LivePipeline` and
 `overlay.draw` over every frame, after a warm-up: {repeats} runs of tools/live.py's
 default settings (FPS the median: {fps_runs}; their tracks were {same}), one run of
-each other configuration (`CONFIGS` in the script; "before" rows are the settings
-the tool had before detection scaling, the detection worker and the two-threshold
-association, on today's tracker; "camera mode" rows feed the frames in real time at
+each other configuration (`CONFIGS` in the script; "before" rows are earlier
+settings of the tool, on today's tracker and students: before detection scaling, the
+detection worker and the two-threshold association; before a file's detection ran
+in the frame loop; before students were verified faces; "camera mode" rows feed the frames in real time at
 {fps:g} FPS, dropping those the loop is late for, as a webcam does, and take each
 detection when it is ready instead of waiting for it as files do; their frame count
 is the frames processed, and FPS cannot exceed the camera's). Stage columns are means of ms per frame (detect:
-the time the frame loop spent on detection, i.e. waiting for the worker; in-loop
-detection otherwise). "From 3 s": recall over the frames after the first 3 seconds,
+in-loop detection, or the time the frame loop waited for the worker thread). "From 3 s": recall over the frames after the first 3 seconds,
 leaving out the start-up (a camera's first detections come late).
 
 Scores (`ferjax.synthetic.scoring`, motmetrics) of the first run: a reported box

@@ -51,7 +51,7 @@ TARGET_IDS_PER_PERSON = 1.1
 LESSON_SIZE = (640, 480)  # classroom.lesson's frame (width, height).
 # The tool before students were verified and kept their seats: every confirmed track
 # is a student at once, and a track the tracker forgot is gone for good.
-BEFORE = {"face_threshold": 0.0, "min_new_s": 0.0, "seat_distance": 0.0, "move_share": 0.0}
+BEFORE = {"face_threshold": 0.0, "min_new_s": 0.0, "seat_distance": 0.0, "min_change": 0.0}
 
 
 def looped_clip(path: str, minutes: float) -> tuple[Iterator[sources.Frame], float]:

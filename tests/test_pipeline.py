@@ -64,7 +64,8 @@ def _moving_square(index, speed=2.0):
 def test_worker_detections_are_fused_at_their_own_frame():
   """A detection of frame k used as if it were of a later frame would lag the moving face."""
   detector = _SquareDetector(delay_s=0.01)
-  with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=3) as pipeline:
+  with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=3,
+                    asynchronous=True) as pipeline:
     errors = []
     for i in range(60):
       frame, truth = _moving_square(i)
@@ -82,7 +83,7 @@ def test_file_results_do_not_depend_on_detection_speed():
   runs = []
   for delay in (0.0, 0.03):
     with LivePipeline(_SquareDetector(delay), _CountingClassifier(), fps=15.0,
-                      detect_every=3) as pipeline:
+                      detect_every=3, asynchronous=True) as pipeline:
       runs.append([[f.box for f in pipeline.process(_moving_square(i)[0]).faces]
                    for i in range(30)])
   assert runs[0] == runs[1]
@@ -127,13 +128,20 @@ def test_close_with_wait_lets_the_running_detection_finish_first():
   assert finished.is_set()
 
 
-def test_synchronous_mode_detects_in_the_loop():
+def test_a_file_detects_in_the_loop_and_a_camera_in_the_worker_by_default():
   detector = _SquareDetector()
-  with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=2,
-                    asynchronous=False) as pipeline:
+  with LivePipeline(detector, _CountingClassifier(), fps=15.0, detect_every=2) as pipeline:
     detected = [pipeline.process(_moving_square(i)[0]).detected for i in range(6)]
   assert detected == [True, False] * 3
   assert detector.seen_threads == {threading.main_thread().name}
+  camera = _SquareDetector()
+  with LivePipeline(camera, _CountingClassifier(), fps=15.0, detect_every=2,
+                    live=True) as pipeline:
+    for i in range(6):
+      pipeline.process(_moving_square(i)[0])
+    pipeline.close(wait=True)  # The submitted detection has run.
+  assert camera.seen_threads and all(name.startswith("detector")
+                                     for name in camera.seen_threads)
 
 
 class _FixedDetector:
@@ -192,7 +200,7 @@ def test_a_lost_face_coasts_with_its_last_emotion_then_returns_with_its_id():
   classifier = _CountingClassifier()
   fps = 10.0
   with LivePipeline(detector, classifier, fps=fps, detect_every=1, classify_every=1, coast_s=1.0,
-                    memory_s=4.0, asynchronous=False, move_share=0.0) as pipeline:  # Still.
+                    memory_s=4.0, asynchronous=False, min_change=0.0) as pipeline:  # Still.
     frame = lambda i: Frame(i, i / fps, np.zeros((240, 320, 3), np.uint8))
     seen = [pipeline.process(frame(i)).faces for i in range(10)]
     assert seen[-1][0].label == "happy" and seen[-1][0].probs is not None
@@ -316,7 +324,7 @@ def _scene():
 def test_the_pipeline_reports_verified_faces_only():
   image, detections = _scene()
   with LivePipeline(_FixedDetector(detections), _FaceClassifier(), fps=10.0, detect_every=1,
-                    asynchronous=False, move_share=0.0) as pipeline:  # A still face.
+                    asynchronous=False, min_change=0.0) as pipeline:  # A still face.
     results = [pipeline.process(Frame(i, i / 10, image)) for i in range(30)]
   assert all(len(r.faces) == 1 for r in results)
   assert {f.track_id for r in results for f in r.faces} == {1}
@@ -325,27 +333,36 @@ def test_the_pipeline_reports_verified_faces_only():
   assert pipeline.students.num_ids == 1
 
 
+def _picture_and_student(i: int) -> np.ndarray:
+  """Frame `i`: a printed face that never moves (left) and a student who sways (right),
+  each a bright blocky texture, under camera noise; the student's is tinted blue."""
+  rng = np.random.default_rng(i)
+  image = np.clip(rng.normal(60, 3, (200, 320, 3)), 0, 255).astype(np.uint8)
+  texture = np.random.default_rng(7).integers(150, 255, (6, 6), np.uint8)
+  face = cv2.resize(texture, (60, 60), interpolation=cv2.INTER_NEAREST)[..., None]
+  image[60:120, 40:100] = face
+  x = round(200 + 6 * np.sin(i / 4))
+  image[60:120, x:x + 60] = face
+  image[60:120, x:x + 60, 0] = 255
+  return image
+
+
 class _PictureAndStudent:
-  """A face that never moves (a picture on the wall) and one that sways (a student)."""
+  """Finds the printed face where it hangs and the student by the blue tint."""
 
   name = "centerface"
 
-  def __init__(self):
-    self.calls = 0
-
   def detect(self, image):
-    del image
-    self.calls += 1
-    x = 200.0 + 6.0 * np.sin(self.calls / 4)
+    x = float(np.flatnonzero(image[90, 120:, 0] == 255)[0] + 120)
     return [Detection((40.0, 60.0, 100.0, 120.0), 0.9, None, "centerface"),
             Detection((x, 60.0, x + 60.0, 120.0), 0.9, None, "centerface")]
 
 
 def test_a_picture_is_hidden_after_the_first_second_and_a_moving_face_is_not():
-  """The default worker-thread detection: motion is read from the fused detections."""
-  image = np.full((200, 320, 3), 255, np.uint8)  # Every crop is a face.
-  with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0) as pipeline:
-    results = [pipeline.process(Frame(i, i / 30, image)) for i in range(90)]
+  """Worker-thread detection: the pixels are read at the fused detections."""
+  with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0,
+                    asynchronous=True) as pipeline:
+    results = [pipeline.process(Frame(i, i / 30, _picture_and_student(i))) for i in range(90)]
   picture = [any(f.box[0] == 40.0 for f in r.faces) for r in results]
   student = [any(f.box[0] > 150 for f in r.faces) for r in results]
   assert all(picture[:25]) and not any(picture[35:])
@@ -362,7 +379,7 @@ def test_a_student_id_taken_back_at_the_seat_is_shown_once_in_that_frame():
   image = np.full((240, 320, 3), 255, np.uint8)
   seen = []
   with LivePipeline(detector, _FaceClassifier(), fps=10.0, detect_every=1, coast_s=1.0,
-                    asynchronous=False, move_share=0.0) as pipeline:
+                    asynchronous=False, min_change=0.0) as pipeline:
     for i in range(30):
       if i == 15:
         detector.detections = [up]

@@ -2,10 +2,11 @@
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
-from ferjax.live.students import Students
+from ferjax.live.students import MIN_CHANGE, Students, thumbnail
 from ferjax.live.tracking import Track
 
 
@@ -24,13 +25,13 @@ def _track(track_id, x, y=50.0, size=40.0, coasting=False):
 
 
 def _students(**settings):
-  """A registry with the picture rule off (`move_share=0`): the tests of the other rules
+  """A registry with the picture rule off (`min_change=0`): the tests of the other rules
   use faces that stand still."""
-  return Students(**{"move_share": 0.0, **settings})
+  return Students(**{"min_change": 0.0, **settings})
 
 
-def _see(students, tracks, t):
-  students.update_tracks(tracks, t, {track.id for track in tracks})
+def _see(students, tracks, t, image=None):
+  students.update_tracks(tracks, t, {track.id for track in tracks}, image)
 
 
 def test_an_object_never_becomes_a_student_and_is_counted_as_rejected():
@@ -125,8 +126,8 @@ def test_settings_are_checked():
     Students(face_threshold=1.5)
   with pytest.raises(ValueError, match="evidence_weight"):
     Students(evidence_weight=0.0)
-  with pytest.raises(ValueError, match="move_share"):
-    Students(move_share=-0.1)
+  with pytest.raises(ValueError, match="min_change"):
+    Students(min_change=-0.1)
 
 
 def test_a_head_coming_up_from_the_desk_keeps_its_id():
@@ -199,9 +200,22 @@ def test_a_student_returns_to_a_place_seen_earlier_not_the_last_one():
   assert students.observe(9, 0.9, 260.0) == 1 and students.num_ids == 2
 
 
-def _jitter(rng, x, size=40.0, share=0.01):
+def _jitter(rng, x, size=40.0, share=0.02):
   """x moved by the detector's jitter on a still face: up to `share` of its size."""
   return x + rng.uniform(-share / 2, share / 2) * size
+
+
+def _room(faces, t, size=40):
+  """A frame at time `t` under camera noise: each (x, seed) a blocky face texture at
+  (x, 50), `size` pixels a side."""
+  image = np.clip(np.random.default_rng(int(t * 1000)).normal(90, 3, (200, 480, 3)),
+                  0, 255).astype(np.uint8)
+  for x, seed in faces:
+    texture = np.random.default_rng(seed).integers(0, 255, (5, 5), np.uint8)
+    x = int(round(x))
+    image[50:50 + size, x:x + size] = cv2.resize(
+        texture, (size, size), interpolation=cv2.INTER_NEAREST)[..., None]
+  return image
 
 
 def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_stays():
@@ -210,8 +224,11 @@ def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_sta
   shown = {1: [], 2: []}
   for i in range(60):
     t = i / 10
-    # Track 1: a printed face on the wall (jitter only); 2: a seated student swaying.
-    _see(students, [_track(1, _jitter(rng, 10)), _track(2, 300 + 3 * np.sin(i / 3))], t)
+    # Track 1: a printed face on the wall (its box jitters, its pixels do not); 2: a
+    # seated student swaying.
+    student_x = 300 + 3 * np.sin(i / 3)
+    _see(students, [_track(1, _jitter(rng, 10)), _track(2, student_x)], t,
+         _room([(10, 1), (student_x, 2)], t))
     for track_id in shown:
       shown[track_id].append(students.observe(track_id, 0.9, t))
     if i == 5:  # A session that ends within the first second: not judged yet.
@@ -220,7 +237,8 @@ def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_sta
   assert set(shown[1][10:]) == {None}  # ... the picture hidden once the first second is out.
   assert shown[2] == [2] * 60
   assert students.still_tracks == 1 and students.pictures == [1]
-  _see(students, [_track(1, 10 + 4.0), _track(2, 300)], 6.0)  # The picture's face moves:
+  _see(students, [_track(1, 14), _track(2, 300)], 6.0,  # The picture's face moves:
+       _room([(14, 1), (300, 2)], 6.0))
   assert students.observe(1, 0.9, 6.0) == 1                   # shown again, its own id.
   assert students.pictures == []
 
@@ -228,18 +246,32 @@ def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_sta
 def test_a_new_face_that_never_moves_never_becomes_a_student():
   students = Students(face_threshold=0.5)
   rng = np.random.default_rng(1)
-  _see(students, [_track(1, 300)], 0.0)
+  _see(students, [_track(1, 300)], 0.0, _room([(300, 1)], 0.0))
   students.observe(1, 0.9, 0.0)
   for i in range(1, 100):  # A poster found later: verified as a face, never moving.
     t = i / 10
-    _see(students, [_track(1, 300 + 3 * np.sin(i / 3)), _track(2, _jitter(rng, 10))], t)
+    student_x = 300 + 3 * np.sin(i / 3)
+    _see(students, [_track(1, student_x), _track(2, _jitter(rng, 10))], t,
+         _room([(student_x, 1), (10, 2)], t))
     students.observe(1, 0.9, t)
     assert students.observe(2, 0.9, t) is None
   assert students.num_ids == 1
-  _see(students, [_track(1, 300)], 10.0)  # Its track ends: counted as a still face.
-  assert students.still_tracks == 1 and students.rejected_tracks == 0
+  _see(students, [_track(1, 300)], 10.0, _room([(300, 1)], 10.0))  # Its track ends:
+  assert students.still_tracks == 1 and students.rejected_tracks == 0  # a still face.
   for i in range(101, 115):  # A face that comes in later and moves becomes a student.
     t = i / 10
-    _see(students, [_track(1, 300), _track(3, 100 + 2 * (i - 100))], t)
+    x = 100 + 2 * (i - 100)
+    _see(students, [_track(1, 300), _track(3, x)], t, _room([(300, 1), (x, 3)], t))
     last = students.observe(3, 0.9, t)
   assert last == 2
+
+
+def test_light_changes_a_picture_less_than_a_small_move_changes_a_face():
+  image = _room([(100, 4)], 0.0)
+  box = np.array([100.0, 50.0, 140.0, 90.0])
+  still = thumbnail(image, box)
+  dimmer = (image.astype(np.float32) * 0.75 + 12).astype(np.uint8)  # The light dims.
+  moved = _room([(104, 4)], 0.0)  # A tenth of the face's width.
+  assert np.mean(np.abs(thumbnail(dimmer, box) - still)) < 0.05
+  assert np.mean(np.abs(thumbnail(moved, box) - still)) >= MIN_CHANGE
+  assert thumbnail(image, np.array([500.0, 0.0, 540.0, 40.0])) is None  # Outside.

@@ -436,13 +436,14 @@ def test_faces_passing_each_other_are_not_merged():
   assert tracker.active_ids == {1, 2}
 
 
-def test_deepcopy_gives_an_independent_tracker_that_replays_the_same():
+@pytest.mark.parametrize("copier", [copy.deepcopy, tracking.Tracker.copy])
+def test_a_copy_is_an_independent_tracker_that_replays_the_same(copier):
   rng = np.random.default_rng(2)
   frames = list(_seated_class(rng, 60))
   tracker = tracking.Tracker(min_hits=2, max_age=20)
   for boxes in frames[:30]:
     tracker.update(boxes, rng.uniform(0.3, 0.9, len(boxes)))
-  snapshot = copy.deepcopy(tracker)
+  snapshot = copier(tracker)
   scores = [rng.uniform(0.3, 0.9, len(b)) for b in frames[30:]]
 
   def run(t):

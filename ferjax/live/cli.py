@@ -73,8 +73,8 @@ flags.DEFINE_float("low_score_threshold", pipeline_lib.LOW_THRESHOLD, "Detector 
 flags.DEFINE_float("photo_score_threshold", pipeline_lib.PHOTO_THRESHOLD, "Detector score "
                    "from which a face counts in a photo.")
 flags.DEFINE_integer("detect_every", pipeline_lib.DETECT_EVERY, "Run the detector every N "
-                     "frames (in a worker thread); the tracker bridges the frames between.",
-                     lower_bound=1)
+                     "frames (a camera: in a worker thread, once the last one is done); "
+                     "the tracker bridges the frames between.", lower_bound=1)
 flags.DEFINE_integer("classify_every", pipeline_lib.CLASSIFY_EVERY, "Read each face's "
                      "emotion every N frames (staggered across faces; 1: every frame); "
                      "in between it keeps its smoothed emotion.", lower_bound=1)
@@ -93,10 +93,11 @@ flags.DEFINE_float("face_threshold", -1, "P(face), from the model's face output,
 flags.DEFINE_float("min_new_s", students_lib.MIN_NEW_S, "Seconds a verified face is "
                    "followed before it counts as a new student (faces at the start and "
                    "students back at their seat count at once).", lower_bound=0.0)
-flags.DEFINE_float("move_share", students_lib.MOVE_SHARE, "Share of its size a face must "
-                   "move before it counts as a student: a printed face (a poster) never "
-                   "does. Faces at the start count at once, for their first second. 0: "
-                   "every face counts, moving or not.", lower_bound=0.0)
+flags.DEFINE_float("min_change", students_lib.MIN_CHANGE, "How much the pixels where a "
+                   "face was first detected must change (mean difference of normalised "
+                   "8x8 thumbnails) before it counts as a student: a printed face (a "
+                   "poster) never changes. Faces at the start count at once, for their "
+                   "first second. 0: every face counts.", lower_bound=0.0)
 flags.DEFINE_float("min_student_s", 1.0, "Students visible for less time in all are "
                    "left out of the report's list and class figures (counted in one "
                    "line).", lower_bound=0.0)
@@ -317,7 +318,7 @@ def _make_pipeline(detector, classifier, verifier, source, too_small_px: float,
                       face_threshold=(None if FLAGS.face_threshold < 0
                                       else FLAGS.face_threshold),
                       verifier=verifier,
-                      min_new_s=FLAGS.min_new_s, move_share=FLAGS.move_share,
+                      min_new_s=FLAGS.min_new_s, min_change=FLAGS.min_change,
                       ignore_regions=ignore_regions,
                       live=source.live)
 

@@ -1,23 +1,23 @@
 """The live pipeline: detect, track, classify and smooth, one frame at a time.
 
-    pipeline = LivePipeline(detector, classifier, fps=source.fps, detect_every=3)
+    pipeline = LivePipeline(detector, classifier, fps=source.fps, live=source.live)
     try:
       for frame in source:
         result = pipeline.process(frame)   # faces with ids, probabilities, labels, timings
     finally:
       pipeline.close()
 
-Detection runs in a worker thread (onnxruntime releases the GIL), so a slow
-high-resolution detection does not stall classification and drawing. A
-detection of frame k is fused into the tracker *at frame k*: the tracker's
-state before frame k is kept when the detection is submitted, and when the
-result arrives the tracker is rebuilt from it (update with frame k's faces,
-then one Kalman prediction per frame since). Files detect their first frame in
-the loop and then wait for each detection `detect_every` frames after
-submitting it, so their results do not depend on the machine's speed; a camera
-takes each result as soon as it is ready. The faces of the first detection are
-reported at once; later newcomers after two detections in a row.
-`asynchronous=False` detects in the frame loop instead.
+A file detects every `detect_every` frames in the frame loop. A camera detects
+in a worker thread (onnxruntime releases the GIL), so a slow detection does not
+stall the frames that keep coming, and takes each result as soon as it is
+ready: a detection of frame k is fused into the tracker *at frame k* (the
+tracker's state before frame k is kept when the detection is submitted, and
+when the result arrives the tracker is rebuilt from it: update with frame k's
+faces, then one Kalman prediction per frame since). `asynchronous=True` runs a
+file's detection in the worker too, waiting for each one `detect_every` frames
+after submitting it, so that its results do not depend on the machine's speed.
+The faces of the first detection are reported at once; later newcomers after
+two detections in a row.
 
 Each reported face is classified every `classify_every` frames (staggered by id,
 so each frame reads an even share of the faces, in one batched call) and keeps
@@ -35,7 +35,6 @@ model takes for a face, no tracking.
 from __future__ import annotations
 
 from concurrent import futures
-import copy
 import dataclasses
 import time
 from typing import Any, Sequence
@@ -49,7 +48,7 @@ from ferjax.faces import scene_scale as scene_scale_lib
 from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
-from ferjax.live.students import (FACE_THRESHOLD, MIN_NEW_S, MOVE_SHARE, SEAT_DISTANCE,
+from ferjax.live.students import (FACE_THRESHOLD, MIN_CHANGE, MIN_NEW_S, SEAT_DISTANCE,
                                   Students)
 from ferjax.live.tracking import Tracker
 
@@ -59,12 +58,15 @@ STAGES = ("detect", "track", "classify", "draw")
 HIGH_THRESHOLD = 0.3    # A detection this confident may start a track (twice in a row).
 LOW_THRESHOLD = 0.25    # ... this confident only keeps a track going.
 PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confirm it).
-DETECT_EVERY = 3
-# Frames between two readings of one face: 10 per second at 30 FPS, within the
-# emotion average's 1 s time constant, for a third of the classifier's work. In the
+# Frames between detections: at 30 FPS 7.5 a second. In the realistic lesson every
+# 4th frame in the loop found as many faces as every 3rd in the worker thread, at
+# 24 FPS instead of 17 (BENCHMARKS.md, "Live pipeline").
+DETECT_EVERY = 4
+# Frames between two readings of one face: 7.5 a second at 30 FPS, within the emotion
+# average's 1 s time constant, for a quarter of the classifier's work. In the
 # realistic lesson the emotion shown agreed with the faces' labels as often as with
-# 2 or 1 (BENCHMARKS.md, "Live pipeline").
-CLASSIFY_EVERY = 3
+# 1, 2, 3 or 6 (BENCHMARKS.md, "Live pipeline").
+CLASSIFY_EVERY = 4
 MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the id ...
 # ... and stays on screen, with the last emotion read, this long: past 1 s the
 # predicted box found no more faces in the realistic lesson, only wall (2 s before).
@@ -177,9 +179,9 @@ class LivePipeline:
                low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
                too_small_px: float = 0.0, face_threshold: float | None = None,
                min_new_s: float = MIN_NEW_S, seat_distance: float = SEAT_DISTANCE,
-               move_share: float = MOVE_SHARE,
+               min_change: float = MIN_CHANGE,
                ignore_regions: Sequence[tuple[float, float, float, float]] = (),
-               verifier=None, asynchronous: bool = True,
+               verifier=None, asynchronous: bool | None = None,
                live: bool = False):
     """Creates the pipeline.
 
@@ -210,11 +212,15 @@ class LivePipeline:
       min_new_s: seconds a track is followed before it is a new student.
       seat_distance: face sizes within which a face takes a lost student's id
         back (0: never).
-      move_share: share of its size a face must move before it is shown as a student
-        (a picture never does; 0: every face counts, moving or not).
+      min_change: how much the pixels where a face was first detected must change
+        before it is shown as a student (`students.Students`; a picture never
+        changes; 0: every face counts).
       ignore_regions: (x0, y0, x1, y1) parts of the frame, as fractions of its
         width and height, where no face is counted: a poster, a screen.
-      asynchronous: detect in a worker thread.
+      asynchronous: detect in a worker thread (None: for a camera only). A file
+        waits for each detection anyway; on this project's 2-core test machine
+        detecting in the loop ran the lesson at 20 FPS, the worker at 16.5, as
+        the detector's and the classifier's threads no longer contend.
       live: the source is a camera: take detections when ready, never wait.
     """
     if detect_every < 1:
@@ -244,9 +250,11 @@ class LivePipeline:
       stored = getattr(self.face_model, "metadata", {}).get("face_output") or {}
       face_threshold = float(stored.get("threshold", FACE_THRESHOLD))
     self.students = Students(face_threshold=face_threshold, min_new_s=min_new_s,
-                             seat_distance=seat_distance, move_share=move_share)
+                             seat_distance=seat_distance, min_change=min_change)
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
+    if asynchronous is None:
+      asynchronous = live
     self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
                       if asynchronous else None)
     self._pending: _Pending | None = None
@@ -315,7 +323,7 @@ class LivePipeline:
     self._frames_since_submit += 1
     if self._pending is None and self._frames_since_submit >= self.detect_every:
       self._pending = _Pending(self._executor.submit(self._detect, frame.image),
-                               copy.deepcopy(self.tracker))
+                               self.tracker.copy())
       self._frames_since_submit = 0
     if self._pending is not None:
       self._pending.frames_since += 1
@@ -380,7 +388,8 @@ class LivePipeline:
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
     tracks, detected, timings["detect"] = self._step_tracker(frame)
-    self.students.update_tracks(tracks, frame.timestamp, self.tracker.active_ids)
+    self.students.update_tracks(tracks, frame.timestamp, self.tracker.active_ids,
+                                frame.image)
     self.smoother.prune(self.students.active_students())
     timings["track"] = time.perf_counter() - start - timings["detect"]
     start = time.perf_counter()

@@ -29,22 +29,28 @@ decides which tracks are students and which student each one is. Rules:
     far between two detections; a neighbour sits further away). The nearest such
     seat wins. `seat_distance=0` turns seats off.
   * **Pictures are not students.** A printed face (a poster, a photo on a
-    desk) is a face, but it never moves. A face is shown as a student only once
-    its detected box has moved: the running mean of its centre has ranged over
-    `move_share` of its size (1.5%; on a still face under camera noise the
-    detector's boxes jitter by about 1%, less once averaged; a seated student
-    moves that much within a second). The faces of the first detection are
-    shown at once, and hidden after `still_s` until they move; their ids stay
-    theirs (`pictures`: those that never do). A new face becomes a student
-    only once it has moved. A face that takes a student's id back at their
-    seat is shown at once when that student has moved before.
+    desk) is a face, but it never changes. A face is shown as a student only
+    once the pixels where it was first detected have changed: an 8x8 grey
+    thumbnail of that first box, brightness and contrast normalised, is kept
+    and compared with the same spot at each new detection; a mean difference of
+    `min_change` (0.2 of the thumbnail's contrast) means it moved. Measured on
+    the pixels, not on the detected boxes, whose jitter depends on how a round
+    was detected (whole frame, a window, its neighbours): in the generated
+    lesson a poster's printed faces differ by at most 0.07 under camera noise
+    and changing light, a seated student by 0.2 within about a second. The
+    faces of the first detection are shown at once, and hidden after `still_s`
+    until they change; their ids stay theirs (`pictures`: those that never
+    do). A new face becomes a student only once it has changed. A face that
+    takes a student's id back at their seat is shown at once when that student
+    has moved before.
   * **No students from flickers or duplicates.** A track that takes no seat
     becomes a new student only after it has been tracked for `min_new_s`
     (the faces of the first detection excepted, so a session starts at once),
     and never while its centre lies within `seat_distance` face sizes of a
     student that is being tracked: a second box on a face already tracked.
 
-Only positions, sizes and times are kept: no face image, no biometric template.
+Only positions, sizes and times are kept, and, in memory until a face is seen to
+change, its 8x8 thumbnail: no face image is stored, no biometric template.
 Models without a face output verify every track (the earlier behaviour).
 """
 
@@ -52,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 
 from ferjax.faces import geometry
@@ -61,8 +68,9 @@ from ferjax.live.tracking import Track
 # (`face_threshold` of the export's metadata, chosen on validation patches).
 FACE_THRESHOLD = 0.5
 MIN_NEW_S = 1.0        # A new student: tracked at least this long.
-MOVE_SHARE = 0.015     # A face that moved: its centre ranged over this share of its size.
-MOTION_WEIGHT = 0.5    # Weight of the newest detected centre in a track's running centre.
+MIN_CHANGE = 0.2       # A face that moved: its first box's pixels changed this much ...
+THUMBNAIL = 8          # ... compared as thumbnails this many pixels a side ...
+CONTRAST_FLOOR = 4.0   # ... normalised by their contrast (grey levels), at least this.
 STILL_S = 1.0          # Seconds a face of the first detection is shown before it must move.
 SEAT_DISTANCE = 1.0    # In face sizes: the same seat.
 EVIDENCE_WEIGHT = 0.5  # Weight of the newest reading in a track's running evidence.
@@ -86,21 +94,40 @@ class _Candidate:
   last_update_s: float = 0.0  # When its student's place was last noted.
   first_round: bool = False   # Found by the session's first detection.
   hits: int = -1              # The track's detections when last noted.
-  centre: np.ndarray | None = None  # Running mean of its detected centres ...
-  low: np.ndarray | None = None     # ... and the smallest and largest x, y it took.
-  high: np.ndarray | None = None
-  moved: bool = False         # That mean ranged over `move_share` of the face's size.
+  region: np.ndarray | None = None     # Its first detected box ...
+  reference: np.ndarray | None = None  # ... and that spot's thumbnail then.
+  moved: bool = False         # That spot's pixels changed by `min_change` since.
 
-  def detected_at(self, box: np.ndarray, move_share: float) -> None:
-    """Notes a detected box: its centre, averaged over detections (the detector's jitter
-    on a still face averages out, a move does not), widens the range moved over."""
-    centre = (box[:2] + box[2:]) / 2
-    if self.centre is None:
-      self.centre, self.low, self.high = centre, centre, centre
-    self.centre = (1 - MOTION_WEIGHT) * self.centre + MOTION_WEIGHT * centre
-    self.low, self.high = np.minimum(self.low, self.centre), np.maximum(self.high, self.centre)
-    if np.max(self.high - self.low) >= move_share * geometry.box_side(box):
-      self.moved = True
+  def detected_at(self, image: np.ndarray | None, box: np.ndarray, min_change: float
+                  ) -> None:
+    """Notes a detection in `image` (None: no pixels to compare, nothing learnt): the
+    first one's spot is remembered, later ones compare it with what it held then."""
+    if self.moved or image is None:
+      return
+    if self.region is None:
+      self.region, self.reference = box.copy(), thumbnail(image, box)
+      return
+    if self.reference is None:  # The first box lay outside the frame.
+      return
+    now = thumbnail(image, self.region)
+    if now is not None and float(np.mean(np.abs(now - self.reference))) >= min_change:
+      self.moved, self.reference = True, None  # Judged: the thumbnail is let go.
+
+
+def thumbnail(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+  """`box`'s part of `image` as a THUMBNAIL-square grey image of mean 0 and unit
+  contrast (standard deviation, at least CONTRAST_FLOOR grey levels); None if the box
+  holds no pixel of the image."""
+  height, width = image.shape[:2]
+  x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
+  x1, y1 = min(width, int(round(box[2]))), min(height, int(round(box[3])))
+  if x1 <= x0 or y1 <= y0:
+    return None
+  small = cv2.resize(image[y0:y1, x0:x1], (THUMBNAIL, THUMBNAIL),
+                     interpolation=cv2.INTER_AREA).astype(np.float32)
+  grey = small.mean(axis=2) if small.ndim == 3 else small
+  grey -= grey.mean()
+  return grey / max(float(grey.std()), CONTRAST_FLOOR)
 
 
 @dataclasses.dataclass(eq=False)
@@ -161,19 +188,19 @@ class Students:
 
   def __init__(self, face_threshold: float = FACE_THRESHOLD, min_new_s: float = MIN_NEW_S,
                seat_distance: float = SEAT_DISTANCE,
-               evidence_weight: float = EVIDENCE_WEIGHT, move_share: float = MOVE_SHARE,
+               evidence_weight: float = EVIDENCE_WEIGHT, min_change: float = MIN_CHANGE,
                still_s: float = STILL_S):
     if not 0 <= face_threshold <= 1:
       raise ValueError(f"face_threshold must be in [0, 1], got {face_threshold}")
     if not 0 < evidence_weight <= 1:
       raise ValueError(f"evidence_weight must be in (0, 1], got {evidence_weight}")
-    if move_share < 0 or still_s < 0:
-      raise ValueError(f"move_share and still_s must be >= 0, got {move_share}, {still_s}")
+    if min_change < 0 or still_s < 0:
+      raise ValueError(f"min_change and still_s must be >= 0, got {min_change}, {still_s}")
     self.face_threshold = face_threshold
     self.min_new_s = min_new_s
     self.seat_distance = seat_distance
     self.evidence_weight = evidence_weight
-    self.move_share = move_share
+    self.min_change = min_change
     self.still_s = still_s
     self._candidates: dict[int, _Candidate] = {}
     self._seats: dict[int, _Seat] = {}
@@ -238,12 +265,14 @@ class Students:
   def active_students(self) -> set[int]:
     return {c.student for c in self._candidates.values() if c.student is not None}
 
-  def update_tracks(self, tracks: list[Track], timestamp_s: float, live_ids: set[int]
-                    ) -> None:
+  def update_tracks(self, tracks: list[Track], timestamp_s: float, live_ids: set[int],
+                    image: np.ndarray | None = None) -> None:
     """Notes the tracks of a frame; forgets the tracks the tracker no longer holds.
 
     `tracks` are the reported ones (boxes), `live_ids` every track id the
-    tracker still holds (a lost student's track may be coasting unreported).
+    tracker still holds (a lost student's track may be coasting unreported),
+    `image` the frame, whose pixels tell a face that moves from a picture
+    (without it no face is seen to move, unless `min_change` is 0).
     """
     self._now_s = timestamp_s
     if self._session_start_s is None and tracks:  # The first detection's faces, even
@@ -253,19 +282,20 @@ class Students:
       if candidate is None:
         candidate = self._candidates[track.id] = _Candidate(
             timestamp_s, track.box, last_update_s=timestamp_s,
-            first_round=timestamp_s == self._session_start_s)
+            first_round=timestamp_s == self._session_start_s,
+            moved=self.min_change == 0)
       candidate.box = np.asarray(track.box, np.float64)
       candidate.coasting = track.missed_rounds > 0
       if candidate.released and not candidate.coasting:
         candidate.released = False  # Found again: a candidate like any other.
       if track.hits == candidate.hits:
         continue
-      # A new detection (fused now, maybe of an earlier frame): motion and places are
-      # learnt from detected boxes, not from the tracker's predictions.
+      # A new detection (fused now, maybe of an earlier frame): places are learnt from
+      # detected boxes, not from the tracker's predictions.
       candidate.hits = track.hits
       detected = np.asarray(track.box if track.observed is None else track.observed,
                             np.float64)
-      candidate.detected_at(detected, self.move_share)
+      candidate.detected_at(image, detected, self.min_change)
       if candidate.student is not None:
         if candidate.moved:
           self._moving.add(candidate.student)
