@@ -185,6 +185,25 @@ def test_a_fast_new_face_is_confirmed_with_detections_far_apart():
   assert len(reported) == 2 and len({t.id for t in reported}) == 2
 
 
+@pytest.mark.parametrize("new_face_speed, followed", [(4.5 / 12.5, True),
+                                                      (tracking.NEW_FACE_SPEED, False)])
+def test_a_face_of_the_first_round_is_followed_walking_toward_a_slow_camera(
+    new_face_speed, followed):
+  """A face confirmed at the first detection has no velocity yet: detected every 4th frame
+  of a 12.5 FPS clip, it moved 0.9 face sizes by its next detection. At the speed for
+  30 FPS (0.6 face sizes in 4 frames) its track loses it, and no new one is confirmed."""
+  tracker = tracking.Tracker(min_hits=2, confirm_first_round=True,
+                             new_face_speed=new_face_speed)
+  tracker.update(np.array([_box(100, 100)]))
+  matched = []
+  for k in range(1, 4):
+    for _ in range(3):
+      tracker.predict_only()
+    reported = tracker.update(np.array([_box(100 + 36 * k, 100)]))
+    matched.append([t.id for t in reported if t.time_since_update == 0])
+  assert matched == ([[1]] * 3 if followed else [[]] * 3)
+
+
 def test_boxes_appearing_and_disappearing():
   tracker = tracking.Tracker(min_hits=1, max_age=2)
   seats = [_box(80 + 120 * i, 100) for i in range(4)]

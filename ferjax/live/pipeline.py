@@ -71,6 +71,8 @@ MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the i
 # ... and stays on screen, with the last emotion read, this long: past 1 s the
 # predicted box found no more faces in the realistic lesson, only wall (2 s before).
 COAST_S = 1.0
+# Face sizes a second that a face seen once may have moved by its next detection.
+NEW_FACE_SPEED_S = 4.5
 
 
 def default_verifier(classifier, model_dir: str | None = None):
@@ -245,7 +247,8 @@ class LivePipeline:
     self.tracker = Tracker(max_age=max(1, round(memory_s * fps)), min_hits=min_hits,
                            max_coast=int(coast_s * fps / detect_every),
                            high_threshold=high_threshold, low_threshold=low_threshold,
-                           confirm_first_round=True)
+                           confirm_first_round=True,
+                           new_face_speed=NEW_FACE_SPEED_S / fps)
     if face_threshold is None:
       stored = getattr(self.face_model, "metadata", {}).get("face_output") or {}
       face_threshold = float(stored.get("threshold", FACE_THRESHOLD))

@@ -35,7 +35,8 @@ Lifecycle:
     after `min_hits` matched detection rounds in a row (high or low); a
     tentative track that misses one round is dropped; with no velocity yet, it
     takes a detection as far away as a face moves in the frames since its own
-    (0.15 face sizes a frame, at most one). Exception: the high
+    (`new_face_speed` face sizes a frame, at most one), as does a confirmed
+    track seen only once. Exception: the high
     detections of the very first round start confirmed tracks
     (`confirm_first_round`), so the faces present when a session starts are
     reported at once. Confirmation assigns
@@ -73,10 +74,11 @@ _INADMISSIBLE = 1e6  # Assignment cost of a pair that may not match.
 # one face: a lost track takes such a detection back by its last box, no new
 # track starts there, and a track split off there is folded back.
 _SAME_FACE_DISTANCE = 0.75
-# A tentative track has no velocity yet: the face may have moved by this many of its
-# sizes a frame before the next detection (a teacher walking past), up to one size
-# (detections 0.2 s apart, a camera's pace while the classifier is busy).
-_NEW_FACE_SPEED = 0.15
+# A track seen once has no velocity yet: the face may have moved by this many of its
+# sizes a frame before the next detection (0.15 at 30 FPS: 4.5 a second, a teacher
+# walking past), up to one size (detections 0.2 s apart, a camera's pace while the
+# classifier is busy; people walking toward a 12.5 FPS camera, every 4th frame).
+NEW_FACE_SPEED = 0.15
 _NEW_FACE_TRAVEL = 1.0
 
 
@@ -305,7 +307,7 @@ class Tracker:
   def __init__(self, iou_threshold: float = 0.3, max_age: int = 30, min_hits: int = 3,
                max_coast: int = 0, high_threshold: float = 0.5,
                low_threshold: float = 0.25, center_gate: float = 0.5,
-               confirm_first_round: bool = False):
+               confirm_first_round: bool = False, new_face_speed: float = NEW_FACE_SPEED):
     """Creates an empty tracker.
 
     Args:
@@ -334,6 +336,8 @@ class Tracker:
         (see `match_affinity`; 0: IoU only). At 0.5 neighbours, 1.5 face
         sizes apart or more, stay well outside; a lost track takes a
         detection back by its last box within max(center_gate, 0.75).
+      new_face_speed: face sizes a face seen once may move a frame (by the source's
+        frame rate: 4.5 a second).
     """
     if min_hits < 1:
       raise ValueError(f"min_hits must be >= 1, got {min_hits}")
@@ -348,6 +352,7 @@ class Tracker:
     self.high_threshold = high_threshold
     self.low_threshold = low_threshold
     self.center_gate = center_gate
+    self.new_face_speed = new_face_speed
     self._tracks: list[_TrackState] = []
     self._next_id = 1
     self.frame_count = 0
@@ -507,7 +512,7 @@ class Tracker:
          track's prediction drifts, and a stray low box may lie there);
       4. all of them, by their last detected boxes.
     Tentative tracks: 5. by their predicted boxes (as far away as the face
-    may have moved since, `_NEW_FACE_SPEED`), high detections first, then low ones. A low detection may thus confirm a track a high one
+    may have moved since, `new_face_speed`; so are confirmed tracks seen once in 1), high detections first, then low ones. A low detection may thus confirm a track a high one
     started, which a face that hovers around high_threshold needs.
 
     Returns:
@@ -524,22 +529,25 @@ class Tracker:
     tentative = [i for i, t in enumerate(self._tracks) if not t.confirmed]
     matches = []
 
+    def new_face_gate(tracks):  # (n, 1): how far each face may have moved.
+      seen_once = np.array([not self._tracks[i].confirmed or self._tracks[i].hits == 1
+                            for i in tracks], bool)
+      frames = np.array([self._tracks[i].time_since_update for i in tracks], np.float64)
+      travel = np.where(seen_once, np.minimum(self.new_face_speed * frames,
+                                              _NEW_FACE_TRAVEL), 0.0)
+      return np.maximum(self.center_gate, travel).reshape(-1, 1)
+
     def match(tracks, attribute, dets, gate=None):
       pairs, tracks_left, dets_left = self._match(tracks, attribute, dets, boxes, gate)
       matches.extend(pairs)
       return tracks_left, dets_left
 
-    confirmed, high = match(confirmed, "box", high)
+    confirmed, high = match(confirmed, "box", high, new_face_gate(confirmed))
     confirmed, high = match(confirmed, "observed", high)
     tracked = [i for i in confirmed if self._tracks[i].misses == 0]
     lost = [i for i in confirmed if self._tracks[i].misses > 0]
     tracked, low = match(tracked, "box", low)
     confirmed, low = match(tracked + lost, "observed", low)
-    def new_face_gate(tracks):  # (n, 1): how far each tentative face may have moved.
-      frames = np.array([self._tracks[i].time_since_update for i in tracks], np.float64)
-      travel = np.minimum(_NEW_FACE_SPEED * frames, _NEW_FACE_TRAVEL)
-      return np.maximum(self.center_gate, travel)[:, None]
-
     tentative, high = match(tentative, "box", high, new_face_gate(tentative))
     tentative, low = match(tentative, "box", low, new_face_gate(tentative))
     return matches, confirmed + tentative, high
