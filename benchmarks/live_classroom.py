@@ -107,7 +107,7 @@ CONFIGS = {
                                            "seat_distance": 0.0, "min_change": 0.0}),
     "default settings": ({}, {}),
     # Before a file's detection ran in the frame loop, every 4th frame, and each face
-    # was read every 4th: detection in the worker thread, both every 3rd frame.
+    # was read every 6th: detection in the worker thread, both every 3rd frame.
     "before: detection in a worker thread; --detect_every 3 --classify_every 3": (
         {}, {"asynchronous": True, "detect_every": 3, "classify_every": 3}),
     # Before a face had to move to be a student: a poster's printed faces were students.
@@ -122,7 +122,7 @@ CONFIGS = {
     "--detect_every 3": ({}, {"detect_every": 3}),
     "--classify_every 1": ({}, {"classify_every": 1}),
     "--classify_every 2": ({}, {"classify_every": 2}),
-    "--classify_every 6": ({}, {"classify_every": 6}),
+    "--classify_every 4": ({}, {"classify_every": 4}),
     # A camera never waits for the detector: FPS barely depends on detection size.
     "camera mode": ({}, {"live": True}),
     "camera mode; --min_change 0": ({}, {"live": True, "min_change": 0.0}),

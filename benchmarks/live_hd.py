@@ -199,7 +199,7 @@ call, plus one tile of a full-scale sweep of the frame (or the full plan where t
 would not cost 30% less: 640x480 with 30 small faces); *full scale every round* is
 the tool before that (every detection at the scale a 14-px face needs, capped at 2.5
 Mpx and tiled); *before: detection in a worker thread* is the default until a file's
-detection ran in the frame loop every 4th frame and each face was read every 4th (the
+detection ran in the frame loop every 4th frame and each face was read every 6th (the
 worker thread every 3rd frame, each face read every 3rd). Camera mode feeds frames in
 real time and drops those the loop is late for. The last column is the detector's state when the run ended. The "windows" rows at
 {window_size} try other windows around the followed faces than the default (80-px cells,

@@ -62,11 +62,11 @@ PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confir
 # 4th frame in the loop found as many faces as every 3rd in the worker thread, at
 # 24 FPS instead of 17 (BENCHMARKS.md, "Live pipeline").
 DETECT_EVERY = 4
-# Frames between two readings of one face: 7.5 a second at 30 FPS, within the emotion
-# average's 1 s time constant, for a quarter of the classifier's work. In the
-# realistic lesson the emotion shown agreed with the faces' labels as often as with
-# 1, 2, 3 or 6 (BENCHMARKS.md, "Live pipeline").
-CLASSIFY_EVERY = 4
+# Frames between two readings of one face: 5 a second at 30 FPS, within the emotion
+# average's 1 s time constant, for a sixth of the classifier's work. In the realistic
+# lesson the emotion shown agreed with the faces' labels as often as with 1, 2 or 4
+# (BENCHMARKS.md, "Live pipeline").
+CLASSIFY_EVERY = 6
 MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the id ...
 # ... and stays on screen, with the last emotion read, this long: past 1 s the
 # predicted box found no more faces in the realistic lesson, only wall (2 s before).
