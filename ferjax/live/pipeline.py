@@ -59,8 +59,9 @@ HIGH_THRESHOLD = 0.3    # A detection this confident may start a track (twice in
 LOW_THRESHOLD = 0.25    # ... this confident only keeps a track going.
 PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confirm it).
 # Frames between detections: at 30 FPS 7.5 a second. In the realistic lesson every
-# 4th frame in the loop found as many faces as every 3rd in the worker thread, at
-# 24 FPS instead of 17 (BENCHMARKS.md, "Live pipeline").
+# 4th frame in the loop found as many faces (95.8% of those >= 14 px) as every 3rd in
+# the worker thread (95.4%), and with each face read every 6th frame the lesson ran
+# at 26.6 FPS instead of 19.3 (BENCHMARKS.md, "Live pipeline").
 DETECT_EVERY = 4
 # Frames between two readings of one face: 5 a second at 30 FPS, within the emotion
 # average's 1 s time constant, for a sixth of the classifier's work. In the realistic
@@ -220,9 +221,9 @@ class LivePipeline:
       ignore_regions: (x0, y0, x1, y1) parts of the frame, as fractions of its
         width and height, where no face is counted: a poster, a screen.
       asynchronous: detect in a worker thread (None: for a camera only). A file
-        waits for each detection anyway; on this project's 2-core test machine
-        detecting in the loop ran the lesson at 20 FPS, the worker at 16.5, as
-        the detector's and the classifier's threads no longer contend.
+        waits for each detection anyway, and on 2 cores the detector's and the
+        classifier's threads contend when they run side by side (the classifier's
+        batch took 2-3x longer).
       live: the source is a camera: take detections when ready, never wait.
     """
     if detect_every < 1:
