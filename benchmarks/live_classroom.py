@@ -86,6 +86,8 @@ TARGETS = {"recall": 0.95, "idf1": 0.92, "ids_per_person": 1.05, "precision": 0.
            "photo_found": 23, "camera_recall": 0.93}
 
 
+# Before a file's detection ran in the frame loop (see CONFIGS).
+BEFORE_IN_LOOP = "before: detection in a worker thread; --detect_every 3 --classify_every 3"
 # name -> (detector kwargs, LivePipeline kwargs). "before": the live tool's settings
 # until this benchmark's redesign (one CenterFace pass at 640, detection in the
 # frame loop, only score >= 0.5 used, 2.5 s of memory), run on today's tracker.
@@ -108,7 +110,7 @@ CONFIGS = {
     "default settings": ({}, {}),
     # Before a file's detection ran in the frame loop, every 4th frame, and each face
     # was read every 6th: detection in the worker thread, both every 3rd frame.
-    "before: detection in a worker thread; --detect_every 3 --classify_every 3": (
+    BEFORE_IN_LOOP: (
         {}, {"asynchronous": True, "detect_every": 3, "classify_every": 3}),
     # Before a face had to move to be a student: a poster's printed faces were students.
     "--min_change 0": ({}, {"min_change": 0.0}),

@@ -33,10 +33,9 @@ from benchmarks import live_classroom as classroom_bench
 from benchmarks import report
 from ferjax.live import sources
 
-BEFORE = "before: detection in a worker thread; --detect_every 3 --classify_every 3"
-
 flags.DEFINE_list("sizes", ["640x480", "1280x720", "1920x1080"], "Lesson frame sizes.")
-flags.DEFINE_list("hd_configs", ["default settings", BEFORE, "full scale every round",
+flags.DEFINE_list("hd_configs", ["default settings", classroom_bench.BEFORE_IN_LOOP,
+                                 "full scale every round",
                                  "camera mode", "camera mode; full scale every round"],
                   "Configurations of live_classroom.CONFIGS to run at each size.")
 flags.DEFINE_list("clip_scales", ["1", "2", "3"], "Upscaling factors of the real clips.")
@@ -201,7 +200,8 @@ the tool before that (every detection at the scale a 14-px face needs, capped at
 Mpx and tiled); *before: detection in a worker thread* is the default until a file's
 detection ran in the frame loop every 4th frame and each face was read every 6th (the
 worker thread every 3rd frame, each face read every 3rd). Camera mode feeds frames in
-real time and drops those the loop is late for. The last column is the detector's state when the run ended. The "windows" rows at
+real time and drops those the loop is late for.
+The last column is the detector's state when the run ended. The "windows" rows at
 {window_size} try other windows around the followed faces than the default (80-px cells,
 four face sides wide, so the face is 20 px, 16 px apart, three network strides a cell)."""
 

@@ -50,7 +50,7 @@ from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
 from ferjax.live.students import (FACE_THRESHOLD, MIN_CHANGE, MIN_NEW_S, SEAT_DISTANCE,
                                   Students)
-from ferjax.live.tracking import Tracker
+from ferjax.live.tracking import NEW_FACE_SPEED_S, Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
 
@@ -72,8 +72,6 @@ MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the i
 # ... and stays on screen, with the last emotion read, this long: past 1 s the
 # predicted box found no more faces in the realistic lesson, only wall (2 s before).
 COAST_S = 1.0
-# Face sizes a second that a face seen once may have moved by its next detection.
-NEW_FACE_SPEED_S = 4.5
 
 
 def default_verifier(classifier, model_dir: str | None = None):

@@ -75,10 +75,12 @@ _INADMISSIBLE = 1e6  # Assignment cost of a pair that may not match.
 # track starts there, and a track split off there is folded back.
 _SAME_FACE_DISTANCE = 0.75
 # A track seen once has no velocity yet: the face may have moved by this many of its
-# sizes a frame before the next detection (0.15 at 30 FPS: 4.5 a second, a teacher
-# walking past), up to one size (detections 0.2 s apart, a camera's pace while the
-# classifier is busy; people walking toward a 12.5 FPS camera, every 4th frame).
-NEW_FACE_SPEED = 0.15
+# sizes a second before the next detection (a teacher walking past), up to one size
+# (detections 0.2 s apart, a camera's pace while the classifier is busy; people
+# walking toward a 12.5 FPS camera, every 4th frame). Trackers count frames: the
+# default is this speed at 30 FPS (0.15 a frame).
+NEW_FACE_SPEED_S = 4.5
+NEW_FACE_SPEED = NEW_FACE_SPEED_S / 30
 _NEW_FACE_TRAVEL = 1.0
 
 
@@ -512,8 +514,10 @@ class Tracker:
          track's prediction drifts, and a stray low box may lie there);
       4. all of them, by their last detected boxes.
     Tentative tracks: 5. by their predicted boxes (as far away as the face
-    may have moved since, `new_face_speed`; so are confirmed tracks seen once in 1), high detections first, then low ones. A low detection may thus confirm a track a high one
-    started, which a face that hovers around high_threshold needs.
+    may have moved since, `new_face_speed`; so are confirmed tracks seen once in
+    1), high detections first, then low ones. A low detection may thus confirm a
+    track a high one started, which a face that hovers around high_threshold
+    needs.
 
     Returns:
       (track, detection) index pairs, the unmatched tracks and the unmatched
