@@ -16,8 +16,9 @@ when the result arrives the tracker is rebuilt from it: update with frame k's
 faces, then one Kalman prediction per frame since). `asynchronous=True` runs a
 file's detection in the worker too, waiting for each one `detect_every` frames
 after submitting it, so that its results do not depend on the machine's speed.
-The faces of the first detection are reported at once; later newcomers after
-two detections in a row.
+Every source waits for the first frame's detection (a camera too: its first
+frame is shown with its faces, a moment late, instead of frames without
+them), and reports its faces at once; later newcomers after two detections in a row.
 
 Each reported face is classified every `classify_every` frames (staggered by id,
 so each frame reads an even share of the faces, in one batched call) and keeps
@@ -222,7 +223,8 @@ class LivePipeline:
         waits for each detection anyway, and on 2 cores the detector's and the
         classifier's threads contend when they run side by side (the classifier's
         batch took 2-3x longer).
-      live: the source is a camera: take detections when ready, never wait.
+      live: the source is a camera: take detections when ready, never wait (but
+        for the first frame's).
     """
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
@@ -311,11 +313,10 @@ class LivePipeline:
         return self.tracker.predict_only(), False, 0.0
       return self._detect_in_loop(frame)
 
-    if not self._started:  # The first frame's faces at once (a camera's, when ready).
+    if not self._started:  # The first frame's faces at once, a camera's too.
       self._started = True
-      if not self.live:
-        self._frames_since_submit = 0
-        return self._detect_in_loop(frame)
+      self._frames_since_submit = 0
+      return self._detect_in_loop(frame)
     fused, waited = False, 0.0
     pending = self._pending
     if pending is not None and (pending.future.done() if self.live
