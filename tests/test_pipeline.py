@@ -1,6 +1,7 @@
 """The live pipeline with stand-in detectors: the detection worker, too-small faces, photos,
 only verified faces reported, ignored regions."""
 
+import itertools
 import threading
 import time
 
@@ -382,6 +383,30 @@ def test_a_picture_is_hidden_after_the_first_second_and_a_moving_face_is_not():
   assert all(picture[:25]) and not any(picture[35:])
   assert all(student)
   assert pipeline.verification()["still_tracks"] == 1
+
+
+def test_a_file_stream_never_shows_a_picture_of_the_first_detection():
+  """A file's results come a second late, revised: the printed face found by the first
+  detection is judged by then and dropped from every frame; a camera shows it at first."""
+  frames = [Frame(i, i / 30, _picture_and_student(i)) for i in range(90)]
+  with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0) as pipeline:
+    assert pipeline.hindsight_s == 1.0
+    results = list(pipeline.stream(iter(frames)))
+  assert [r.frame.index for r in results] == list(range(90))
+  assert not any(f.box[0] == 40.0 for r in results for f in r.faces)
+  assert all(any(f.box[0] > 150 for f in r.faces) for r in results)
+  assert all(r.rejected >= 1 for r in results)
+  assert {f.track_id for r in results for f in r.faces} == {2}
+  with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0) as stopped:
+    handed_out = list(itertools.islice(stopped.stream(iter(frames)), 40))
+    held = stopped.held_back()  # Stopped early: the frames analysed since, revised.
+  assert [r.frame.index for r in handed_out + held] == list(range(71))
+  assert not any(f.box[0] == 40.0 for r in held for f in r.faces)
+  assert not stopped.held_back()
+  with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0,
+                    live=True) as camera:
+    shown = [any(f.box[0] == 40.0 for f in r.faces) for r in camera.stream(iter(frames))]
+  assert shown[0] and not any(shown[35:])
 
 
 def test_a_student_id_taken_back_at_the_seat_is_shown_once_in_that_frame():

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import os
 import signal
 import sys
 import time
+from typing import Iterator
 
 import cv2
 from absl import app, flags
@@ -323,22 +325,38 @@ def _make_pipeline(detector, classifier, verifier, source, too_small_px: float,
                       live=source.live)
 
 
+def _results(source, pipeline: LivePipeline) -> Iterator[pipeline_lib.FrameResult]:
+  """Each photo's faces, or each frame's (a file's a second late, `LivePipeline.stream`);
+  --max_frames of them."""
+  frames = itertools.islice(source, FLAGS.max_frames or None)
+  if not source.photos:
+    yield from pipeline.stream(frames)
+    return
+  for frame in frames:
+    if hasattr(pipeline.detector, "min_face"):
+      pipeline.detector.min_face = pipeline_lib.photo_min_face(frame.image.shape,
+                                                               FLAGS.min_face)
+    yield pipeline.analyse_photo(frame)
+
+
+def _log(recorder: SessionRecorder, result: pipeline_lib.FrameResult) -> None:
+  """One frame's (or photo's) faces into the session records."""
+  frame = result.frame
+  recorder.log(frame.timestamp, frame.index, [
+      Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
+      for f in result.faces], rejected=result.rejected, name=frame.name)
+
+
 def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, output,
                 classifier, out_dir: str, progress: _Progress) -> None:
-  """Every frame (or photo): analyse, record, draw; until the end, q/Esc or --max_frames."""
+  """Every frame (or photo): analyse, record, draw; until the end, q/Esc or --max_frames
+  (a stop leaves the frames a file's results are held back for in the pipeline)."""
   window = "ferjax live (q to quit)"
-  for frame in source:
+  for result in _results(source, pipeline):
+    frame = result.frame
     if source.photos:
-      if hasattr(pipeline.detector, "min_face"):
-        pipeline.detector.min_face = pipeline_lib.photo_min_face(frame.image.shape,
-                                                                 FLAGS.min_face)
-      result = pipeline.analyse_photo(frame)
       print(_describe_photo(frame, result, classifier.class_names), flush=True)
-    else:
-      result = pipeline.process(frame)
-    recorder.log(frame.timestamp, frame.index, [
-        Entry(f.track_id, f.box, f.probs, f.label, f.smoothed_probs, f.face_px, f.score)
-        for f in result.faces], rejected=result.rejected, name=frame.name)
+    _log(recorder, result)
     if FLAGS["save-faces"].value:
       _save_faces(out_dir, frame, result.faces)
     progress.frames += 1
@@ -353,8 +371,6 @@ def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, outpu
         cv2.imshow(window, image)
         if cv2.waitKey(0 if source.photos else 1) & 0xFF in (ord("q"), 27):
           return
-    if FLAGS.max_frames and progress.frames >= FLAGS.max_frames:
-      return
 
 
 def _final_report(summary, recorder: SessionRecorder, source, detector, out_dir: str,
@@ -408,7 +424,11 @@ def _record(signals: _Signals, source, classifier, verifier, detector, out_dir: 
     finally:
       signals.closing = True  # From here on a signal cannot cut the files short.
       pipeline.close()
+      held = pipeline.held_back()  # Analysed frames not yet handed out (a stop).
       recorder.verification = pipeline.verification()
+      for result in held:
+        _log(recorder, result)
+        progress.frames += 1
   except _Stop:
     print("stopping: writing the session summary", file=sys.stderr)
   except cv2.error as e:

@@ -35,10 +35,11 @@ model takes for a face, no tracking.
 
 from __future__ import annotations
 
+import collections
 from concurrent import futures
 import dataclasses
 import time
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -50,7 +51,7 @@ from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
 from ferjax.live.students import (FACE_THRESHOLD, MIN_CHANGE, MIN_NEW_S, SEAT_DISTANCE,
-                                  Students)
+                                  STILL_S, Students)
 from ferjax.live.tracking import NEW_FACE_SPEED_S, Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
@@ -184,7 +185,7 @@ class LivePipeline:
                min_change: float = MIN_CHANGE,
                ignore_regions: Sequence[tuple[float, float, float, float]] = (),
                verifier=None, asynchronous: bool | None = None,
-               live: bool = False):
+               live: bool = False, hindsight_s: float | None = None):
     """Creates the pipeline.
 
     Args:
@@ -225,9 +226,14 @@ class LivePipeline:
         batch took 2-3x longer).
       live: the source is a camera: take detections when ready, never wait (but
         for the first frame's).
+      hindsight_s: seconds `stream` holds a frame's result back and revises it with
+        what was learnt since (None: `students.STILL_S` for a file, so that a
+        picture found by the first detection is never shown; 0 for a camera).
     """
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
+    if hindsight_s is not None and hindsight_s < 0:
+      raise ValueError(f"hindsight_s must be >= 0, got {hindsight_s}")
     if classify_every < 1:
       raise ValueError(f"classify_every must be >= 1, got {classify_every}")
     self.detector = detector
@@ -239,6 +245,8 @@ class LivePipeline:
     self.too_small_px = too_small_px
     self.photo_threshold = photo_threshold
     self.live = live
+    self.hindsight_s = (hindsight_s if hindsight_s is not None
+                        else 0.0 if live else STILL_S)
     self.framing = faces_lib.framing_for(detector.name)
     # Where P(face) comes from: the classifier's own face output, else the verifier's.
     self.face_model = (classifier if getattr(classifier, "has_face_output", False)
@@ -262,6 +270,7 @@ class LivePipeline:
     self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
                       if asynchronous else None)
     self._pending: _Pending | None = None
+    self._held: collections.deque[FrameResult] = collections.deque()  # By `stream`.
     self._frames_since_submit = detect_every  # Submit on the first frame.
     self._started = False
     self._photo_ids = 0
@@ -433,6 +442,39 @@ class LivePipeline:
                                 frame.timestamp, smooth=True))
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, detected, rejected)
+
+  def stream(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
+    """`process` over `frames`, each result `hindsight_s` late and revised.
+
+    A file's results wait until its frames `hindsight_s` later are processed;
+    by then the faces of the first detection are judged, and those of a picture
+    (`students.Students.pictures`: a printed face that never moved) are dropped
+    from the results held back, which never show them. The results come in frame
+    order, the last ones when `frames` ends.
+    """
+    held = self._held
+    for frame in frames:
+      held.append(self.process(frame))
+      while held and held[0].frame.timestamp <= frame.timestamp - self.hindsight_s:
+        yield self._revised(held.popleft())
+    while held:
+      yield self._revised(held.popleft())
+
+  def held_back(self) -> list[FrameResult]:
+    """The results `stream` still holds back, revised, when it was stopped early (a
+    signal, an error, the window closed): the frames analysed are not lost."""
+    results = [self._revised(result) for result in self._held]
+    self._held.clear()
+    return results
+
+  def _revised(self, result: FrameResult) -> FrameResult:
+    """`result` without the faces since judged to be pictures."""
+    pictures = set(self.students.pictures)
+    kept = [f for f in result.faces if f.track_id not in pictures]
+    if len(kept) == len(result.faces):
+      return result
+    return dataclasses.replace(result, faces=kept,
+                               rejected=result.rejected + len(result.faces) - len(kept))
 
   def analyse_photo(self, frame: Frame) -> FrameResult:
     """One still image on its own: every face of `photo_threshold` verified as a face.

@@ -34,7 +34,7 @@ report (`ferjax.live.report`) shows only what is here.
         "rejected_detections": int,   # summed over frames
         "rejected_tracks": int, "seat_returns": int,   # (from the live pipeline:)
         "still_tracks": int,      # faces never shown: they never moved (pictures)
-        "pictures": [int],        # ids shown at the start, never moved: not students
+        "pictures": [int],        # ids found at the start that never moved: not students
         "face_threshold": float | null, "verified_by": str
       },
       "images_stored": false,     # no face images are ever written
