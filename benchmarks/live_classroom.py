@@ -559,12 +559,15 @@ default settings (FPS the median: {fps_runs}; their tracks were {same}), one run
 each other configuration (`CONFIGS` in the script; "before" rows are earlier
 settings of the tool, on today's tracker and students: before detection scaling, the
 detection worker and the two-threshold association; before a file's detection ran
-in the frame loop; before students were verified faces; "camera mode" rows feed the frames in real time at
-{fps:g} FPS, dropping those the loop is late for, as a webcam does, and take each
-detection when it is ready instead of waiting for it as files do; their frame count
-is the frames processed, and FPS cannot exceed the camera's). Stage columns are means of ms per frame (detect:
+in the frame loop; before students were verified faces; before a file's results were
+held back a second and revised (`LivePipeline.stream`, as tools/live.py runs a file:
+each result is scored as handed out, after that second); "camera mode" rows feed the
+frames in real time at {fps:g} FPS, dropping those the loop is late for, as a webcam
+does, wait for the first frame's detection only and take each later one when it is
+ready instead of waiting for it as files do; their frame count is the frames
+processed, and FPS cannot exceed the camera's). Stage columns are means of ms per frame (detect:
 in-loop detection, or the time the frame loop waited for the worker thread). "From 3 s": recall over the frames after the first 3 seconds,
-leaving out the start-up (a camera's first detections come late).
+leaving out the start-up (a camera's later detections come late).
 
 Scores (`ferjax.synthetic.scoring`, motmetrics) of the first run: a reported box
 matches a face at IoU >= {iou:g} (ground-truth boxes are the pasted FER2013 crops,

@@ -200,7 +200,16 @@ the tool before that (every detection at the scale a 14-px face needs, capped at
 Mpx and tiled); *before: detection in a worker thread* is the default until a file's
 detection ran in the frame loop every 4th frame and each face was read every 6th (the
 worker thread every 3rd frame, each face read every 3rd). Camera mode feeds frames in
-real time and drops those the loop is late for.
+real time and drops those the loop is late for; it waits for the first frame's
+detection (before 2026-12-06 that one ran in the worker too, beside the frame loop:
+1920x1080 camera-mode recall 54.5%, 79.9% from 3 s). A file's results are held back a
+second and revised (`LivePipeline.stream`). Where the time goes at 1280x720: a round
+takes about 140 ms, of which the network runs 115 ms (the mosaic of about 50 followed
+faces, 672x672 input, and one 512-px sweep tile); smaller sweep tiles (320 px) saved
+1 ms a frame. Tried and not used: CenterFace quantised to int8 (onnxruntime static
+QDQ, per channel, calibrated on 30 WIDER photos of the trained events) runs its network
+1.27-1.3x faster here, but loses 3.6 points of AP on WIDER indoor (all events, photo
+path: 90.1 against 93.7) and 1.9 of recall of faces >= 16 px.
 The last column is the detector's state when the run ended. The "windows" rows at
 {window_size} try other windows around the followed faces than the default (80-px cells,
 four face sides wide, so the face is 20 px, 16 px apart, three network strides a cell)."""
