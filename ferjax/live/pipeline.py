@@ -51,7 +51,7 @@ from ferjax.live.face_quality import TOO_SMALL
 from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
 from ferjax.live.students import (FACE_THRESHOLD, MIN_CHANGE, MIN_NEW_S, SEAT_DISTANCE,
-                                  STILL_S, Students)
+                                  Students)
 from ferjax.live.tracking import NEW_FACE_SPEED_S, Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
@@ -227,15 +227,15 @@ class LivePipeline:
       live: the source is a camera: take detections when ready, never wait (but
         for the first frame's).
       hindsight_s: seconds `stream` holds a frame's result back and revises it with
-        what was learnt since (None: `students.STILL_S` for a file, so that a
+        what was learnt since (None: the students' `still_s` for a file, so that a
         picture found by the first detection is never shown; 0 for a camera).
     """
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
-    if hindsight_s is not None and hindsight_s < 0:
-      raise ValueError(f"hindsight_s must be >= 0, got {hindsight_s}")
     if classify_every < 1:
       raise ValueError(f"classify_every must be >= 1, got {classify_every}")
+    if hindsight_s is not None and hindsight_s < 0:
+      raise ValueError(f"hindsight_s must be >= 0, got {hindsight_s}")
     self.detector = detector
     if hasattr(detector, "reset"):  # A new pipeline is a new scene (`faces.scene_scale`).
       detector.reset()
@@ -245,8 +245,6 @@ class LivePipeline:
     self.too_small_px = too_small_px
     self.photo_threshold = photo_threshold
     self.live = live
-    self.hindsight_s = (hindsight_s if hindsight_s is not None
-                        else 0.0 if live else STILL_S)
     self.framing = faces_lib.framing_for(detector.name)
     # Where P(face) comes from: the classifier's own face output, else the verifier's.
     self.face_model = (classifier if getattr(classifier, "has_face_output", False)
@@ -263,6 +261,9 @@ class LivePipeline:
       face_threshold = float(stored.get("threshold", FACE_THRESHOLD))
     self.students = Students(face_threshold=face_threshold, min_new_s=min_new_s,
                              seat_distance=seat_distance, min_change=min_change)
+    if hindsight_s is None:  # Long enough for the first detection's faces to be judged.
+      hindsight_s = 0.0 if live else self.students.still_s
+    self.hindsight_s = hindsight_s
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
     if asynchronous is None:
