@@ -13,7 +13,7 @@ from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
 from ferjax.labels import EMOTIONS
 from ferjax.live.face_quality import TOO_SMALL
-from ferjax.live.pipeline import LivePipeline
+from ferjax.live.pipeline import Hindsight, LivePipeline
 from ferjax.live.sources import Frame
 
 SIZE = 40  # Side of the moving face square, px.
@@ -405,8 +405,16 @@ def test_a_file_stream_never_shows_a_picture_of_the_first_detection():
   assert not stopped.held_back()
   with LivePipeline(_PictureAndStudent(), _FaceClassifier(), fps=30.0,
                     live=True) as camera:
-    shown = [any(f.box[0] == 40.0 for f in r.faces) for r in camera.stream(iter(frames))]
+    # A camera shows the picture until it is judged, but records a second late, revised.
+    records = Hindsight(camera.students, camera.students.still_s)
+    shown, recorded = [], []
+    for result in camera.stream(iter(frames)):
+      shown.append(any(f.box[0] == 40.0 for f in result.faces))
+      recorded += records.push(result)
+    recorded += records.flush()
   assert shown[0] and not any(shown[35:])
+  assert [r.frame.index for r in recorded] == list(range(90))
+  assert not any(f.box[0] == 40.0 for r in recorded for f in r.faces)
 
 
 def test_a_student_id_taken_back_at_the_seat_is_shown_once_in_that_frame():

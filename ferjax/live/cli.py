@@ -347,16 +347,19 @@ def _log(recorder: SessionRecorder, result: pipeline_lib.FrameResult) -> None:
       for f in result.faces], rejected=result.rejected, name=frame.name)
 
 
-def _frame_loop(source, pipeline: LivePipeline, recorder: SessionRecorder, output,
-                classifier, out_dir: str, progress: _Progress) -> None:
-  """Every frame (or photo): analyse, record, draw; until the end, q/Esc or --max_frames
-  (a stop leaves the frames a file's results are held back for in the pipeline)."""
+def _frame_loop(source, pipeline: LivePipeline, records: pipeline_lib.Hindsight,
+                recorder: SessionRecorder, output, classifier, out_dir: str,
+                progress: _Progress) -> None:
+  """Every frame (or photo): analyse, record (through `records`), draw; until the end,
+  q/Esc or --max_frames (a stop leaves results held back in the pipeline and in
+  `records`)."""
   window = "ferjax live (q to quit)"
   for result in _results(source, pipeline):
     frame = result.frame
     if source.photos:
       print(_describe_photo(frame, result, classifier.class_names), flush=True)
-    _log(recorder, result)
+    for due in records.push(result):
+      _log(recorder, due)
     if FLAGS["save-faces"].value:
       _save_faces(out_dir, frame, result.faces)
     progress.frames += 1
@@ -414,21 +417,26 @@ def _record(signals: _Signals, source, classifier, verifier, detector, out_dir: 
               else annotated.VideoOutput(FLAGS.output, source.fps))
   pipeline = _make_pipeline(detector, classifier, verifier, source, too_small_px,
                             ignore_regions)
+  # A camera's results are shown at once, but recorded a second late, revised like a
+  # file's (`LivePipeline.stream`): a picture found at the start is never recorded.
+  records = pipeline_lib.Hindsight(pipeline.students,
+                                   pipeline.students.still_s if source.live else 0.0)
   progress, return_code = _Progress(), 0
   try:
     try:
       if source.live:
         print(source.description, flush=True)
       print(f"session records: {os.path.abspath(out_dir)}", flush=True)
-      _frame_loop(source, pipeline, recorder, output, classifier, out_dir, progress)
+      _frame_loop(source, pipeline, records, recorder, output, classifier, out_dir,
+                  progress)
     finally:
       signals.closing = True  # From here on a signal cannot cut the files short.
       pipeline.close()
-      held = pipeline.held_back()  # Analysed frames not yet handed out (a stop).
+      held = pipeline.held_back()  # A file's frames analysed but not handed out.
+      progress.frames += len(held)
       recorder.verification = pipeline.verification()
-      for result in held:
+      for result in [due for r in held for due in records.push(r)] + list(records.flush()):
         _log(recorder, result)
-        progress.frames += 1
   except _Stop:
     print("stopping: writing the session summary", file=sys.stderr)
   except cv2.error as e:

@@ -2,10 +2,14 @@
 
     pipeline = LivePipeline(detector, classifier, fps=source.fps, live=source.live)
     try:
-      for frame in source:
-        result = pipeline.process(frame)   # faces with ids, probabilities, labels, timings
+      for result in pipeline.stream(source):  # faces with ids, probabilities, labels,
+        ...                                   # timings; a file's a second late
     finally:
       pipeline.close()
+
+`process` analyses one frame; `stream` hands a file's results out a second late,
+revised by what was learnt since (`Hindsight`: a picture found by the first
+detection is never shown).
 
 A file detects every `detect_every` frames in the frame loop. A camera detects
 in a worker thread (onnxruntime releases the GIL), so a slow detection does not
@@ -38,6 +42,7 @@ from __future__ import annotations
 import collections
 from concurrent import futures
 import dataclasses
+import math
 import time
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -163,6 +168,40 @@ class FrameResult:
   rejected: int = 0           # tracks (photos: detections) not reported: not verified faces
 
 
+class Hindsight:
+  """Hands out frame results `seconds` late, without the faces judged to be pictures
+  since (`students.Students.pictures`: printed faces found by the first detection,
+  which never moved). With `seconds` of at least the students' `still_s`, no picture
+  is ever handed out."""
+
+  def __init__(self, students: Students, seconds: float):
+    self.students = students
+    self.seconds = seconds
+    self._held: collections.deque[FrameResult] = collections.deque()
+
+  def push(self, result: FrameResult) -> Iterator[FrameResult]:
+    """Holds `result`; yields, revised, the results now `seconds` older than it (each
+    leaves the hold as it is yielded: a consumer that stops early loses none)."""
+    self._held.append(result)
+    return self._due(result.frame.timestamp - self.seconds)
+
+  def flush(self) -> Iterator[FrameResult]:
+    """Yields every result still held, revised (the source ended or was stopped)."""
+    return self._due(math.inf)
+
+  def _due(self, until_s: float) -> Iterator[FrameResult]:
+    while self._held and self._held[0].frame.timestamp <= until_s:
+      yield self._revised(self._held.popleft())
+
+  def _revised(self, result: FrameResult) -> FrameResult:
+    pictures = set(self.students.pictures)
+    kept = [f for f in result.faces if f.track_id not in pictures]
+    if len(kept) == len(result.faces):
+      return result
+    return dataclasses.replace(result, faces=kept,
+                               rejected=result.rejected + len(result.faces) - len(kept))
+
+
 @dataclasses.dataclass
 class _Pending:
   """A detection running in the worker thread."""
@@ -264,6 +303,7 @@ class LivePipeline:
     if hindsight_s is None:  # Long enough for the first detection's faces to be judged.
       hindsight_s = 0.0 if live else self.students.still_s
     self.hindsight_s = hindsight_s
+    self._hindsight = Hindsight(self.students, hindsight_s)  # For `stream`.
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
     if asynchronous is None:
@@ -271,7 +311,6 @@ class LivePipeline:
     self._executor = (futures.ThreadPoolExecutor(1, thread_name_prefix="detector")
                       if asynchronous else None)
     self._pending: _Pending | None = None
-    self._held: collections.deque[FrameResult] = collections.deque()  # By `stream`.
     self._frames_since_submit = detect_every  # Submit on the first frame.
     self._started = False
     self._photo_ids = 0
@@ -445,37 +484,17 @@ class LivePipeline:
     return FrameResult(frame, results, timings, detected, rejected)
 
   def stream(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
-    """`process` over `frames`, each result `hindsight_s` late and revised.
-
-    A file's results wait until its frames `hindsight_s` later are processed;
-    by then the faces of the first detection are judged, and those of a picture
-    (`students.Students.pictures`: a printed face that never moved) are dropped
-    from the results held back, which never show them. The results come in frame
-    order, the last ones when `frames` ends.
-    """
-    held = self._held
+    """`process` over `frames`, each result `hindsight_s` late and revised (`Hindsight`):
+    a file never shows a picture found by its first detection. The results come in
+    frame order, the last ones when `frames` ends."""
     for frame in frames:
-      held.append(self.process(frame))
-      while held and held[0].frame.timestamp <= frame.timestamp - self.hindsight_s:
-        yield self._revised(held.popleft())
-    while held:
-      yield self._revised(held.popleft())
+      yield from self._hindsight.push(self.process(frame))
+    yield from self._hindsight.flush()
 
   def held_back(self) -> list[FrameResult]:
     """The results `stream` still holds back, revised, when it was stopped early (a
     signal, an error, the window closed): the frames analysed are not lost."""
-    results = [self._revised(result) for result in self._held]
-    self._held.clear()
-    return results
-
-  def _revised(self, result: FrameResult) -> FrameResult:
-    """`result` without the faces since judged to be pictures."""
-    pictures = set(self.students.pictures)
-    kept = [f for f in result.faces if f.track_id not in pictures]
-    if len(kept) == len(result.faces):
-      return result
-    return dataclasses.replace(result, faces=kept,
-                               rejected=result.rejected + len(result.faces) - len(kept))
+    return list(self._hindsight.flush())
 
   def analyse_photo(self, frame: Frame) -> FrameResult:
     """One still image on its own: every face of `photo_threshold` verified as a face.

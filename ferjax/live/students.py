@@ -41,7 +41,8 @@ decides which tracks are students and which student each one is. Rules:
     faces of the first detection are shown at once, and hidden after `still_s`
     until they change; their ids stay theirs (`pictures`: those that never
     do). A file's results are held back `still_s` and revised
-    (`LivePipeline.stream`), so its pictures are never shown. A new face
+    (`LivePipeline.stream`), so its pictures are never shown (a camera's
+    records likewise, `pipeline.Hindsight`). A new face
     becomes a student only once it has changed. A face that takes a student's
     id back at their seat is shown at once when that student has moved before.
   * **No students from flickers or duplicates.** A track that takes no seat
