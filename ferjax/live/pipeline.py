@@ -68,7 +68,7 @@ PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confir
 # Frames between detections: at 30 FPS 7.5 a second. In the realistic lesson every
 # 4th frame in the loop found as many faces (95.8% of those >= 14 px) as every 3rd in
 # the worker thread (95.4%), and with each face read every 6th frame the lesson ran
-# at 26.6 FPS instead of 19.3 (BENCHMARKS.md, "Live pipeline").
+# at about 26 FPS instead of 18-19 (BENCHMARKS.md, "Live pipeline", same runs).
 DETECT_EVERY = 4
 # Frames between two readings of one face: 5 a second at 30 FPS, within the emotion
 # average's 1 s time constant, for a sixth of the classifier's work. In the realistic
