@@ -49,6 +49,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import report
+from ferjax.faces.scene_scale import MEMORY_ROUNDS
 from ferjax.inference import DEFAULT_MODEL_DIR
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +90,7 @@ TARGETS = {"recall": 0.95, "idf1": 0.92, "ids_per_person": 1.05, "precision": 0.
 # Before a file's detection ran in the frame loop (see CONFIGS).
 BEFORE_IN_LOOP = "before: detection in a worker thread; --detect_every 3 --classify_every 3"
 BEFORE_HINDSIGHT = "before: no hindsight"
+BEFORE_FEWER_WINDOWS = "before: pictures and flickers followed, a sweep step every round"
 # name -> (detector kwargs, LivePipeline kwargs). "before": the live tool's settings
 # until this benchmark's redesign (one CenterFace pass at 640, detection in the
 # frame loop, only score >= 0.5 used, 2.5 s of memory), run on today's tracker.
@@ -144,11 +146,20 @@ CONFIGS = {
     "windows of 4 face sides, face at 24 px (cell 96, gap 32)": (
         {"scene_options": {"cell": 96, "context": 4, "gap": 32}}, {}),
     "camera mode; --max_side 1280": ({"max_side": 1280}, {"live": True}),
+    # Before detection rounds stopped looking at pictures and flickers, and the sweep
+    # took a step every second round (it matters in HD frames only).
+    BEFORE_FEWER_WINDOWS: (
+        {"scene_options": {"sweep_every": 1, "flicker_rounds": MEMORY_ROUNDS}},
+        {"unfollow_still_s": None}),
+    "camera mode; " + BEFORE_FEWER_WINDOWS: (
+        {"scene_options": {"sweep_every": 1, "flicker_rounds": MEMORY_ROUNDS}},
+        {"unfollow_still_s": None, "live": True}),
 }
 DEFAULT = "default settings"
-# Run by default: all but the window variants, which matter in HD frames only
-# (benchmarks/live_hd.py runs them).
-DEFAULT_CONFIGS = [c for c in CONFIGS if not c.startswith("windows")]
+# Run by default: all but the window variants and the followed faces' before, which
+# matter in HD frames only (benchmarks/live_hd.py runs them).
+DEFAULT_CONFIGS = [c for c in CONFIGS
+                   if not c.startswith("windows") and BEFORE_FEWER_WINDOWS not in c]
 IGNORE_POSTER = "--ignore the poster of printed faces"
 
 

@@ -63,12 +63,14 @@ from ferjax.train import config_lib
 
 PAIR = "runs/realtime_pair"        # The teacher and the first stage's starting point.
 FIRST_STAGE = "runs/single/export"  # Where the first stage's run exports itself.
+SHIPPED = "ferjax/pretrained/realtime_single"  # The two stages' result, as shipped.
 
 
 def get_config(stage: str = ""):
   """The first stage by default; `face` continues it with more of the nonface patches.
 
   `expw`: the first stage with ExpW in the mixture and stronger class balance.
+  `longer`: a longer distillation from the shipped model (12 epochs at 0.01).
   """
   base = config_lib.load_module(os.path.join(os.path.dirname(__file__), "realtime.py"))
   config = base.get_config()
@@ -91,7 +93,14 @@ def get_config(stage: str = ""):
     # more often (count(c)^-0.5 instead of ^-0.3).
     config.mixture = "ferplus:0.45,rafdb:0.3,expw:0.1,nonface:0.15"
     config.class_balance = 0.5
+  elif stage == "longer":
+    # Both stages' network, distilled from the pair for 12 more epochs.
+    config.mixture = "ferplus:0.45,rafdb:0.3,nonface:0.25"
+    config.init_from = SHIPPED
+    config.num_epochs = 12
+    config.warmup_epochs = 0.5
+    config.learning_rate = 0.01
   elif stage:
     raise config_lib.ConfigError(
-        f"realtime_single.py: unknown stage {stage!r}; use :face or :expw")
+        f"realtime_single.py: unknown stage {stage!r}; use :face, :expw or :longer")
   return config

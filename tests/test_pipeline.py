@@ -13,7 +13,7 @@ from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
 from ferjax.labels import EMOTIONS
 from ferjax.live.face_quality import TOO_SMALL
-from ferjax.live.pipeline import Hindsight, LivePipeline
+from ferjax.live.pipeline import UNFOLLOW_STILL_S, Hindsight, LivePipeline
 from ferjax.live.sources import Frame
 
 SIZE = 40  # Side of the moving face square, px.
@@ -383,6 +383,36 @@ def test_a_picture_is_hidden_after_the_first_second_and_a_moving_face_is_not():
   assert all(picture[:25]) and not any(picture[35:])
   assert all(student)
   assert pipeline.verification()["still_tracks"] == 1
+
+
+class _SkippingPictureAndStudent(_PictureAndStudent):
+  """... and notes which boxes the pipeline says need not be followed."""
+
+  def __init__(self):
+    self.skipped = []  # (detections so far, boxes) at each call of `skip`.
+    self.calls = 0
+
+  def detect(self, image):
+    self.calls += 1
+    return super().detect(image)
+
+  def skip(self, boxes):
+    self.skipped.append((self.calls, np.asarray(boxes).copy()))
+
+
+def test_detection_rounds_are_told_to_skip_a_picture_once_it_was_still_long_enough():
+  detector = _SkippingPictureAndStudent()
+  fps = 30.0
+  with LivePipeline(detector, _FaceClassifier(), fps=fps, detect_every=3) as pipeline:
+    for i in range(150):
+      pipeline.process(Frame(i, i / fps, _picture_and_student(i)))
+  assert [calls for calls, _ in detector.skipped] == list(range(1, 51))  # Each round.
+  for calls, boxes in detector.skipped:
+    seconds = (calls - 1) * 3 / fps
+    if seconds < UNFOLLOW_STILL_S:
+      assert len(boxes) == 0, seconds
+    else:  # The printed face only, never the student who sways.
+      assert len(boxes) == 1 and abs(boxes[0][0] - 40.0) < 2, (seconds, boxes)
 
 
 def test_a_file_stream_never_shows_a_picture_of_the_first_detection():

@@ -7,7 +7,8 @@ import pytest
 
 from ferjax.faces import scales
 from ferjax.faces.geometry import Detection
-from ferjax.faces.scene_scale import CONTEXT, MEMORY_ROUNDS, SceneScaledDetector
+from ferjax.faces.scene_scale import (CONTEXT, FLICKER_ROUNDS, MEMORY_ROUNDS, SETTLED,
+                                      SceneScaledDetector)
 
 RELIABLE = scales.reliable_face_px(0.25)
 
@@ -53,6 +54,8 @@ class _SceneDetector:
     def keep(b):
       if any(_centre_in(b, x, y, x + side, y + side) for x, y, side in windows):
         return True
+      if step is None:  # No sweep step this round.
+        return False
       if step < sweep.tiles:
         x0, y0, x1, y1 = (v / sweep.scale for v in sweep.windows[step])
         return _centre_in(b, x0, y0, x1, y1) and _side(b) >= sweep.min_face * 0.999
@@ -66,7 +69,7 @@ LARGE_FACES = [(100, 100, 160, 160), (900, 500, 980, 580), (1500, 300, 1570, 370
 
 def test_first_round_is_full_then_only_the_faces_and_a_sweep_step_are_looked_at():
   inner = _SceneDetector(LARGE_FACES)
-  detector = SceneScaledDetector(inner)
+  detector = SceneScaledDetector(inner, sweep_every=1)
   assert len(detector.detect(HD)) == 3
   assert inner.calls == [("full",)]
   assert len(detector.detect(HD)) == 3
@@ -121,6 +124,55 @@ def test_the_sweep_finds_a_new_small_face_within_one_sweep_then_follows_it():
   for _ in range(4):  # From then on it is followed: found every round.
     assert any(d.box == small for d in detector.detect(HD))
   assert len(inner.calls[-1][1]) == 4
+
+
+def test_the_sweep_takes_a_step_every_sweep_every_rounds():
+  inner = _SceneDetector(LARGE_FACES)
+  detector = SceneScaledDetector(inner, sweep_every=2)
+  for _ in range(7):
+    detector.detect(HD)
+  assert [c[2] for c in inner.calls[1:]] == [None, 0, None, 1, None, 2]
+  assert detector.sweep_rounds(HD.shape) == 2 * SceneScaledDetector(
+      inner, sweep_every=1).sweep_rounds(HD.shape)
+  with pytest.raises(ValueError, match="sweep_every"):
+    SceneScaledDetector(inner, sweep_every=0)
+
+
+def test_a_flicker_is_followed_briefly_a_face_found_again_and_again_long():
+  inner = _SceneDetector(LARGE_FACES)
+  detector = SceneScaledDetector(inner)
+  for _ in range(SETTLED):
+    detector.detect(HD)
+  flicker = (1000.0, 600.0, 1040.0, 640.0)  # A bag's box in a face's window, found once.
+  inner.boxes = LARGE_FACES + [flicker]
+  detector.detect(HD)
+  assert len(detector.windows()) == 4
+  inner.boxes = []  # Nothing found: the settled faces stay followed, the flicker not.
+  for _ in range(FLICKER_ROUNDS):
+    detector.detect(HD)
+  assert len(detector.windows()) == 3
+  for _ in range(MEMORY_ROUNDS - FLICKER_ROUNDS - 1):
+    detector.detect(HD)
+  assert len(detector.windows()) == 3
+  detector.detect(HD)
+  assert detector.windows() == []
+
+
+def test_skipped_faces_are_not_followed_until_they_are_no_longer_skipped():
+  inner = _SceneDetector(LARGE_FACES)
+  detector = SceneScaledDetector(inner, sweep_every=1)
+  detector.detect(HD)
+  picture = LARGE_FACES[1]
+  detector.skip(np.array([picture]) + 2)  # A picture's box, as the tracker holds it.
+  found = 0
+  for _ in range(detector.sweep_rounds(HD.shape) + 1):
+    found += any(d.box == picture for d in detector.detect(HD))  # The sweep finds it ...
+    assert len(inner.calls[-1][1]) == 2  # ... but it gets no window.
+  assert found >= 1
+  detector.skip(np.zeros((0, 4)))
+  for _ in range(detector.sweep_rounds(HD.shape) + 1):
+    detector.detect(HD)
+  assert len(inner.calls[-1][1]) == 3
 
 
 def test_a_face_gone_for_the_memory_is_no_longer_followed():

@@ -233,14 +233,17 @@ def test_a_picture_is_shown_only_in_the_first_second_and_a_student_who_moves_sta
       shown[track_id].append(students.observe(track_id, 0.9, t))
     if i == 5:  # A session that ends within the first second: not judged yet.
       assert students.pictures == []
+      assert len(students.still_boxes(0.5)) == 1 and len(students.still_boxes(1.0)) == 0
   assert shown[1][:10] == [1] * 10   # The first detection's faces at once ...
   assert set(shown[1][10:]) == {None}  # ... the picture hidden once the first second is out.
   assert shown[2] == [2] * 60
   assert students.still_tracks == 1 and students.pictures == [1]
+  # A detector need not follow the picture (only): its box, as the track holds it.
+  np.testing.assert_array_equal(students.still_boxes(3.0), [students._candidates[1].box])
   _see(students, [_track(1, 14), _track(2, 300)], 6.0,  # The picture's face moves:
        _room([(14, 1), (300, 2)], 6.0))
   assert students.observe(1, 0.9, 6.0) == 1                   # shown again, its own id.
-  assert students.pictures == []
+  assert students.pictures == [] and len(students.still_boxes(0.0)) == 0
 
 
 def test_a_new_face_that_never_moves_never_becomes_a_student():
@@ -256,6 +259,7 @@ def test_a_new_face_that_never_moves_never_becomes_a_student():
     students.observe(1, 0.9, t)
     assert students.observe(2, 0.9, t) is None
   assert students.num_ids == 1
+  assert len(students.still_boxes(3.0)) == 1  # The poster (verified, still for 9.9 s).
   _see(students, [_track(1, 300)], 10.0, _room([(300, 1)], 10.0))  # Its track ends:
   assert students.still_tracks == 1 and students.rejected_tracks == 0  # a still face.
   for i in range(101, 115):  # A face that comes in later and moves becomes a student.

@@ -154,7 +154,9 @@ class CenterFace(base.FaceDetector):
     whole frame at the coarse scale (faces too large for a tile).
     """
     frame_bgr = pixels.to_bgr(frame_bgr)
-    if step < sweep.tiles:
+    if step is None:  # No sweep this round.
+      swept = (np.zeros((0, 4)), np.zeros(0), np.zeros((0, 10)), np.zeros(0, bool))
+    elif step < sweep.tiles:
       swept = self._detect_tile(frame_bgr, sweep, step)
     else:
       coarse = scales.plan_detection(frame_bgr.shape, max_side=scales.COARSE_SIDE)

@@ -16,12 +16,20 @@ where they are, so `SceneScaledDetector` runs each detection round as:
   face moves by `RECENTRE` of its side: re-centred on every jittered box, a
   still face's crop would shift each round and its box with it (a picture on
   the wall would seem to move);
-- **one step of the sweep**: the frame at the full scale (`min_face`), cut into
-  tiles of at most `SWEEP_TILE_SIDE` input pixels, one tile per round in turn,
-  then one coarse pass of the whole frame for faces too large for a tile. A new
-  face (a student who sits down, one who turns back after the memory) is found
-  when the sweep reaches it: within `sweep_rounds` rounds (`detect_every` x
-  that many frames); from the next round it is followed.
+- **one step of the sweep**, every `SWEEP_EVERY` rounds: the frame at the full
+  scale (`min_face`), cut into tiles of at most `SWEEP_TILE_SIDE` input pixels,
+  one tile a step in turn, then one coarse pass of the whole frame for faces too
+  large for a tile. A new face (a student who sits down, one who turns back
+  after the memory) is found when the sweep reaches it: within `sweep_rounds`
+  rounds (`detect_every` x that many frames); from the next round it is
+  followed. Faces come and go far less often than they must be followed, so
+  the sweep takes a step every second round only (BENCHMARKS.md, "Live pipeline
+  in HD").
+
+A face found in fewer than `SETTLED` rounds (a bag's or a hand's box, a second
+box on a face) is followed `FLICKER_ROUNDS` rounds unseen, one found again and
+again `MEMORY_ROUNDS`; faces the caller marks with `skip` (pictures, which never
+move: `live.students`) are not followed at all.
 
 The first round of a scene (a new pipeline, a new frame size) runs the full
 plan, as does every round where following the faces would not cost less than
@@ -34,6 +42,7 @@ without this). Calls must come in frame order (one detection worker).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -46,8 +55,11 @@ from ferjax.faces.geometry import Detection
 CELL = 80              # Input side of one followed face's window in the mosaic ...
 CONTEXT = 4            # ... this many face sides wide (the face at 20 px) ...
 GAP = 16               # ... with this much black between windows (cell + gap: 3 strides).
-SWEEP_TILE_SIDE = 512  # Longer side (input pixels) of one sweep tile.
-MEMORY_ROUNDS = 30     # A face unseen for this many rounds is no longer followed.
+SWEEP_TILE_SIDE = 512  # Longer side (input pixels) of one sweep tile ...
+SWEEP_EVERY = 2        # ... one tile every this many rounds.
+MEMORY_ROUNDS = 30     # A face unseen for this many rounds is no longer followed ...
+FLICKER_ROUNDS = 3     # ... one found in fewer than SETTLED rounds (a flicker: a bag's
+SETTLED = 3            # box, a second box on a face) after this many.
 MAX_FACES = 100        # Followed at most; past this the full plan runs.
 WORTH = 0.7            # Follow faces only when it costs under this share of the full plan.
 MATCH_IOU = 0.3        # A detection continues a followed face from this overlap.
@@ -55,22 +67,36 @@ RECENTRE = 0.25        # A window moves once its face moved this many face sides
                        # side changed by this share: a still face keeps one crop.
 
 
+@dataclasses.dataclass
+class _Followed:
+  """A face followed: its last box, when it was last found, its window's anchor."""
+  box: np.ndarray
+  last_round: int
+  anchor: np.ndarray  # The box its window is centred on (moves with `RECENTRE`).
+  rounds_seen: int = 1
+
+
 class SceneScaledDetector(base.FaceDetector):
   """Wraps a CenterFace: windows around the faces followed plus a full-scale sweep."""
 
   def __init__(self, detector, cell: int = CELL, context: float = CONTEXT, gap: int = GAP,
-               sweep_tile_side: int = SWEEP_TILE_SIDE, memory_rounds: int = MEMORY_ROUNDS):
+               sweep_tile_side: int = SWEEP_TILE_SIDE, sweep_every: int = SWEEP_EVERY,
+               memory_rounds: int = MEMORY_ROUNDS, flicker_rounds: int = FLICKER_ROUNDS):
     if not context >= 1.5:
       raise ValueError(f"context must be >= 1.5 face sides, got {context!r}")
     if cell < 32 or gap < 0:
       raise ValueError(f"cell must be >= 32 px and gap >= 0, got {cell!r} and {gap!r}")
+    if sweep_every < 1:
+      raise ValueError(f"sweep_every must be >= 1 round, got {sweep_every!r}")
     self.detector = detector
     self.name = detector.name
     self.cell = cell
     self.context = context
     self.gap = gap
     self.sweep_tile_side = sweep_tile_side
+    self.sweep_every = sweep_every
     self.memory_rounds = memory_rounds
+    self.flicker_rounds = flicker_rounds
     self._shape: tuple[int, int] | None = None
     self.reset()
 
@@ -86,15 +112,22 @@ class SceneScaledDetector(base.FaceDetector):
 
   def reset(self) -> None:
     """Forget the scene: the next round runs the full plan."""
-    # (box, round last seen, window anchor: the box it was centred on).
-    self._faces: list[tuple[np.ndarray, int, np.ndarray]] = []
+    self._faces: list[_Followed] = []
+    self._skipped = np.zeros((0, 4))
     self._round = 0
     self._step = 0
+
+  def skip(self, boxes: np.ndarray) -> None:
+    """Faces at `boxes` (x0, y0, x1, y1) need not be followed: pictures, which never
+    move. Replaces the last call's boxes; may be called while a round runs in another
+    thread (it takes effect from the next round)."""
+    self._skipped = np.asarray(boxes, np.float64).reshape(-1, 4)
 
   def windows(self) -> list[tuple[float, float, float]]:
     """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
     out = []
-    for _, _, anchor in self._faces:
+    for face in self._faces:
+      anchor = face.anchor
       side = max(float(geometry.box_side(anchor)) * self.context,
                  self.cell / scales.MAX_UPSCALE)
       cx, cy = (anchor[0] + anchor[2]) / 2, (anchor[1] + anchor[3]) / 2
@@ -107,10 +140,11 @@ class SceneScaledDetector(base.FaceDetector):
 
   def sweep_rounds(self, frame_shape: tuple[int, ...]) -> int:
     """Rounds one sweep takes (its tiles and the coarse pass): how late a new face is found."""
-    return self.sweep_plan(frame_shape).tiles + 1
+    return (self.sweep_plan(frame_shape).tiles + 1) * self.sweep_every
 
   def _focused_pixels(self, frame_shape: tuple[int, ...], faces: int) -> int:
-    """Input pixels of a round that follows `faces` faces: the mosaic and a sweep step."""
+    """Input pixels of a round that follows `faces` faces: the mosaic and a sweep step
+    (counted in every round, as the `WORTH` rule was measured)."""
     cols = math.ceil(math.sqrt(faces)) if faces else 0
     rows = math.ceil(faces / cols) if faces else 0
     pitch = self.cell + self.gap
@@ -130,21 +164,25 @@ class SceneScaledDetector(base.FaceDetector):
     if not self._follows(frame_shape):
       return f"full scale every round: {self.detector.plan(frame_shape).describe()}"
     sweep = self.sweep_plan(frame_shape)
+    every = "round" if self.sweep_every == 1 else f"{self.sweep_every} rounds"
     return (f"{len(self._faces)} faces followed in {self.cell}-px windows (one call); "
             f"sweep of {sweep.tiles} tiles at x{sweep.scale:.3f} (faces >= "
-            f"{sweep.min_face:.0f} px) + a coarse pass, one step per round")
+            f"{sweep.min_face:.0f} px) + a coarse pass, one step every {every}")
 
   def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
     shape = tuple(frame_bgr.shape[:2])
     if shape != self._shape:  # A new frame size: a new scene.
       self._shape = shape
       self.reset()
+    self._faces = self._unskipped(self._faces)
     if self._follows(shape):
       sweep = self.sweep_plan(shape)
-      step = self._step % (sweep.tiles + 1)
+      step = None  # This round looks at the followed faces only.
+      if self._round % self.sweep_every == 0:
+        step = self._step % (sweep.tiles + 1)
+        self._step = step + 1
       detections = self.detector.detect_focused(frame_bgr, self.windows(), self.cell, sweep,
                                                  step, self.gap)
-      self._step = step + 1
     else:
       detections = self.detector.detect(frame_bgr)
     self._observe(detections)
@@ -155,20 +193,38 @@ class SceneScaledDetector(base.FaceDetector):
     self._round += 1
     boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)
     faces, followed = self._faces, len(self._faces)
-    overlap = (geometry.iou(boxes, np.stack([box for box, _, _ in faces]))
+    overlap = (geometry.iou(boxes, np.stack([face.box for face in faces]))
                if followed and len(boxes) else np.zeros((len(boxes), followed)))
     best = overlap.max(axis=1) if followed else np.zeros(len(boxes))
     taken = set()
     for i in np.argsort(-best, kind="stable"):  # Best overlaps first.
       j = int(np.argmax(overlap[i])) if followed else -1
       if j >= 0 and overlap[i, j] >= MATCH_IOU and j not in taken:
-        anchor = faces[j][2]
-        faces[j] = (boxes[i], self._round,
-                    boxes[i] if _moved(boxes[i], anchor) else anchor)
+        face = faces[j]
+        face.box, face.last_round = boxes[i], self._round
+        face.rounds_seen += 1
+        if _moved(boxes[i], face.anchor):
+          face.anchor = boxes[i]
         taken.add(j)
       else:
-        faces.append((boxes[i], self._round, boxes[i]))
-    self._faces = [face for face in faces if self._round - face[1] < self.memory_rounds]
+        faces.append(_Followed(boxes[i], self._round, boxes[i]))
+    self._faces = self._unskipped([
+        face for face in faces
+        if self._round - face.last_round < self._memory(face.rounds_seen)])
+
+  def _unskipped(self, faces: list[_Followed]) -> list[_Followed]:
+    """`faces` but those at a box of `skip`."""
+    skipped = self._skipped
+    if not len(skipped) or not faces:
+      return faces
+    overlap = geometry.iou(np.stack([face.box for face in faces]), skipped)
+    return [face for face, o in zip(faces, overlap.max(axis=1)) if o < MATCH_IOU]
+
+  def _memory(self, seen: int) -> int:
+    """Rounds a face found in `seen` rounds is followed unseen: a flicker (a bag's or a
+    hand's box, a second box on a face) briefly, a face found again and again long."""
+    return self.memory_rounds if seen >= SETTLED else min(self.flicker_rounds,
+                                                           self.memory_rounds)
 
 
 def _moved(box: np.ndarray, anchor: np.ndarray) -> bool:

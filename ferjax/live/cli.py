@@ -63,8 +63,8 @@ flags.DEFINE_integer("min_face", 0, "Smallest face to find, in frame pixels; the
                      "0: 14 px, or for photos 1% of the longer side if larger. Given, it fixes the "
                      "scale of every detection (no --scene_scale).")
 flags.DEFINE_bool("scene_scale", True, "Video: detect around the faces followed, each "
-                  "at the scale it needs, and sweep the frame for new ones a tile per "
-                  "detection; off (or --min_face / --max_side): every detection scans the "
+                  "at the scale it needs, and sweep the frame for new ones a tile every "
+                  "second detection; off (or --min_face / --max_side): every detection scans the "
                   "whole frame at the scale a --min_face face needs.")
 flags.DEFINE_integer("max_side", 0, "Override: fixed detector input size (longer side) "
                      "instead of the scale chosen from --min_face.")

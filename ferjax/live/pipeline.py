@@ -79,6 +79,11 @@ MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the i
 # ... and stays on screen, with the last emotion read, this long: past 1 s the
 # predicted box found no more faces in the realistic lesson, only wall (2 s before).
 COAST_S = 1.0
+# A face still this long (a picture: `students.Students.still_boxes`) is no longer
+# looked for in detection rounds (`faces.scene_scale`); a third of the faces a 1280x720
+# lesson's rounds looked at were its poster's printed faces and flickers. Seated
+# students move within 1.4 s.
+UNFOLLOW_STILL_S = 3.0
 
 
 def default_verifier(classifier, model_dir: str | None = None):
@@ -224,7 +229,8 @@ class LivePipeline:
                min_change: float = MIN_CHANGE,
                ignore_regions: Sequence[tuple[float, float, float, float]] = (),
                verifier=None, asynchronous: bool | None = None,
-               live: bool = False, hindsight_s: float | None = None):
+               live: bool = False, hindsight_s: float | None = None,
+               unfollow_still_s: float | None = UNFOLLOW_STILL_S):
     """Creates the pipeline.
 
     Args:
@@ -268,6 +274,8 @@ class LivePipeline:
       hindsight_s: seconds `stream` holds a frame's result back and revises it with
         what was learnt since (None: the students' `still_s` for a file, so that a
         picture found by the first detection is never shown; 0 for a camera).
+      unfollow_still_s: seconds a face stays still (a picture) before a detector
+        that follows faces (`faces.scene_scale`) is told to skip it (None: never).
     """
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
@@ -303,6 +311,7 @@ class LivePipeline:
     if hindsight_s is None:  # Long enough for the first detection's faces to be judged.
       hindsight_s = 0.0 if live else self.students.still_s
     self.hindsight_s = hindsight_s
+    self.unfollow_still_s = unfollow_still_s
     self._hindsight = Hindsight(self.students, hindsight_s)  # For `stream`.
     self.smoother = EmotionSmoother(classifier.class_names, time_constant_s=smoothing_s,
                                     threshold=confidence_threshold)
@@ -442,6 +451,8 @@ class LivePipeline:
     tracks, detected, timings["detect"] = self._step_tracker(frame)
     self.students.update_tracks(tracks, frame.timestamp, self.tracker.active_ids,
                                 frame.image)
+    if detected and self.unfollow_still_s is not None and hasattr(self.detector, "skip"):
+      self.detector.skip(self.students.still_boxes(self.unfollow_still_s))  # Pictures.
     self.smoother.prune(self.students.active_students())
     timings["track"] = time.perf_counter() - start - timings["detect"]
     start = time.perf_counter()
