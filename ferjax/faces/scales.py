@@ -202,8 +202,6 @@ def plan_detection(frame_shape: tuple[int, ...], *, min_face: float = DEFAULT_MI
     return DetectionPlan((w, h), scale, size, tile, ((0, 0) + size,), min_face=found)
   # The coarse pass finds faces whose side exceeds reliable_px / coarse scale; the
   # tiles must hold every smaller face whole, so they overlap by its scaled side.
-  # The coarse pass finds faces above reliable_px / coarse; the tiles must hold every
-  # smaller face whole, so neighbours share its side at the tiles' scale.
   coarse = min(COARSE_SIDE / max(w, h), scale)
   largest = reliable_px * scale / coarse
   overlap = min(max(MIN_OVERLAP, math.ceil(1.25 * largest)), max_tile_side // 2)
