@@ -60,3 +60,14 @@ def test_budget_arms_change_one_thing_of_the_realtime_recipe():
     assert not config.test  # Scored on validation splits only.
   with pytest.raises(config_lib.ConfigError, match="unknown arm"):
     config_lib.load_recipe(f"{budget}:bogus")
+
+
+def test_the_one_network_stages_continue_from_the_previous_stage():
+  first = config_lib.load_recipe(os.path.join(EXPERIMENTS, "realtime_single.py"))
+  face = config_lib.load_recipe(os.path.join(EXPERIMENTS, "realtime_single.py:face"))
+  longer = config_lib.load_recipe(os.path.join(EXPERIMENTS, "realtime_single.py:longer"))
+  assert first.face_output and face.face_output and longer.face_output
+  assert face.init_from.endswith("single/export")  # The first stage's export.
+  assert longer.init_from == "ferjax/pretrained/realtime_single"  # The shipped model.
+  assert os.path.isdir(os.path.join(os.path.dirname(EXPERIMENTS), longer.init_from))
+  assert longer.num_epochs > face.num_epochs and longer.distill_from == first.distill_from
