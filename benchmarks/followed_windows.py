@@ -65,16 +65,6 @@ def parse_config(text: str) -> tuple[int, float, int]:
     raise app.UsageError(f"--configs: {text!r} is not cell/context/gap, e.g. 80/4/16") from e
 
 
-def windows_around(boxes: np.ndarray, context: float, cell: int) -> list[tuple]:
-  """(x, y, side) windows centred on `boxes`, as `SceneScaledDetector.windows` makes them."""
-  out = []
-  for box in boxes:
-    side = max(float(geometry.box_side(box)) * context, cell / scene_scale.scales.MAX_UPSCALE)
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    out.append((cx - side / 2, cy - side / 2, side))
-  return out
-
-
 def run(images, folder: str, configs: list[tuple[int, float, int]]) -> dict:
   """Counts per config: faces and faces found per size bin, false positives, seconds."""
   detector = pipeline.create_detector()  # The live tool's CenterFace (scores from 0.25).
@@ -92,8 +82,9 @@ def run(images, folder: str, configs: list[tuple[int, float, int]]) -> dict:
     for config in configs:
       cell, context, gap = config
       start = time.perf_counter()
-      found = detector.detect_focused(frame, windows_around(image.boxes[followed], context,
-                                                            cell), cell, plan, None, gap)
+      windows = [scene_scale.window_around(box, context, cell)
+                 for box in image.boxes[followed]]  # As a round centres them.
+      found = detector.detect_focused(frame, windows, cell, plan, None, gap)
       seconds[config].append((time.perf_counter() - start) / len(followed))
       boxes = np.array([d.box for d in found], np.float64).reshape(-1, 4)
       overlap = (geometry.iou(image.boxes, boxes) if len(boxes)

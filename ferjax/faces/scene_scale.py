@@ -125,14 +125,7 @@ class SceneScaledDetector(base.FaceDetector):
 
   def windows(self) -> list[tuple[float, float, float]]:
     """(x, y, side) squares of the frame around the faces followed, as the next round uses."""
-    out = []
-    for face in self._faces:
-      anchor = face.anchor
-      side = max(float(geometry.box_side(anchor)) * self.context,
-                 self.cell / scales.MAX_UPSCALE)
-      cx, cy = (anchor[0] + anchor[2]) / 2, (anchor[1] + anchor[3]) / 2
-      out.append((cx - side / 2, cy - side / 2, side))
-    return out
+    return [window_around(face.anchor, self.context, self.cell) for face in self._faces]
 
   def sweep_plan(self, frame_shape: tuple[int, ...]) -> scales.DetectionPlan:
     """The full scale cut into sweep tiles."""
@@ -208,12 +201,11 @@ class SceneScaledDetector(base.FaceDetector):
         taken.add(j)
       else:
         faces.append(_Followed(boxes[i], self._round, boxes[i]))
-    self._faces = self._unskipped([
-        face for face in faces
-        if self._round - face.last_round < self._memory(face.rounds_seen)])
+    self._faces = [face for face in faces
+                   if self._round - face.last_round < self._memory(face.rounds_seen)]
 
   def _unskipped(self, faces: list[_Followed]) -> list[_Followed]:
-    """`faces` but those at a box of `skip`."""
+    """`faces` but those at a box of `skip` (dropped before each round's windows)."""
     skipped = self._skipped
     if not len(skipped) or not faces:
       return faces
@@ -225,6 +217,14 @@ class SceneScaledDetector(base.FaceDetector):
     hand's box, a second box on a face) briefly, a face found again and again long."""
     return self.memory_rounds if seen >= SETTLED else min(self.flicker_rounds,
                                                            self.memory_rounds)
+
+
+def window_around(box: np.ndarray, context: float, cell: int) -> tuple[float, float, float]:
+  """(x, y, side) square centred on `box`, `context` face sides wide (at least what a
+  `cell`-px window may upscale)."""
+  side = max(float(geometry.box_side(box)) * context, cell / scales.MAX_UPSCALE)
+  cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+  return cx - side / 2, cy - side / 2, side
 
 
 def _moved(box: np.ndarray, anchor: np.ndarray) -> bool:

@@ -240,10 +240,11 @@ class Students:
     """Boxes of the live tracks that are faces but have not moved in the `seconds`
     since they were first seen (pictures), but for those on a student's seat (a
     second box on a student's face)."""
-    students = [c.box for c in self._candidates.values() if c.student in self._moving]
+    students = np.array([c.box for c in self._candidates.values()
+                         if c.student in self._moving], np.float64).reshape(-1, 4)
     boxes = [c.box for c in self._candidates.values()
              if self._still_face(c) and self._now_s - c.first_seen_s >= seconds
-             and not (students and _near(c.box, np.array(students), self.seat_distance).any())]
+             and not _near(c.box, students, self.seat_distance).any()]
     return np.array(boxes, np.float64).reshape(-1, 4)
 
   def _verified(self, candidate: _Candidate) -> bool:
