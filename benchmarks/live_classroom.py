@@ -91,6 +91,7 @@ TARGETS = {"recall": 0.95, "idf1": 0.92, "ids_per_person": 1.05, "precision": 0.
 BEFORE_IN_LOOP = "before: detection in a worker thread; --detect_every 3 --classify_every 3"
 BEFORE_HINDSIGHT = "before: no hindsight"
 BEFORE_FEWER_WINDOWS = "before: pictures and flickers followed, a sweep step every round"
+BEFORE_COAST_IN_PLACE = "before: a lost face shown where its prediction took it"
 # name -> (detector kwargs, LivePipeline kwargs). "before": the live tool's settings
 # until this benchmark's redesign (one CenterFace pass at 640, detection in the
 # frame loop, only score >= 0.5 used, 2.5 s of memory), run on today's tracker.
@@ -121,8 +122,10 @@ CONFIGS = {
     "hindsight 2 s": ({}, {"hindsight_s": 2.0}),
     # Before a face had to move to be a student: a poster's printed faces were students.
     "--min_change 0": ({}, {"min_change": 0.0}),
-    # Before lost faces were shown for 1 s at their predicted place (2 s before).
+    # Before lost faces were shown for 1 s (2 s before) ...
     "coasting 2 s": ({}, {"coast_s": 2.0}),
+    # ... and at their last detected box (before: where the prediction took them).
+    BEFORE_COAST_IN_PLACE: ({}, {"coast_in_place": False}),
     # Before scene scaling: every detection at the full scale that min_face needs.
     "full scale every round": ({"scene_scale": False}, {}),
     "--score_threshold 0.5": ({}, {"high_threshold": 0.5}),
@@ -572,7 +575,9 @@ settings of the tool, on today's tracker and students: before detection scaling,
 detection worker and the two-threshold association; before a file's detection ran
 in the frame loop; before students were verified faces; before a file's results were
 held back a second and revised (`LivePipeline.stream`, as tools/live.py runs a file:
-each result is scored as handed out, after that second); "camera mode" rows feed the
+each result is scored as handed out, after that second); before a face the
+detector lost was shown where the tracker's prediction took it instead of where it
+was last detected; "camera mode" rows feed the
 frames in real time at {fps:g} FPS, dropping those the loop is late for, as a webcam
 does, wait for the first frame's detection only and take each later one when it is
 ready instead of waiting for it as files do; their frame count is the frames

@@ -49,7 +49,7 @@ def measure(model: str, batch_size: int, windows: int, window_seconds: float) ->
       "image": rng.integers(0, 256, (NUM_IMAGES, 48, 48, 1)).astype(np.uint8),
       "label": labels, "target": np.eye(7, dtype=np.float32)[labels]},
       sharding.replicated(mesh))
-  graphdef, rngs, state = steps.init_state(config)
+  graphdef, rngs, state = steps.init_state(config, config_lib.run_spec(config))
   state = sharding.put(jax.device_get(state), sharding.replicated(mesh))
   train_step = steps.make_train_step(config, graphdef, rngs, NUM_IMAGES, mesh)
   start = time.perf_counter()

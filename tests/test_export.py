@@ -192,7 +192,7 @@ def test_workdirs_export_as_one_ensemble(smoke_workdir, tmp_path):
           faces, calibrated=False), atol=1e-5)
   config = checkpoints.load_config(smoke_workdir)
   config.init_member = 1  # A new run may start from either member.
-  _, _, state = steps.init_state(config)
+  _, _, state = steps.init_state(config, config_lib.run_spec(config))
   from_member, step = checkpoints.warm_start_weights(state, str(out), config)
   from_run, _ = checkpoints.warm_start_weights(state, smoke_workdir, config)
   assert step == single["step"]

@@ -325,7 +325,7 @@ def test_training_finds_the_expw_npz_among_others(prepared, tiny_fer_npz):
   config = config_lib.base_config()
   config.update(dataset="expw", num_classes=7, npz_path=f"{tiny_fer_npz},{prepared[0]}")
   config_lib.validate(config)
-  train = input_pipeline.load_dataset_split(config, "expw", "train")
+  train = input_pipeline.load_dataset_split(config, config_lib.run_spec(config), "expw", "train")
   assert train["image"].shape == (2, 48, 48, 1)
   assert sorted(train["label"].tolist()) == [EMOTIONS.index("happy"),
                                              EMOTIONS.index("neutral")]

@@ -12,6 +12,7 @@ from ferjax import models
 from ferjax.inference import ExpressionClassifier, read_metadata
 from ferjax.labels import EMOTIONS
 from ferjax.train import checkpoints
+from ferjax.train import config_lib
 from ferjax.train import export
 from ferjax.train import input_pipeline
 from ferjax.train import loop
@@ -68,7 +69,7 @@ def test_an_export_without_the_face_output_still_loads(exported_model_dir):
 
 def test_warm_start_adds_the_face_output_to_a_model_without_it(smoke_workdir):
   config = smoke_config.make(face_output=True)
-  _, _, state = steps.init_state(config)
+  _, _, state = steps.init_state(config, config_lib.run_spec(config))
   loaded, _ = checkpoints.warm_start_weights(state, os.path.join(smoke_workdir, "export"),
                                              config)
   source, _, _ = checkpoints.restore_best(smoke_workdir)
@@ -92,16 +93,18 @@ def test_nonface_targets(tmp_path, monkeypatch):
   path = tmp_path / "nonface.npz"
   _write_patches(path, [True, False, False, True, False], ["train"] * 4 + ["test"])
   config = smoke_config.make(face_output=True, npz_path=str(path))
-  no_teacher = input_pipeline.load_dataset_split(config, "nonface", "train")
+  spec = config_lib.run_spec(config)
+  no_teacher = input_pipeline.load_dataset_split(config, spec, "nonface", "train")
   assert no_teacher["label"].tolist() == [K, K]  # Faces need a teacher's emotions.
   np.testing.assert_array_equal(no_teacher["target"], np.eye(K + 1)[[K, K]])
 
   teacher = np.full((2, K), 1.0 / K, np.float32)
   teacher[:, 3] += 0.5
   teacher /= teacher.sum(-1, keepdims=True)
-  monkeypatch.setattr(input_pipeline, "teacher_probabilities", lambda config, images: teacher)
+  monkeypatch.setattr(input_pipeline, "teacher_probabilities",
+                      lambda config, num_classes, images: teacher)
   config.distill_from = str(tmp_path)
-  split = input_pipeline.load_dataset_split(config, "nonface", "train")
+  split = input_pipeline.load_dataset_split(config, spec, "nonface", "train")
   assert split["label"].tolist() == [3, K, K, 3] and split["image"].shape == (4, 48, 48, 1)
   np.testing.assert_allclose(split["target"][[0, 3], :K], teacher)
   assert (split["target"][[0, 3], K] == 0).all()
@@ -109,16 +112,17 @@ def test_nonface_targets(tmp_path, monkeypatch):
 
 def test_face_output_and_distillation_targets_of_a_labelled_dataset(monkeypatch, tmp_path):
   config = smoke_config.make(face_output=True)
-  plain = input_pipeline.load_dataset_split(config, "synthetic", "train")
+  spec = config_lib.run_spec(config)
+  plain = input_pipeline.load_dataset_split(config, spec, "synthetic", "train")
   assert plain["target"].shape[1] == K + 1 and (plain["target"][:, K] == 0).all()
   np.testing.assert_array_equal(plain["target"][:, :K], np.eye(K)[plain["label"]])
-  uniform = lambda config, images: np.full((len(images), K), 1.0 / K, np.float32)
+  uniform = lambda config, num_classes, images: np.full((len(images), K), 1.0 / K, np.float32)
   monkeypatch.setattr(input_pipeline, "teacher_probabilities", uniform)
   config.distill_from, config.distill_weight = str(tmp_path), 0.25
-  blended = input_pipeline.load_dataset_split(config, "synthetic", "train")
+  blended = input_pipeline.load_dataset_split(config, spec, "synthetic", "train")
   np.testing.assert_allclose(blended["target"][:, :K],
                              0.75 * np.eye(K)[plain["label"]] + 0.25 / K, atol=1e-6)
-  validation = input_pipeline.load_dataset_split(config, "synthetic", "validation")
+  validation = input_pipeline.load_dataset_split(config, spec, "synthetic", "validation")
   assert set(np.unique(validation["target"][:, :K])) <= {0.0, 1.0}  # Labels only.
 
 

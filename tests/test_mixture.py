@@ -36,29 +36,48 @@ def _config(npz_files, **overrides):
   return config
 
 
+def test_the_run_spec_resolves_the_mixture_classes_and_outputs():
+  config = config_lib.base_config()
+  config.update(dataset="ferplus", mixture="", num_classes=0)
+  alone = config_lib.run_spec(config)
+  assert alone.mixture == (("ferplus", 1.0),) and alone.num_classes == 8  # + contempt.
+  config.update(mixture="ferplus:0.6, rafdb:0.3,nonface:0.1", face_output=True)
+  mixed = config_lib.run_spec(config)
+  assert mixed.datasets == ("ferplus", "rafdb", "nonface")
+  assert mixed.mixture[1] == ("rafdb", 0.3)
+  assert (mixed.num_classes, mixed.num_outputs) == (7, 8)  # 7 emotions + "not a face".
+  config.num_classes = 8
+  assert config_lib.run_spec(config).num_outputs == 9  # An explicit count wins.
+
+
 def test_soft_targets_are_the_votes_over_seven_emotions(npz_files):
-  train = input_pipeline.load_dataset_split(_config(npz_files), "ferplus", "train")
+  config = _config(npz_files)
+  train = input_pipeline.load_dataset_split(config, config_lib.run_spec(config), "ferplus",
+                                            "train")
   assert train["target"].shape[1] == 7 and (train["label"] < 7).all()
   expected = np.zeros(7)
   expected[EMOTIONS.index("neutral")], expected[EMOTIONS.index("happy")] = 0.6, 0.4
   np.testing.assert_allclose(train["target"], np.tile(expected, (len(train["label"]), 1)))
-  blended = input_pipeline.load_dataset_split(
-      _config(npz_files, fer2013_label_weight=0.5), "ferplus", "train")
+  config = _config(npz_files, fer2013_label_weight=0.5)
+  blended = input_pipeline.load_dataset_split(config, config_lib.run_spec(config), "ferplus",
+                                              "train")
   np.testing.assert_allclose(blended["target"].sum(1), 1.0, atol=1e-6)
   assert not np.allclose(blended["target"], train["target"])
 
 
 def test_mixture_weights_follow_the_recipe_and_class_balance(npz_files):
   config = _config(npz_files, class_balance=1.0)
-  mix = input_pipeline.load_train_mixture(config)
-  fer = input_pipeline.load_dataset_split(config, "ferplus", "train")
+  spec = config_lib.run_spec(config)
+  mix = input_pipeline.load_train_mixture(config, spec)
+  fer = input_pipeline.load_dataset_split(config, spec, "ferplus", "train")
   n_fer = len(fer["label"])
   np.testing.assert_allclose(mix["weight"][:n_fer].sum(), 0.75, atol=1e-6)
   np.testing.assert_allclose(mix["weight"][n_fer:].sum(), 0.25, atol=1e-6)
   raf = mix["label"][n_fer:]
   per_class = {c: mix["weight"][n_fer:][raf == c].sum() for c in np.unique(raf)}
   np.testing.assert_allclose(list(per_class.values()), 0.25 / len(per_class), atol=1e-6)
-  single = input_pipeline.load_train_mixture(_config(npz_files, mixture=""))
+  config = _config(npz_files, mixture="")
+  single = input_pipeline.load_train_mixture(config, config_lib.run_spec(config))
   assert "weight" not in single  # Uniform: one permutation per epoch instead.
 
 
@@ -87,7 +106,7 @@ def test_train_step_runs_on_a_weighted_split():
   data = sharding.put({"image": np.zeros((n, 48, 48, 1), np.uint8), "label": labels,
                        "target": np.eye(7, dtype=np.float32)[labels],
                        "weight": np.full(n, 1 / n, np.float32)}, sharding.replicated(mesh))
-  graphdef, rngs, state = steps.init_state(config)
+  graphdef, rngs, state = steps.init_state(config, config_lib.run_spec(config))
   step = steps.make_train_step(config, graphdef, rngs, n, mesh)
   state, metrics = step(sharding.put(jax.device_get(state), sharding.replicated(mesh)), data)
   assert np.isfinite(float(metrics["loss"])) and int(state["step"]) == 1

@@ -232,6 +232,33 @@ def test_a_lost_face_coasts_with_its_last_emotion_then_returns_with_its_id():
   assert back[-1][0].track_id == seen[-1][0].track_id  # Within memory_s: same id.
 
 
+def test_a_lost_face_is_shown_where_it_was_last_detected():
+  """A face moving right, then lost: shown at its last detected box while it coasts
+  (with coast_in_place=False the tracker's prediction carries it on)."""
+
+  def run(coast_in_place):
+    shown, last_seen = [], None
+    with LivePipeline(_SquareDetector(), _CountingClassifier(), fps=15.0, detect_every=1,
+                      classify_every=1, coast_s=1.0, asynchronous=False, min_change=0.0,
+                      coast_in_place=coast_in_place) as pipeline:
+      for i in range(20):
+        frame, box = _moving_square(i, speed=3.0)
+        if i >= 12:  # The face is gone (a student looking down).
+          frame = Frame(i, frame.timestamp, np.zeros_like(frame.image))
+        else:
+          last_seen = box
+        faces = pipeline.process(frame).faces
+        if i >= 12:
+          shown.append(faces[0].box if faces else None)
+    return shown, last_seen
+
+  in_place, last_seen = run(True)
+  assert all(box is not None for box in in_place)  # Coasting: still reported ...
+  np.testing.assert_allclose(in_place, [last_seen] * len(in_place), atol=1.0)  # ... there.
+  predicted, _ = run(False)
+  assert predicted[-1][0] > last_seen[0] + 10  # The prediction moved on to the right.
+
+
 class _CropRecorder(_CountingClassifier):
   """Remembers the crops it is given."""
 

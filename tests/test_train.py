@@ -41,7 +41,7 @@ def _params(workdir):
 
 def _final_state(workdir, config):
   """The latest checkpoint's full train state: params, batch stats, optimizer, step, key."""
-  _, _, template = steps.init_state(config)
+  _, _, template = steps.init_state(config, config_lib.run_spec(config))
   ckpt = checkpoints.Checkpointer(str(workdir), config.keep)
   try:
     state, _ = ckpt.restore_latest(template)
@@ -162,7 +162,7 @@ def test_init_from_starts_a_new_run_from_the_best_model(smoke_workdir, tmp_path)
 def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
   """An export folder (like the shipped ferjax/pretrained/realtime) seeds a run with its exact weights."""
   config = _config()
-  graphdef, rng_template, state = steps.init_state(config)
+  graphdef, rng_template, state = steps.init_state(config, config_lib.run_spec(config))
   from_workdir, _ = checkpoints.warm_start_weights(state, smoke_workdir, config)
   from_export, step = checkpoints.warm_start_weights(
       state, os.path.join(smoke_workdir, "export"), config)
@@ -176,7 +176,7 @@ def test_init_from_an_export_restores_the_exported_weights(smoke_workdir):
   assert not all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(state["params"]),
                                                       jax.tree.leaves(from_export["params"])))
   wider = _config(model_kwargs={"widths": (16,)})
-  _, _, wider_state = steps.init_state(wider)
+  _, _, wider_state = steps.init_state(wider, config_lib.run_spec(wider))
   with pytest.raises(config_lib.ConfigError, match="different architecture"):
     checkpoints.warm_start_weights(wider_state, os.path.join(smoke_workdir, "export"), wider)
 

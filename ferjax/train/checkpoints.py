@@ -152,8 +152,8 @@ def _model_state_from_export(export_dir: str, config: ml_collections.ConfigDict
     raise config_lib.ConfigError(
         f"init_member {member}: {export_dir} holds {len(members)} model(s), numbered "
         "from 0")
-  face_output = bool(metadata.get("face_output"))
-  num_outputs = config_lib.num_classes(config) + int(face_output)
+  # The export's own outputs: its classes, plus "not a face" if it has that output.
+  num_outputs = len(metadata["class_names"]) + int(bool(metadata.get("face_output")))
   model = models.create_model(config.model, num_outputs, rngs=nnx.Rngs(0),
                               **dict(config.model_kwargs))
   graphdef, rng_state, rest = nnx.split(model, nnx.RngState, ...)
@@ -216,7 +216,8 @@ def restore_best(workdir: str) -> tuple[nnx.Module, ml_collections.ConfigDict, d
   float32 whatever dtype it was trained with.
   """
   config = load_config(workdir)
-  model = models.create_model(config.model, config_lib.num_outputs(config), rngs=nnx.Rngs(0),
+  num_outputs = config_lib.run_spec(config).num_outputs
+  model = models.create_model(config.model, num_outputs, rngs=nnx.Rngs(0),
                               **dict(config.model_kwargs))
   graphdef, params, batch_stats, rest = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
   template = {"params": params, "batch_stats": batch_stats}

@@ -6,6 +6,7 @@ misspelt key or an unknown value is caught by `validate` before any work.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import types
@@ -184,17 +185,31 @@ def mixture(config: ml_collections.ConfigDict) -> list[tuple[str, float]]:
   return out
 
 
-def num_classes(config: ml_collections.ConfigDict) -> int:
-  """`config.num_classes`, or by default 8 for FER+ alone (adds contempt), else 7."""
-  if config.get("num_classes"):
-    return int(config.num_classes)
-  only_ferplus = [n for n, _ in mixture(config)] == ["ferplus"]
-  return len(FERPLUS_EMOTIONS if only_ferplus else EMOTIONS)
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+  """What a run's config resolves to: derived once (`run_spec`), then passed down."""
+  mixture: tuple[tuple[str, float], ...]  # (dataset, sampling weight) of the train mixture.
+  num_classes: int                         # Emotion classes.
+  face_output: bool                        # Plus one "not a face" output.
+
+  @property
+  def num_outputs(self) -> int:
+    return self.num_classes + int(self.face_output)
+
+  @property
+  def datasets(self) -> tuple[str, ...]:
+    return tuple(name for name, _ in self.mixture)
 
 
-def num_outputs(config: ml_collections.ConfigDict) -> int:
-  """The model's outputs: the classes, plus "not a face" with `face_output`."""
-  return num_classes(config) + int(bool(config.get("face_output")))
+def run_spec(config: ml_collections.ConfigDict) -> RunSpec:
+  """The mixture, the classes (`config.num_classes`, else 8 for FER+ alone, which adds
+  contempt, else 7) and the outputs of `config`."""
+  parts = tuple(mixture(config))
+  classes = int(config.get("num_classes") or 0)
+  if not classes:
+    only_ferplus = [name for name, _ in parts] == ["ferplus"]
+    classes = len(FERPLUS_EMOTIONS if only_ferplus else EMOTIONS)
+  return RunSpec(parts, classes, bool(config.get("face_output")))
 
 
 def with_steps(config: ml_collections.ConfigDict, num_train: int

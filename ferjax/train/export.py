@@ -299,11 +299,12 @@ def fit_temperature(predict: Callable, params: list[np.ndarray],
   from ferjax.train import input_pipeline  # pylint: disable=g-import-not-at-top
   from ferjax.data.errors import DataError  # pylint: disable=g-import-not-at-top
   try:
-    sets = input_pipeline.load_eval_splits(config, "validation")
+    spec = config_lib.run_spec(config)
+    sets = input_pipeline.load_eval_splits(config, spec, "validation")
   except (DataError, ImportError, ValueError) as e:
     return {"temperature": 1.0, "note": f"not fitted: validation data unavailable ({e})"}
   sets = {name: arrays for name, arrays in sets.items() if name != "nonface"}
-  num_classes = config_lib.num_classes(config)
+  num_classes = spec.num_classes
   forward = jax.jit(predict)
   probabilities, labels = {}, {}
   for name, arrays in sets.items():
@@ -388,7 +389,8 @@ def export_workdir(workdir: str | Sequence[str], out_dir: str,
   validation_config = config.copy_and_resolve_references()
   if validation_npz:
     validation_config.npz_path = validation_npz
-  if len({config_lib.num_outputs(c) for _, c, _ in restored}) > 1:
+  specs = [config_lib.run_spec(c) for _, c, _ in restored]
+  if len({spec.num_outputs for spec in specs}) > 1:
     raise ValueError("--workdir: the runs predict different numbers of classes (or "
                      "one has the face output); an ensemble needs runs of the same outputs")
   face_output = bool(config.get("face_output"))
@@ -397,7 +399,7 @@ def export_workdir(workdir: str | Sequence[str], out_dir: str,
   metadata = {"temperature": temperature["temperature"], "calibration": temperature,
               "model": config.model, "dataset": config.dataset,
               "mixture": config.get("mixture", ""),
-              "datasets": [name for name, _ in config_lib.mixture(config)]}
+              "datasets": list(specs[0].datasets)}
   if len(workdirs) == 1:
     info = restored[0][2]
     metadata.update(config_hash=config_hash(config), step=info.get("step"),

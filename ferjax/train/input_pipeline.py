@@ -63,11 +63,10 @@ def _teacher(model_dir: str):
     raise config_lib.ConfigError(f"distill_from: {e}") from None
 
 
-def teacher_probabilities(config: ml_collections.ConfigDict, images: np.ndarray
-                          ) -> np.ndarray:
+def teacher_probabilities(config: ml_collections.ConfigDict, num_classes: int,
+                          images: np.ndarray) -> np.ndarray:
   """(n, K) emotion probabilities of `config.distill_from` (uncalibrated)."""
   classifier = _teacher(config.distill_from)
-  num_classes = config_lib.num_classes(config)
   if len(classifier.class_names) != num_classes:
     raise config_lib.ConfigError(
         f"distill_from {config.distill_from} predicts {len(classifier.class_names)} "
@@ -75,7 +74,8 @@ def teacher_probabilities(config: ml_collections.ConfigDict, images: np.ndarray
   return classifier.predict(images, calibrated=False)
 
 
-def _nonface_split(config: ml_collections.ConfigDict, split: str) -> dict[str, np.ndarray]:
+def _nonface_split(config: ml_collections.ConfigDict, num_classes: int, split: str
+                   ) -> dict[str, np.ndarray]:
   """Face/non-face patches: non-faces target "not a face" (index K); faces the teacher.
 
   Faces carry no emotion label, so without `distill_from` they are left out.
@@ -86,7 +86,6 @@ def _nonface_split(config: ml_collections.ConfigDict, split: str) -> dict[str, n
     raise DataError("the nonface patches come from an .npz: prepare one with "
                     "`python -m ferjax.data.nonface` and add it to npz_path")
   arrays = nonface.load_split(path, split)
-  num_classes = config_lib.num_classes(config)
   is_face = arrays["is_face"]
   if not config.distill_from:
     arrays = {k: v[~is_face] for k, v in arrays.items()}
@@ -94,13 +93,15 @@ def _nonface_split(config: ml_collections.ConfigDict, split: str) -> dict[str, n
   targets = np.zeros((len(is_face), num_classes + 1), np.float32)
   targets[~is_face, num_classes] = 1.0
   if is_face.any():
-    targets[is_face, :num_classes] = teacher_probabilities(config, arrays["image"][is_face])
+    targets[is_face, :num_classes] = teacher_probabilities(config, num_classes,
+                                                           arrays["image"][is_face])
   return {"image": arrays["image"], "label": targets.argmax(axis=1).astype(np.int32),
           "target": targets}
 
 
-def load_dataset_split(config: ml_collections.ConfigDict, dataset: str, split: str,
-                       allow_empty: bool = False) -> dict[str, np.ndarray]:
+def load_dataset_split(config: ml_collections.ConfigDict, spec: config_lib.RunSpec,
+                       dataset: str, split: str, allow_empty: bool = False
+                       ) -> dict[str, np.ndarray]:
   """{'image': (n, 48, 48, 1) uint8, 'label': (n,) int32, 'target': (n, outputs) float32}.
 
   A 7-class run on FER+ drops the rows whose majority is contempt. With
@@ -109,9 +110,9 @@ def load_dataset_split(config: ml_collections.ConfigDict, dataset: str, split: s
   Raises DataError (with download instructions) when the data is missing, and
   ConfigError when TFDS is needed but not installed.
   """
-  num_classes = config_lib.num_classes(config)
+  num_classes = spec.num_classes
   if dataset == "nonface":
-    return _nonface_split(config, split)
+    return _nonface_split(config, num_classes, split)
   if dataset == "synthetic":
     sizes = dict(zip(SPLITS, config.synthetic_sizes))
     arrays = stripes.make_split(split, sizes[split], num_classes)
@@ -139,15 +140,11 @@ def load_dataset_split(config: ml_collections.ConfigDict, dataset: str, split: s
   targets = _targets(config, dataset, arrays, num_classes)
   if config.distill_from and split == "train" and len(labels):
     weight = config.distill_weight
-    targets = (1 - weight) * targets + weight * teacher_probabilities(config, images)
-  if config.face_output:
+    targets = (1 - weight) * targets + weight * teacher_probabilities(config, num_classes,
+                                                                       images)
+  if spec.face_output:
     targets = np.pad(targets, ((0, 0), (0, 1)))
   return {"image": images, "label": labels, "target": targets.astype(np.float32)}
-
-
-def load_split(config: ml_collections.ConfigDict, split: str) -> dict[str, np.ndarray]:
-  """`config.dataset`'s split (see `load_dataset_split`)."""
-  return load_dataset_split(config, config.dataset, split)
 
 
 def sampling_weights(labels: np.ndarray, dataset_weight: float, class_balance: float,
@@ -159,35 +156,36 @@ def sampling_weights(labels: np.ndarray, dataset_weight: float, class_balance: f
   return (dataset_weight * weights / weights.sum()).astype(np.float32)
 
 
-def load_train_mixture(config: ml_collections.ConfigDict) -> dict[str, np.ndarray]:
+def load_train_mixture(config: ml_collections.ConfigDict, spec: config_lib.RunSpec
+                       ) -> dict[str, np.ndarray]:
   """The concatenated train splits of the mixture, with a sampling `weight` each.
 
   Weights are returned only when sampling is not uniform over the examples
   (a real mixture or class balancing); otherwise each epoch is a permutation.
   """
-  parts = config_lib.mixture(config)
-  splits = [load_dataset_split(config, name, "train") for name, _ in parts]
+  parts = spec.mixture
+  splits = [load_dataset_split(config, spec, name, "train") for name, _ in parts]
   out = {k: np.concatenate([s[k] for s in splits]) for k in ("image", "label", "target")}
   if len(parts) > 1 or config.class_balance > 0:
     total = sum(w for _, w in parts)
     out["weight"] = np.concatenate([
         sampling_weights(s["label"], w / total, config.class_balance,
-                         config_lib.num_outputs(config))
+                         spec.num_outputs)
         for s, (_, w) in zip(splits, parts)])
   return out
 
 
-def load_eval_splits(config: ml_collections.ConfigDict, split: str
-                     ) -> dict[str, dict[str, np.ndarray]]:
+def load_eval_splits(config: ml_collections.ConfigDict, spec: config_lib.RunSpec,
+                     split: str) -> dict[str, dict[str, np.ndarray]]:
   """{dataset: arrays} for every mixture dataset with a non-empty `split`.
 
   A withheld split (e.g. RAF-DB's test set) is left out; a missing one for
   every dataset is an error.
   """
   out = {}
-  for name, _ in config_lib.mixture(config):
+  for name in spec.datasets:
     try:
-      arrays = load_dataset_split(config, name, split, allow_empty=True)
+      arrays = load_dataset_split(config, spec, name, split, allow_empty=True)
     except MissingSplit:
       continue
     if len(arrays["label"]):

@@ -199,6 +199,7 @@ def _export(workdir: str) -> None:
 class _Run:
   """A run set up to train: its parts, and the state and best info it updates."""
   config: ml_collections.ConfigDict
+  spec: config_lib.RunSpec
   workdir: str
   mesh: Any
   ckpt: checkpoints.Checkpointer
@@ -212,15 +213,15 @@ class _Run:
   eval_batch_size: int
 
 
-def _load_data(config: ml_collections.ConfigDict, num_devices: int
+def _load_data(config: ml_collections.ConfigDict, spec: config_lib.RunSpec, num_devices: int
                ) -> tuple[ml_collections.ConfigDict, dict[str, np.ndarray],
                           dict[str, dict[str, np.ndarray]]]:
   """(config with its step counts, train data, validation splits); checks the batch size."""
   if config.batch_size % num_devices:
     raise config_lib.ConfigError(
         f"batch_size {config.batch_size} is not divisible by the {num_devices} devices")
-  train_data = input_pipeline.load_train_mixture(config)
-  validation_data = input_pipeline.load_eval_splits(config, "validation")
+  train_data = input_pipeline.load_train_mixture(config, spec)
+  validation_data = input_pipeline.load_eval_splits(config, spec, "validation")
   num_train = len(train_data["label"])
   if num_train < config.batch_size:
     raise config_lib.ConfigError(
@@ -248,13 +249,13 @@ def _finished_summary(config: ml_collections.ConfigDict, workdir: str,
   return summary
 
 
-def _start(config: ml_collections.ConfigDict, workdir: str, mesh,
+def _start(config: ml_collections.ConfigDict, spec: config_lib.RunSpec, workdir: str, mesh,
            ckpt: checkpoints.Checkpointer, train_data: dict[str, np.ndarray],
            validation_data: dict[str, dict[str, np.ndarray]]) -> _Run:
   """Builds the model and steps, warm-starts or resumes, puts the data on device."""
   num_devices = mesh.devices.size
   num_train = len(train_data["label"])
-  graphdef, rng_template, state = steps.init_state(config)
+  graphdef, rng_template, state = steps.init_state(config, spec)
   flops = steps.model_flops(graphdef, state, rng_template)
   _say(f"model {config.model}: {steps.count_params(state):,} parameters, "
        + (f"{flops / 1e6:.1f} MFLOPs" if flops else "unknown FLOPs")
@@ -279,13 +280,12 @@ def _start(config: ml_collections.ConfigDict, workdir: str, mesh,
                                         enabled=jax.process_index() == 0)
   eval_batch_size = -(-config.eval_batch_size // num_devices) * num_devices
   return _Run(
-      config=config, workdir=workdir, mesh=mesh, ckpt=ckpt, writer=writer, state=state,
+      config=config, spec=spec, workdir=workdir, mesh=mesh, ckpt=ckpt, writer=writer, state=state,
       best=best, train_data=sharding.put(train_data, replicated),
       validation={name: _eval_batches(d, eval_batch_size, mesh)
                   for name, d in validation_data.items()},
       train_step=steps.make_train_step(config, graphdef, rng_template, num_train, mesh),
-      eval_step=steps.make_eval_step(graphdef, rng_template, config_lib.num_outputs(config),
-                                     mesh),
+      eval_step=steps.make_eval_step(graphdef, rng_template, spec.num_outputs, mesh),
       eval_batch_size=eval_batch_size)
 
 
@@ -347,8 +347,8 @@ def _test(run: _Run) -> dict[str, Any]:
   model_state, info = restored if restored else (state, {"step": int(state["step"])})
   test = evaluate_sets(run.eval_step, model_state["params"], model_state["batch_stats"],
                       {name: _eval_batches(d, run.eval_batch_size, run.mesh)
-                       for name, d in input_pipeline.load_eval_splits(run.config,
-                                                                      "test").items()})
+                       for name, d in input_pipeline.load_eval_splits(
+                           run.config, run.spec, "test").items()})
   run.writer.write(info["step"], {
       "test_accuracy": test["accuracy"], "test_loss": test["loss"],
       "test_per_class_accuracy": test["per_class_accuracy"],
@@ -369,15 +369,16 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   not evaluated or exported again: the summary says `already_finished`.
   """
   config_lib.validate(config)
+  spec = config_lib.run_spec(config)
   check_workdir(workdir, export=bool(config.export))
   mesh = sharding.make_mesh()
-  config, train_data, validation_data = _load_data(config, mesh.devices.size)
+  config, train_data, validation_data = _load_data(config, spec, mesh.devices.size)
   ckpt = checkpoints.Checkpointer(workdir, config.keep)
   finished = _finished_summary(config, workdir, ckpt)
   if finished is not None:
     return finished
 
-  run = _start(config, workdir, mesh, ckpt, train_data, validation_data)
+  run = _start(config, spec, workdir, mesh, ckpt, train_data, validation_data)
   end = min(config.total_steps, config.stop_after or config.total_steps)
   _run_steps(run, end)
   summary: dict[str, Any] = {"step": int(run.state["step"]),

@@ -51,18 +51,21 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
   return optax.chain(*parts)
 
 
-def build_model(config: ml_collections.ConfigDict, seed: int) -> nnx.Module:
-  """The configured model with the configured compute dtype."""
+def build_model(config: ml_collections.ConfigDict, num_outputs: int, seed: int
+                ) -> nnx.Module:
+  """The configured model, `num_outputs` wide, with the configured compute dtype."""
   kwargs = dict(config.model_kwargs)
   kwargs["dtype"] = jnp.dtype(config.dtype)  # A name from config_lib.DTYPES.
-  return models.create_model(config.model, config_lib.num_outputs(config),
+  return models.create_model(config.model, num_outputs,
                              rngs=nnx.Rngs(seed), **kwargs)
 
 
-def init_state(config: ml_collections.ConfigDict) -> tuple[nnx.GraphDef, nnx.State, State]:
+def init_state(config: ml_collections.ConfigDict, spec: config_lib.RunSpec
+               ) -> tuple[nnx.GraphDef, nnx.State, State]:
   """(graphdef, rng template, train state) for step 0, on the default device."""
   key = jax.random.PRNGKey(config.seed)
-  model = build_model(config, int(jax.random.randint(key, (), 0, 2**31 - 1)))
+  model = build_model(config, spec.num_outputs,
+                      int(jax.random.randint(key, (), 0, 2**31 - 1)))
   graphdef, params, batch_stats, rngs = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
   state = {"params": params, "batch_stats": batch_stats,
            "opt_state": make_optimizer(config).init(params),
