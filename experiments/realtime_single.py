@@ -55,6 +55,9 @@ The `:longer` stage (12 epochs from the shipped model at peak 0.01, 8,856 steps,
 minutes on the shared CPU, paused for benchmarks) reached 84.90% on FER+ and 80.05% on
 RAF-DB validation (mean +0.73 on the shipped model, still 0.90 below the pair) with the
 same face output (72.0% of validation non-faces rejected), so it is not shipped either.
+A second `:longer` cycle from that stage's export (`--config.init_from=runs/export_longer`,
+8,856 steps in 50 minutes) was lower on every measure (84.49%, 79.65%; 62.4% of the
+validation non-faces rejected): a second cycle of the same distillation does not help.
 Temperature 0.7175, fitted with FER+ and RAF-DB validation weighted equally: ECE
 0.144 -> 0.043 on FER+, 0.046 -> 0.051 on RAF-DB. The face output at its stored
 threshold 0.099 (at most 1% of validation faces >= 16 px rejected) rejects 72%
