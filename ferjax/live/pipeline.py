@@ -57,7 +57,7 @@ from ferjax.live.smoothing import UNCERTAIN, EmotionSmoother
 from ferjax.live.sources import Frame
 from ferjax.live.students import (FACE_THRESHOLD, MIN_CHANGE, MIN_NEW_S, SEAT_DISTANCE,
                                   Students)
-from ferjax.live.tracking import NEW_FACE_SPEED_S, Tracker
+from ferjax.live.tracking import NEW_FACE_SPEED_S, Track, Tracker
 
 STAGES = ("detect", "track", "classify", "draw")
 
@@ -424,7 +424,7 @@ class LivePipeline:
       probabilities[wanted] = self.classifier.predict(crops[wanted])
     return crops, probabilities, face
 
-  def _shown_box(self, track) -> np.ndarray:
+  def _shown_box(self, track: Track) -> np.ndarray:
     """Where a track's face is reported: a lost face stays where it was last detected
     (`coast_in_place`). In the realistic lesson 26% of the predicted boxes of lost
     faces missed the face (a head bowing on, the prediction running on past it), 19%
