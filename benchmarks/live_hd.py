@@ -229,9 +229,8 @@ nothing. Tried and not used: CenterFace quantised to int8 (onnxruntime static
 QDQ, per channel, calibrated on 30 WIDER photos of the trained events) runs its network
 1.27-1.3x faster here, but loses 3.6 points of AP on WIDER indoor (all events, photo
 path: 90.1 against 93.7) and 1.9 of recall of faces >= 16 px.
-The CPU's speed varies between and within runs (in the run of 2026-12-07 the
-default's three runs at 1280x720 gave 20.6-25.0 FPS); camera-mode rows are one run
-each, and at 1920x1080 ran at 17-26 FPS in the last four runs of this benchmark
+The CPU's speed varies between and within runs (the default's listed runs); camera-mode
+rows are one run each, and at 1920x1080 ran at 17-26 FPS in the last four runs of this benchmark
 (86-93% of the faces found after 3 s in the last three; the 1920x1080 rows run alone
 the same day gave 26.3 FPS and 98.0%: the slow first detection of the full runs, 1-3 s,
 was not reproduced).

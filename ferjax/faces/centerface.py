@@ -142,7 +142,7 @@ class CenterFace(base.FaceDetector):
     return base.sorted_detections(boxes, scores, lm, self.name, frame_bgr.shape)
 
   def detect_focused(self, frame_bgr: np.ndarray, windows: Sequence[Window], cell: int,
-                     sweep: scales.DetectionPlan, step: int, gap: int = 0
+                     sweep: scales.DetectionPlan | None, step: int | None, gap: int = 0
                      ) -> list[Detection]:
     """Faces in square `windows` of the frame, plus one step of a sweep; merged as tiles are.
 
@@ -151,7 +151,8 @@ class CenterFace(base.FaceDetector):
     image, `gap` black pixels apart: one network call for every face being
     followed, whatever the frame size. `step` < `sweep.tiles` runs that tile of
     `sweep` from the frame region under it; `step` == `sweep.tiles` runs the
-    whole frame at the coarse scale (faces too large for a tile).
+    whole frame at the coarse scale (faces too large for a tile); `step` None runs
+    no sweep (and `sweep` may be None).
     """
     frame_bgr = pixels.to_bgr(frame_bgr)
     if step is None:  # No sweep this round.

@@ -76,8 +76,9 @@ DETECT_EVERY = 4
 # (BENCHMARKS.md, "Live pipeline").
 CLASSIFY_EVERY = 6
 MEMORY_S = 6.0          # A student who looks down for a few seconds keeps the id ...
-# ... and stays on screen, with the last emotion read, this long: past 1 s the
-# predicted box found no more faces in the realistic lesson, only wall (2 s before).
+# ... and stays on screen, with the last emotion read, this long: past 1 s its box
+# (then the prediction; now where it was last detected) found no more faces in the
+# realistic lesson, only wall (2 s before).
 COAST_S = 1.0
 # A face still this long (a picture: `students.Students.still_boxes`) is no longer
 # looked for in detection rounds (`faces.scene_scale`); a third of the faces a 1280x720
