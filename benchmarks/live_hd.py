@@ -217,23 +217,23 @@ real time and drops those the loop is late for; it waits for the first frame's
 detection (before 2026-12-06 that one ran in the worker too, beside the frame loop:
 1920x1080 camera-mode recall 54.5%, 79.9% from 3 s). A file's results are held back a
 second and revised (`LivePipeline.stream`). Where the time goes at 1280x720: the
-network is nearly all of a round. Until 2026-12-06 a round looked at about 46 followed
+network is most of a round; since 2026-12-07 it runs with its weights as constants, in
+half the time ("Detector network graph"). Until 2026-12-06 a round looked at about 46 followed
 faces, 8 of them the poster's printed faces and 7 flickers found once (a bag's box, a
 second box on a face), in a 672x672 mosaic, plus a 416x512 sweep tile (40 ms of about
-125); now a box found in fewer than 3 rounds is followed 3 rounds unseen (30 before),
+125, with the graph as shipped); now a box found in fewer than 3 rounds is followed 3 rounds unseen (30 before),
 faces still for 3 s (pictures) get no window, and the sweep takes a step every second
 round (*before: pictures and flickers followed, a sweep step every round* is the
 detector as it was): about 34 windows, 576x576, and half a tile a round, and a new face
 is found within 3.5 s instead of 1.7 s. Smaller sweep tiles (320 or 384 px) gained
 nothing. Tried and not used: CenterFace quantised to int8 (onnxruntime static
-QDQ, per channel, calibrated on 30 WIDER photos of the trained events) runs its network
-1.27-1.3x faster here, but loses 3.6 points of AP on WIDER indoor (all events, photo
+QDQ, per channel, calibrated on 30 WIDER photos of the trained events) ran its network
+1.27-1.3x faster than the graph as shipped, but loses 3.6 points of AP on WIDER indoor (all events, photo
 path: 90.1 against 93.7) and 1.9 of recall of faces >= 16 px.
 The CPU's speed varies between and within runs (the default's listed runs); camera-mode
-rows are one run each, and at 1920x1080 ran at 17-26 FPS in the last four runs of this benchmark
-(86-93% of the faces found after 3 s in the last three; the 1920x1080 rows run alone
-the same day gave 26.3 FPS and 98.0%: the slow first detection of the full runs, 1-3 s,
-was not reproduced).
+rows are one run each. Before the weights were constants, the 1920x1080 camera rows ran
+at 17-26 FPS in four runs of this benchmark (86-93% of the faces found after 3 s in
+three), the first full detection taking 1-3 s.
 The last column is the detector's state when the run ended. The "windows" rows at
 {window_size} try other windows around the followed faces than the default (80-px cells,
 four face sides wide, so the face is 20 px, 16 px apart, three network strides a cell);

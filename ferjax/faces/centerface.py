@@ -26,6 +26,54 @@ Window = tuple[float, float, float]  # x, y, side: a square of the frame, in its
 Decoded = tuple[np.ndarray, np.ndarray, np.ndarray]  # boxes (n, 4), scores, landmarks (n, 10).
 
 
+def runnable_model(model, outputs: Sequence[str], image_input: str = "input.1"):
+  """The shipped CenterFace graph made fit to run at any size, at full speed.
+
+  The file fixes its input size (`free_sizes`) and lists every weight and
+  batch-norm statistic as a graph input (`weights_as_constants`).
+  """
+  return weights_as_constants(free_sizes(model, outputs, image_input))
+
+
+def free_sizes(model, outputs: Sequence[str], image_input: str = "input.1"):
+  """`model` with the batch and spatial sizes of its image input and `outputs` free."""
+  for value in list(model.graph.input) + list(model.graph.output):
+    if value.name in (image_input, *outputs):
+      dims = value.type.tensor_type.shape.dim
+      for i, symbol in ((0, "n"), (2, "h"), (3, "w")):
+        dims[i].Clear()
+        dims[i].dim_param = symbol
+  return model
+
+
+def weights_as_constants(model):
+  """`model` without the graph inputs that only carry its weights.
+
+  An old exporter's habit: weights listed as inputs could be overridden on any
+  call, so onnxruntime may not fold the batch norms into the convolutions. The
+  weights stay as they are; the network runs about twice as fast
+  (`benchmarks/detector_graph.py`).
+  """
+  weights = {initializer.name for initializer in model.graph.initializer}
+  inputs = [value for value in model.graph.input if value.name not in weights]
+  del model.graph.input[:]
+  model.graph.input.extend(inputs)
+  return model
+
+
+def onnx_session(model, threads: int | None = None):
+  """An onnxruntime CPU session of `model` with `threads` (None: all cores)."""
+  import onnxruntime as ort  # pylint: disable=g-import-not-at-top
+  options = ort.SessionOptions()
+  options.log_severity_level = 3
+  # Idle worker threads must not spin: the classifier runs right after on the same cores.
+  options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+  if threads:
+    options.intra_op_num_threads = threads
+  return ort.InferenceSession(model.SerializeToString(), options,
+                              providers=["CPUExecutionProvider"])
+
+
 class CenterFace(base.FaceDetector):
   """CenterFace (anchor-free, stride 4): strong on small faces.
 
@@ -81,26 +129,11 @@ class CenterFace(base.FaceDetector):
   def _onnxruntime(self, path: str, threads: int | None) -> Callable[[np.ndarray], list]:
     try:
       import onnx  # pylint: disable=g-import-not-at-top
-      import onnxruntime as ort  # pylint: disable=g-import-not-at-top
+      import onnxruntime  # pylint: disable=g-import-not-at-top,unused-import
     except ImportError as e:
       raise base.DetectorUnavailable(f"centerface backend onnxruntime needs 'onnxruntime' and "
                                 f"'onnx' ({e})") from None
-    model = onnx.load(path)
-    # The file fixes a 32x32 input; free the batch and spatial sizes.
-    for value in list(model.graph.input) + list(model.graph.output):
-      if value.name in ("input.1",) + self._OUTPUTS:
-        dims = value.type.tensor_type.shape.dim
-        for i, symbol in ((0, "n"), (2, "h"), (3, "w")):
-          dims[i].Clear()
-          dims[i].dim_param = symbol
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # The file lists BN counters as inputs: noisy warnings.
-    # Idle worker threads must not spin: the classifier runs right after on the same cores.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if threads:
-      options.intra_op_num_threads = threads
-    runtime = ort.InferenceSession(model.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
+    runtime = onnx_session(runnable_model(onnx.load(path), self._OUTPUTS), threads)
     return lambda blob: runtime.run(list(self._OUTPUTS), {"input.1": blob})
 
   def _opencv(self, path: str) -> Callable[[np.ndarray], list]:
