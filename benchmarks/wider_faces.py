@@ -8,8 +8,10 @@ WIDER FACE validation photos of indoor and group events with every face boxed.
 Two operating paths of the live tool are scored:
 
   photo  `tools/live.py --source PHOTO --photos`: the tool's detector at
-         PHOTO_THRESHOLD, `min_face` from each photo as the tool sets it, every
-         detection >= PHOTO_THRESHOLD counted.
+         PHOTO_THRESHOLD, `min_face` from each photo as the tool sets it, on the
+         photo and its mirror image (`faces.mirrored`), every detection whose
+         mean score is >= PHOTO_THRESHOLD counted; "photo, one view" is the
+         photo path before the mirror image was added.
   video  the tool's default detector (scores down to LOW_THRESHOLD); a detection
          must reach HIGH_THRESHOLD to start a track, so that is its threshold.
 
@@ -38,6 +40,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +57,7 @@ from ferjax import faces
 from ferjax.data import wider_face
 from ferjax.data.errors import DataError
 from ferjax.evaluation import detection_scores as scores_lib
+from ferjax.faces import mirrored
 from ferjax.faces import scales
 from ferjax.inference import FACE_CHECK_MODEL_DIR, ExpressionClassifier
 from ferjax.live import pipeline
@@ -96,10 +100,12 @@ class Path:
   detector_threshold: float   # Lowest score the tool's detector returns.
   threshold: float            # Score from which a detection counts.
   photo_min_face: bool        # min_face follows each photo (photo mode).
+  mirror: bool = False        # The photo and its mirror image, scores averaged.
 
 
 PATHS = (
-    Path("photo", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True),
+    Path("photo", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True, mirror=True),
+    Path("photo, one view", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True),
     Path("video", min(pipeline.LOW_THRESHOLD, pipeline.HIGH_THRESHOLD),
          pipeline.HIGH_THRESHOLD, False),
 )
@@ -121,16 +127,20 @@ class RankingDetector(faces.CenterFace):
 class Detectors:
   """A path's detector as the tool builds it, and its ranking twin."""
   path: Path
-  operating: faces.CenterFace
-  ranking: RankingDetector
+  operating: faces.FaceDetector  # CenterFace, or CenterFace in a MirroredDetector.
+  ranking: faces.FaceDetector
 
   @classmethod
   def create(cls, path: Path, floor: float, threads: int | None) -> Detectors:
     operating = pipeline.create_detector(score_threshold=path.detector_threshold,
-                                         threads=threads)
-    if not isinstance(operating, faces.CenterFace):
-      raise ValueError(f"the live tool's detector is {operating.name}, not CenterFace")
-    return cls(path, operating, RankingDetector(operating, floor, threads))
+                                         threads=threads, mirror=path.mirror)
+    planner = operating.detector if path.mirror else operating
+    if not isinstance(planner, faces.CenterFace):
+      raise ValueError(f"the live tool's detector is {planner.name}, not CenterFace")
+    ranking = RankingDetector(planner, floor, threads)
+    if path.mirror:
+      ranking = mirrored.MirroredDetector(ranking, iou_threshold=planner.iou_threshold)
+    return cls(path, operating, ranking)
 
   def detect(self, image: np.ndarray) -> tuple[list[faces.Detection], list[faces.Detection]]:
     """(operating, ranking) detections of one photo."""
@@ -157,10 +167,10 @@ def _from_arrays(boxes, scores, landmarks) -> list[faces.Detection]:
 def cache_key(path: Path, floor: float) -> str:
   """Settings and the source of the code that makes the boxes, hashed."""
   digest = hashlib.sha1(json.dumps([CACHE_FORMAT, dataclasses.asdict(path), floor]).encode())
-  for module in ("centerface", "scales", "geometry", "base"):
+  for module in ("centerface", "mirrored", "scales", "geometry", "base"):
     with open(os.path.join(ROOT, "ferjax", "faces", f"{module}.py"), "rb") as f:
       digest.update(f.read())
-  return f"{path.name}-{digest.hexdigest()[:12]}"
+  return f"{re.sub(r'[^a-z]+', '_', path.name)}-{digest.hexdigest()[:12]}"
 
 
 class Cache:
@@ -510,7 +520,10 @@ TEXT = """\
 WIDER FACE validation photos of indoor and group events (`../shared/datasets/\
 wider_face_indoor`, 1024 px wide; labelled boxes of zero or negative size skipped:
 {skipped}). *photo*: `tools/live.py --source PHOTO --photos` (the tool's detector at
-{photo}, `min_face` 14 px or 1% of the photo's longer side; every detection from {photo});
+{photo}, `min_face` 14 px or 1% of the photo's longer side, run on the photo and on its
+mirror image, each face's score the mean of both views, half its score where one view
+alone found it; every detection from {photo}); *photo, one view*: the photo path before
+the mirror image (2026-12-07);
 *video*: the tool's default detector (scores from {low}), where a face needs {high} to start
 a track. Each path runs its detector as the tool builds it (recall, precision, false
 positives at its threshold) and, for AP, at the same scale and tiles down to score

@@ -67,6 +67,17 @@ def test_a_folder_of_photos_with_annotated_copies(demo_photos, tmp_path):
   assert set(ids) == {"0", "1"} and not ids["0"] & ids["1"]  # Unrelated photos.
 
 
+def test_a_photo_is_seen_mirrored_too_unless_asked_not_to(demo_photos, tmp_path):
+  photo = str(demo_photos / "still00.png")
+  scores = {}
+  for name, extra in (("both", []), ("one", ["--nomirror_photos"])):
+    result = _live("--source", photo, "--headless", "--out", str(tmp_path / name), *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores[name] = sorted(float(r["score"]) for r in _rows(tmp_path / name))
+  assert len(scores["both"]) == len(scores["one"]) >= 7  # The same faces ...
+  assert scores["both"] != scores["one"]  # ... each scored over two views, or one.
+
+
 def test_faces_below_the_size_limit_are_too_small(demo_photos, tmp_path):
   """A photo of the demo class beside a half-size copy: faces of ~60 and ~30 px."""
   still = cv2.imread(str(demo_photos / "still00.png"))

@@ -83,7 +83,10 @@ class CenterFace(base.FaceDetector):
   area; longer sides than `max_tile_side` are tiled. `plan(frame_shape)` tells
   what a frame size gets. `max_side` overrides all that: the longer side is scaled
   to it, one pass. Inputs are padded to a multiple of 32. Detections carry their
-  scores, so a caller with a low `score_threshold` can split high from low.
+  scores, so a caller with a low `score_threshold` can split high from low. `floor`
+  returns scores below `score_threshold` too, one box per peak of the heatmap (a
+  3x3 local maximum, as CenterNet decodes), the scale still set by `score_threshold`
+  (for a caller that averages scores, `mirrored.MirroredDetector`).
   """
 
   name = "centerface"
@@ -94,13 +97,16 @@ class CenterFace(base.FaceDetector):
                threads: int | None = None, *,
                min_face: float = scales.DEFAULT_MIN_FACE,
                max_pixels: int = scales.DEFAULT_MAX_PIXELS,
-               max_tile_side: int = scales.DEFAULT_MAX_TILE_SIDE):
+               max_tile_side: int = scales.DEFAULT_MAX_TILE_SIDE,
+               floor: float | None = None):
     if max_side is not None and not max_side >= 32:
       raise ValueError(f"max_side must be >= 32 (or None to follow min_face), got {max_side!r}")
     if not 0 < score_threshold < 1:
       raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
     if not 0 < iou_threshold <= 1:
       raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold!r}")
+    if floor is not None and not 0 < floor <= score_threshold:
+      raise ValueError(f"floor must be in (0, score_threshold], got {floor!r}")
     if not min_face > 0:
       raise ValueError(f"min_face must be > 0 (frame pixels), got {min_face!r}")
     if not max_pixels >= 32 * 32:
@@ -109,6 +115,7 @@ class CenterFace(base.FaceDetector):
       raise ValueError(f"max_tile_side must be >= 128, got {max_tile_side!r}")
     self.max_side = max_side
     self.score_threshold = score_threshold
+    self.floor = floor
     self.iou_threshold = iou_threshold
     self.min_face = min_face
     self.max_pixels = max_pixels
@@ -321,7 +328,11 @@ class CenterFace(base.FaceDetector):
 
   def _decode(self, heat: np.ndarray, size: np.ndarray, offset: np.ndarray,
               marks: np.ndarray) -> Decoded:
-    ys, xs = np.nonzero(heat[0] > self.score_threshold)
+    above = heat[0] > self.score_threshold
+    if self.floor is not None:  # Below the threshold, only the heatmap's peaks.
+      peaks = heat[0] >= cv2.dilate(heat[0], np.ones((3, 3), np.uint8))
+      above |= peaks & (heat[0] > self.floor)
+    ys, xs = np.nonzero(above)
     scores = heat[0, ys, xs].astype(np.float64)
     h, w = np.exp(size[0, ys, xs]) * 4, np.exp(size[1, ys, xs]) * 4
     cy, cx = (ys + offset[0, ys, xs] + 0.5) * 4, (xs + offset[1, ys, xs] + 0.5) * 4

@@ -50,6 +50,7 @@ import numpy as np
 
 from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
+from ferjax.faces import mirrored
 from ferjax.faces import scales
 from ferjax.faces import scene_scale as scene_scale_lib
 from ferjax.live.face_quality import TOO_SMALL
@@ -124,7 +125,8 @@ def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
 def create_detector(name: str = "default", *, min_face: float | None = None,
                     max_side: int | None = None, score_threshold: float = LOW_THRESHOLD,
                     threads: int | None = None, scene_scale: bool = False,
-                    scene_options: dict | None = None) -> faces_lib.FaceDetector:
+                    scene_options: dict | None = None,
+                    mirror: bool = False) -> faces_lib.FaceDetector:
   """The live tool's face detector; CenterFace gets the scale and score settings.
 
   Args:
@@ -138,6 +140,9 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
       it needs, and sweep the frame at the full scale a tile per round
       (`faces.scene_scale`), unless `min_face` or `max_side` fix the scale.
     scene_options: `SceneScaledDetector` settings (cell, context, gap, ...).
+    mirror: for photos (CenterFace), detect in the image and in its mirror image,
+      each face's score the mean of both (`faces.mirrored`); the scale still
+      follows `score_threshold`.
   """
   key = faces_lib.detector_key(name)
   if key != "centerface":
@@ -147,7 +152,11 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
     kwargs["min_face"] = min_face
   if max_side:
     kwargs["max_side"] = max_side
+  if mirror:
+    kwargs["floor"] = min(mirrored.FLOOR, score_threshold)
   detector = faces_lib.create_detector(key, **kwargs)
+  if mirror:
+    return mirrored.MirroredDetector(detector, iou_threshold=detector.iou_threshold)
   if scene_scale and not min_face and not max_side:
     return scene_scale_lib.SceneScaledDetector(detector, **(scene_options or {}))
   return detector
