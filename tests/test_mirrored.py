@@ -46,6 +46,7 @@ class _TwoViews(faces.FaceDetector):
   """Finds one face in every view and a bag's box in the first view only."""
   name = "fake"
   min_face = 14.0
+  iou_threshold = 0.3
 
   def __init__(self):
     self.calls = []

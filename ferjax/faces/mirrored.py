@@ -68,15 +68,14 @@ class MirroredDetector(base.FaceDetector):
   """`detector` run on a frame and on its mirror image, the two views fused (`fuse`).
 
   `detector` should return scores well below the threshold the caller applies (its
-  `floor`): a face's mean score needs both views' scores. `min_face` passes through.
+  `floor`): a face's mean score needs both views' scores. `min_face` passes through;
+  the fused boxes are suppressed at the detector's own `iou_threshold`.
   """
 
-  def __init__(self, detector: base.FaceDetector, match_iou: float = MATCH_IOU,
-               iou_threshold: float = 0.3):
+  def __init__(self, detector: base.FaceDetector, match_iou: float = MATCH_IOU):
     self.detector = detector
     self.name = detector.name
     self.match_iou = match_iou
-    self.iou_threshold = iou_threshold
 
   @property
   def min_face(self) -> float:
@@ -92,5 +91,5 @@ class MirroredDetector(base.FaceDetector):
     mirrored = [mirror(d, width) for d in self.detector.detect(cv2.flip(frame_bgr, 1))]
     fused = fuse(direct, mirrored, self.match_iou)
     keep = geometry.nms(np.array([d.box for d in fused], np.float64).reshape(-1, 4),
-                        np.array([d.score for d in fused]), self.iou_threshold)
+                        np.array([d.score for d in fused]), self.detector.iou_threshold)
     return [fused[i] for i in sorted(keep)]

@@ -156,7 +156,7 @@ def create_detector(name: str = "default", *, min_face: float | None = None,
     kwargs["floor"] = min(mirrored.FLOOR, score_threshold)
   detector = faces_lib.create_detector(key, **kwargs)
   if mirror:
-    return mirrored.MirroredDetector(detector, iou_threshold=detector.iou_threshold)
+    return mirrored.MirroredDetector(detector)
   if scene_scale and not min_face and not max_side:
     return scene_scale_lib.SceneScaledDetector(detector, **(scene_options or {}))
   return detector
