@@ -500,6 +500,21 @@ def test_photo_mode_drops_a_detection_that_is_not_a_face():
   assert result.faces[0].track_id == 1 and result.faces[0].label == "happy"
 
 
+def test_photo_mode_does_not_report_faces_smaller_than_min_face():
+  """A 60 px face is reported; a 12 px box (12 x 12: side 12) is not once min_face is
+  13 px, and is not counted as a rejected non-face either."""
+  image, (face, _) = _scene()
+  tiny = Detection((60.0, 140.0, 72.0, 152.0), 0.9, None, "centerface")
+  with LivePipeline(_FixedDetector([face, tiny]), _FaceClassifier(), fps=10.0,
+                    face_threshold=0.0) as pipeline:
+    every = pipeline.analyse_photo(Frame(0, 0.0, image))
+    searched = pipeline.analyse_photo(Frame(1, 0.1, image), min_face=13.0)
+    at_its_size = pipeline.analyse_photo(Frame(2, 0.2, image), min_face=12.0)
+  assert sorted(f.box[0] for f in every.faces) == [40.0, 60.0]
+  assert [f.box[0] for f in searched.faces] == [40.0] and searched.rejected == 0
+  assert len(at_its_size.faces) == 2
+
+
 def test_faces_in_an_ignored_region_are_not_counted():
   """A poster's printed face: the teacher marks its part of the frame once."""
   image, detections = _scene()

@@ -49,6 +49,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from ferjax import faces as faces_lib
+from ferjax.faces import geometry
 from ferjax.faces.geometry import Detection
 from ferjax.faces import mirrored
 from ferjax.faces import scales
@@ -530,16 +531,21 @@ class LivePipeline:
     signal, an error, the window closed): the frames analysed are not lost."""
     return list(self._hindsight.flush())
 
-  def analyse_photo(self, frame: Frame) -> FrameResult:
-    """One still image on its own: every face of `photo_threshold` verified as a face.
+  def analyse_photo(self, frame: Frame, min_face: float = 0.0) -> FrameResult:
+    """One still image on its own: every face of `photo_threshold` and at least
+    `min_face` px (side sqrt(w h) of its box) verified as a face.
 
-    Detections the model does not take for a face (P(face) under the face
-    threshold) are dropped and counted in `rejected`; ids are new to this pipeline.
+    Smaller detections are not faces the photo was searched for (`photo_min_face`;
+    on WIDER FACE indoor, a third of the photo path's false positives and few of its
+    faces: BENCHMARKS.md, "Real scenes: WIDER FACE indoor"). Detections the model
+    does not take for a face (P(face) under the face threshold) are dropped and
+    counted in `rejected`; ids are new to this pipeline.
     """
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
-    detections: list[Detection] = [d for d in self._faces_in(frame.image)
-                                   if d.score >= self.photo_threshold]
+    detections: list[Detection] = [
+        d for d in self._faces_in(frame.image)
+        if d.score >= self.photo_threshold and geometry.box_side(d.box) >= min_face]
     timings["detect"] = time.perf_counter() - start
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in d.box) for d in detections]
