@@ -1,9 +1,15 @@
-"""Temperature scaling (Guo et al., 2017) and expected calibration error, in numpy.
+"""Temperature scaling (Guo et al., 2017), a prior shift, and calibration error, in numpy.
 
 An export stores the temperature fitted on validation data; the classifier applies it
 to the model's softmax output, softmax(log p / T), which equals softmax(logits / T).
 Argmax, hence accuracy, does not change; confidence then matches accuracy, so the
 live tool's `uncertain` threshold means a known error rate.
+
+A model may also store a per-class `bias` added to those logits: a prior shift
+(logit adjustment, Menon et al., 2021), -strength * log(prior), which moves
+decisions from the common emotions (neutral, happy) toward the rare ones (fear,
+disgust), where a classifier trained on imbalanced faces under-reads them
+(`benchmarks/class_balance.py` chooses the strength on validation data).
 """
 
 from __future__ import annotations
@@ -13,15 +19,25 @@ import numpy as np
 ECE_BINS = 15
 
 
-def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-  """Softmax probabilities re-scaled by `temperature` (1 leaves them unchanged)."""
+def apply_temperature(probabilities: np.ndarray, temperature: float,
+                      bias: np.ndarray | None = None) -> np.ndarray:
+  """Softmax probabilities re-scaled by `temperature`, then each class's logit shifted
+  by `bias` (softmax(log p / T + bias)); T = 1 and no bias leave them unchanged."""
   probabilities = np.asarray(probabilities, np.float32)
-  if temperature == 1.0 or len(probabilities) == 0:
+  if (temperature == 1.0 and bias is None) or len(probabilities) == 0:
     return probabilities
   logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+  if bias is not None:
+    logits = logits + np.asarray(bias, np.float32)
   logits -= logits.max(axis=-1, keepdims=True)
   out = np.exp(logits)
   return (out / out.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def prior_shift(prior: np.ndarray, strength: float) -> np.ndarray:
+  """Per-class logit bias -strength * log(prior): 0 leaves decisions as trained, 1
+  divides each class's odds by its share (a balanced-error decision rule)."""
+  return -float(strength) * np.log(np.clip(np.asarray(prior, np.float64), 1e-6, 1.0))
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray,

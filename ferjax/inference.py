@@ -68,6 +68,18 @@ def model_error_message(error: ModelError, model_dir: str) -> str:
   return f"error: {error}{hint}"
 
 
+def class_bias(metadata: dict) -> np.ndarray | None:
+  """The export's per-class logit bias (`metadata["class_bias"]["bias"]`), or None."""
+  stored = metadata.get("class_bias")
+  if not stored:
+    return None
+  bias = np.asarray(stored.get("bias", ()), np.float32)
+  if bias.shape != (len(metadata["class_names"]),):
+    raise ModelError(f"metadata class_bias has {bias.size} values for "
+                     f"{len(metadata['class_names'])} classes")
+  return bias
+
+
 def read_metadata(model_dir: str | os.PathLike) -> dict:
   """Reads and checks `metadata.json` of an exported model."""
   model_dir = os.fspath(model_dir)
@@ -100,6 +112,8 @@ class ExpressionClassifier:
     self.input_size: int = int(self.metadata["input"]["shape"][1])
     # Fitted on validation data at export (ferjax.calibration); 1.0 = uncalibrated.
     self.temperature = float(self.metadata.get("temperature") or 1.0)
+    # A prior shift toward the rare emotions, added to the tempered logits (None: none).
+    self.class_bias = class_bias(self.metadata)
     # Models trained with a "not a face" output add P(face) as a last column.
     self.has_face_output = bool(self.metadata.get("face_output"))
     self.backend = backend
@@ -181,6 +195,8 @@ class ExpressionClassifier:
       return np.zeros((0, num_classes), np.float32), face
     outputs = self._run(x)
     face = outputs[:, num_classes].copy() if self.has_face_output else None
-    probabilities = calibration.apply_temperature(outputs[:, :num_classes],
-                                                  self.temperature if calibrated else 1.0)
+    probabilities = outputs[:, :num_classes]
+    if calibrated:
+      probabilities = calibration.apply_temperature(probabilities, self.temperature,
+                                                    self.class_bias)
     return probabilities, face

@@ -1,10 +1,13 @@
 """Temperature scaling and expected calibration error."""
 
 import json
+import shutil
 
 import numpy as np
+import pytest
 
 from ferjax import calibration
+from ferjax import inference
 from ferjax.inference import ExpressionClassifier
 
 
@@ -60,3 +63,43 @@ def test_export_stores_a_temperature_the_classifier_applies(exported_model_dir):
   np.testing.assert_allclose(classifier.predict(faces),
                              calibration.apply_temperature(raw, meta["temperature"]),
                              atol=1e-6)
+
+
+def test_a_prior_shift_moves_decisions_to_the_rare_class():
+  """Two classes, the first nine times as common: scores that favour it slightly go to
+  the rare class once the shift divides each class's odds by its share."""
+  prior = np.array([0.9, 0.1])
+  bias = calibration.prior_shift(prior, 1.0)
+  np.testing.assert_allclose(bias, -np.log(prior))
+  np.testing.assert_array_equal(calibration.prior_shift(prior, 0.0), [0.0, 0.0])
+  p = np.array([[0.6, 0.4], [0.95, 0.05], [0.3, 0.7]], np.float32)
+  shifted = calibration.apply_temperature(p, 1.0, bias)
+  assert shifted.argmax(-1).tolist() == [1, 0, 1]
+  np.testing.assert_allclose(shifted.sum(-1), 1.0, atol=1e-6)
+  # softmax(log p / T + bias) with both at once.
+  expected = np.exp(np.log(p) / 2.0 + bias)
+  np.testing.assert_allclose(calibration.apply_temperature(p, 2.0, bias),
+                             expected / expected.sum(-1, keepdims=True), atol=1e-6)
+
+
+def test_the_classifier_applies_a_stored_class_bias(exported_model_dir, tmp_path):
+  """An export whose metadata holds a class_bias: predict() adds it after the temperature,
+  predict(calibrated=False) stays raw; a bias of the wrong length is a ModelError."""
+  model = tmp_path / "model"
+  shutil.copytree(exported_model_dir, model)
+  meta = json.loads((model / "metadata.json").read_text())
+  bias = np.linspace(-1.0, 1.0, len(meta["class_names"])).round(3)
+  meta["class_bias"] = {"bias": bias.tolist(), "strength": 0.5}
+  (model / "metadata.json").write_text(json.dumps(meta))
+  classifier = ExpressionClassifier(model)
+  faces = np.random.default_rng(4).integers(0, 256, (6, 48, 48)).astype(np.float32)
+  raw = classifier.predict(faces, calibrated=False)
+  np.testing.assert_allclose(
+      classifier.predict(faces),
+      calibration.apply_temperature(raw, meta["temperature"], bias), atol=1e-5)
+  assert not np.allclose(classifier.predict(faces),
+                         calibration.apply_temperature(raw, meta["temperature"]), atol=1e-3)
+  meta["class_bias"]["bias"] = [0.0, 1.0]
+  (model / "metadata.json").write_text(json.dumps(meta))
+  with pytest.raises(inference.ModelError, match="class_bias"):
+    ExpressionClassifier(model)

@@ -254,13 +254,15 @@ def evaluate_model(classifier, dataset: str, split: str, *, data_dir: str | None
   seconds = time.perf_counter() - start
   labels_array = np.asarray(labels)
   raw = np.concatenate(plain)
-  calibrated = calibration.apply_temperature(raw, classifier.temperature)
+  bias = getattr(classifier, "class_bias", None)
+  calibrated = calibration.apply_temperature(raw, classifier.temperature, bias)
   report = {"dataset": dataset, "split": split, "read_from": stats.read_from,
             "num_examples": len(labels),
             "face_px": face_px or None, "roll_degrees": roll_degrees or None,
             **_report(labels_array, calibrated, class_names),
             "calibration": {
                 "temperature": classifier.temperature,
+                "class_bias": None if bias is None else [round(float(b), 4) for b in bias],
                 "ece": round(calibration.expected_calibration_error(
                     calibrated, labels_array), 4),
                 "ece_uncalibrated": round(calibration.expected_calibration_error(
