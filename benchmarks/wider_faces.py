@@ -10,8 +10,8 @@ Two operating paths of the live tool are scored:
   photo  `tools/live.py --source PHOTO --photos`: the tool's detector at
          PHOTO_THRESHOLD, `min_face` from each photo as the tool sets it, on the
          photo and its mirror image (`faces.mirrored`), every detection whose
-         mean score is >= PHOTO_THRESHOLD and whose box is at least `min_face`
-         counted; "photo, all sizes" counts the smaller boxes too (the tool
+         mean score is >= PHOTO_THRESHOLD and whose box is at least 14 px
+         (`pipeline.photo_smallest_face`) counted; "photo, all sizes" counts the smaller boxes too (the tool
          before it dropped them), "photo, one view" is the photo path before the
          mirror image was added.
   video  the tool's default detector (scores down to LOW_THRESHOLD); a detection
@@ -104,7 +104,7 @@ class Path:
   threshold: float            # Score from which a detection counts.
   photo_min_face: bool        # min_face follows each photo (photo mode).
   mirror: bool = False        # The photo and its mirror image, scores averaged.
-  drop_small: bool = False    # Boxes smaller than the photo's min_face not counted.
+  drop_small: bool = False    # Boxes under the tool's smallest photo face not counted.
 
 
 PATHS = (
@@ -287,7 +287,7 @@ def collect(images: Sequence[wider_face.ImageFaces], root: str,
         shared[key] = (detections, took, kept)
       detections, took, kept = shared[key]
       seconds[name].append(took)
-      min_side = pipeline.photo_min_face(image.shape) if detector.path.drop_small else 0.0
+      min_side = pipeline.photo_smallest_face() if detector.path.drop_small else 0.0
       found[name].append(Found(*detections, kept, min_side))
     if n % 20 == 0 or n == len(images):
       print(f"{n}/{len(images)} photos, {time.perf_counter() - start:.0f} s", flush=True)
@@ -528,6 +528,7 @@ def main(argv: list[str]) -> None:
            f"thread(s); cached photos: as measured when cached): {timing}",
            "", TEXT.format(photo=pipeline.PHOTO_THRESHOLD, high=pipeline.HIGH_THRESHOLD,
                            low=pipeline.LOW_THRESHOLD, floor=_FLOOR.value,
+                           smallest=pipeline.photo_smallest_face(),
                            size=scores_lib.SIZE_FLOOR, skipped=skipped),
            "", body, "",
            describe_false_positives(fps, "photo path" + (f" + {variants[-1]}" if filters
@@ -552,7 +553,7 @@ wider_face_indoor`, 1024 px wide; labelled boxes of zero or negative size skippe
 {photo}, `min_face` 14 px or 1% of the photo's longer side, run on the photo and on its
 mirror image, each face's score the mean of both views, half its score where one view
 alone found it; every detection from {photo} whose box side sqrt(w h) is at least
-`min_face`); *photo, all sizes*: the same detections, smaller boxes counted too (the
+{smallest:g} px); *photo, all sizes*: the same detections, smaller boxes counted too (the
 tool before it left them out); *photo, one view*: before the mirror image as well;
 *video*: the tool's default detector (scores from {low}), where a face needs {high} to start
 a track. Each path runs its detector as the tool builds it (recall, precision, false
@@ -565,8 +566,8 @@ box, as in "Detection scale" (the folder's README counts faces by the shorter si
 AP: area under the precision-recall curve, all-point interpolation. Cells: IoU 0.5 / 0.4;
 `11 + 29` are the two events kept out of any training, for measurement. WIDER leaves some
 tiny or blurred faces unlabelled, so a false positive is sometimes a real face. The
-*photo* path's AP and recall >= 10 px still count the faces under `min_face` (14 px
-here) that it no longer reports; read it at 16 px and above."""
+*photo* path's AP and recall >= 10 px still count the faces under {smallest:g} px that it
+no longer reports; read it at 16 px and above."""
 
 
 if __name__ == "__main__":

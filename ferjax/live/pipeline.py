@@ -109,6 +109,13 @@ def photo_min_face(frame_shape: tuple[int, ...], min_face: float = 0.0) -> float
   return max(scales.DEFAULT_MIN_FACE, max(frame_shape[:2]) / 100)
 
 
+def photo_smallest_face(min_face: float = 0.0) -> float:
+  """The smallest box a photo reports: `min_face`, else 14 px whatever the photo's size
+  (a large photo is searched at a coarser scale, `photo_min_face`, and its smaller
+  faces found there still count)."""
+  return min_face or scales.DEFAULT_MIN_FACE
+
+
 def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
   """An ignored region (x0, y0, x1, y1, fractions of the frame); ValueError if it is not one."""
   try:
@@ -535,9 +542,9 @@ class LivePipeline:
     """One still image on its own: every face of `photo_threshold` and at least
     `min_face` px (side sqrt(w h) of its box) verified as a face.
 
-    Smaller detections are not faces the photo was searched for (`photo_min_face`;
-    on WIDER FACE indoor, a third of the photo path's false positives and few of its
-    faces: BENCHMARKS.md, "Real scenes: WIDER FACE indoor"). Detections the model
+    Smaller boxes (`photo_smallest_face`) are found less reliably: on WIDER FACE
+    indoor, nearly a third of the photo path's false positives and few of its faces
+    (BENCHMARKS.md, "Real scenes: WIDER FACE indoor"). Detections the model
     does not take for a face (P(face) under the face threshold) are dropped and
     counted in `rejected`; ids are new to this pipeline.
     """
