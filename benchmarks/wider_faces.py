@@ -10,19 +10,21 @@ Two operating paths of the live tool are scored:
   photo  `tools/live.py --source PHOTO --photos`: the tool's detector at
          PHOTO_THRESHOLD, `min_face` from each photo as the tool sets it, on the
          photo and its mirror image (`faces.mirrored`), every detection whose
-         mean score is >= PHOTO_THRESHOLD and whose box is at least 14 px
-         (`pipeline.photo_smallest_face`) counted; "photo, all sizes" counts the smaller boxes too (the tool
-         before it dropped them), "photo, one view" is the photo path before the
-         mirror image was added.
+         mean score is >= PHOTO_THRESHOLD counted; "photo, one view" is the photo
+         path before the mirror image was added.
   video  the tool's default detector (scores down to LOW_THRESHOLD); a detection
          must reach HIGH_THRESHOLD to start a track, so that is its threshold.
+
+With --verify_model, each path gets rows with the tool's face check (P(face) at
+the model's threshold), and the photo path also with the photo rule: a box under
+`pipeline.photo_small_face` needs P(face) >= `pipeline.SMALL_FACE_CHECK`.
 
 Each path runs its detector as the tool builds it (the operating point: recall
 by face size, precision, false positives per photo) and, for the whole ranking
 (average precision), at the same scale and tiles with scores down to --floor: a
 second detector for one view, the same call for the mirrored paths, whose
 detector returns the heatmap's peaks down to --floor anyway. Paths that differ
-only in what they count share their detections. Matching and AP follow WIDER FACE's protocol
+only in what they count would share their detections. Matching and AP follow WIDER FACE's protocol
 (`ferjax.evaluation.detection_scores`) at IoU 0.5 and 0.4.
 
 Every path is: detections -> optional keep filter -> scoring. A filter is a
@@ -91,6 +93,7 @@ _WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md."
 
 TITLE = "Real scenes: WIDER FACE indoor"
 MEASUREMENT_EVENTS = ("11--Meeting", "29--Students_Schoolkids")
+PHOTO_RULE = ", photo rule"  # Suffix of the filter with the photo rule for small boxes.
 CACHE_FORMAT = 2
 
 Keep = Callable[[np.ndarray, list[faces.Detection]], np.ndarray]
@@ -104,14 +107,12 @@ class Path:
   threshold: float            # Score from which a detection counts.
   photo_min_face: bool        # min_face follows each photo (photo mode).
   mirror: bool = False        # The photo and its mirror image, scores averaged.
-  drop_small: bool = False    # Boxes under the tool's smallest photo face not counted.
+  small_face_check: bool = False  # Rows with the photo rule for small boxes too.
 
 
 PATHS = (
     Path("photo", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True, mirror=True,
-         drop_small=True),
-    Path("photo, all sizes", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True,
-         mirror=True),
+         small_face_check=True),
     Path("photo, one view", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True),
     Path("video", min(pipeline.LOW_THRESHOLD, pipeline.HIGH_THRESHOLD),
          pipeline.HIGH_THRESHOLD, False),
@@ -176,7 +177,7 @@ def _from_arrays(boxes, scores, landmarks) -> list[faces.Detection]:
 def detection_settings(path: Path) -> dict:
   """What makes a path's boxes (not what it counts of them)."""
   return {k: v for k, v in dataclasses.asdict(path).items()
-          if k not in ("name", "threshold", "drop_small")}
+          if k not in ("name", "threshold", "small_face_check")}
 
 
 def cache_key(path: Path, floor: float) -> str:
@@ -233,16 +234,11 @@ class Found:
   operating: list[faces.Detection]
   ranking: list[faces.Detection]
   kept: dict[str, tuple[np.ndarray, np.ndarray]]  # filter -> (operating, ranking) masks.
-  min_side: float = 0.0  # Smaller boxes are not counted.
 
   def boxes(self, kind: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
-    """(boxes, scores) of `kind` ('operating'/'ranking') left by the filter `variant`
-    and the size rule."""
+    """(boxes, scores) of `kind` ('operating'/'ranking') left by the filter `variant`."""
     found = getattr(self, kind)
     mask = self.kept[variant][kind == "ranking"] if variant else np.ones(len(found), bool)
-    if self.min_side:
-      mask = mask & (geometry.box_side(
-          np.array([d.box for d in found], np.float64).reshape(-1, 4)) >= self.min_side)
     arrays = _to_arrays([d for d, k in zip(found, mask) if k])
     return arrays["boxes"], arrays["scores"]
 
@@ -287,8 +283,7 @@ def collect(images: Sequence[wider_face.ImageFaces], root: str,
         shared[key] = (detections, took, kept)
       detections, took, kept = shared[key]
       seconds[name].append(took)
-      min_side = pipeline.photo_smallest_face() if detector.path.drop_small else 0.0
-      found[name].append(Found(*detections, kept, min_side))
+      found[name].append(Found(*detections, kept))
     if n % 20 == 0 or n == len(images):
       print(f"{n}/{len(images)} photos, {time.perf_counter() - start:.0f} s", flush=True)
   return found, {name: float(np.mean(s)) for name, s in seconds.items()}
@@ -342,7 +337,12 @@ def _pair(values: Sequence[float], fmt: Callable[[float], str] = _pct) -> str:
   return " / ".join(fmt(v) for v in values)
 
 
-def table(images, found: dict[str, list[Found]], variants: Sequence[str]) -> str:
+def path_variants(path: Path, filters: Sequence[str]) -> list[str]:
+  """A path's rows: no filter, then each filter (the photo rule on photo paths only)."""
+  return [""] + [f for f in filters if path.small_face_check or not f.endswith(PHOTO_RULE)]
+
+
+def table(images, found: dict[str, list[Found]], filters: Sequence[str]) -> str:
   """Markdown: rows per path, filter and event group; cells 'IoU 0.5 / IoU 0.4'."""
   sizes = scores_lib.SIZES
   header = ("| path | events | photos | faces " + " / ".join(f">= {s}" for s in sizes)
@@ -352,7 +352,7 @@ def table(images, found: dict[str, list[Found]], variants: Sequence[str]) -> str
   for path in PATHS:
     if path.name not in found:
       continue
-    for variant in variants:
+    for variant in path_variants(path, filters):
       label = f"{path.name} >= {path.threshold:g}" + (f" + {variant}" if variant else "")
       for group, index in groups(images).items():
         subset = [images[i] for i in index]
@@ -454,9 +454,10 @@ def write_sheet(path: str, images, root: str, fps: Sequence[FalsePositive],
 # Main.
 
 
-def face_output_filter(model_dir: str, threshold: float) -> tuple[str, Keep]:
+def face_output_filters(model_dir: str, threshold: float) -> dict[str, Keep]:
   """The tool's verification: the live crop of each detection, P(face) >= threshold
-  (< 0: the model's stored threshold); returns (its label, the filter)."""
+  (< 0: the model's stored threshold); and the photo rule, boxes under
+  `pipeline.photo_small_face()` needing `pipeline.SMALL_FACE_CHECK` too. Label -> filter."""
   classifier = ExpressionClassifier(model_dir)
   if not classifier.has_face_output:
     raise app.UsageError(f"--verify_model {model_dir}: the model has no face output")
@@ -464,13 +465,20 @@ def face_output_filter(model_dir: str, threshold: float) -> tuple[str, Keep]:
     threshold = float(classifier.metadata["face_output"].get("threshold",
                                                              students.FACE_THRESHOLD))
 
-  def keep(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
+  def p_face(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
     if not detections:
-      return np.zeros(0, bool)
-    _, face = classifier.predict_with_face(faces.crop_faces(image, detections))
-    return face >= threshold
+      return np.zeros(0)
+    return classifier.predict_with_face(faces.crop_faces(image, detections))[1]
 
-  return f"P(face) >= {threshold:g}", keep
+  def photo_rule(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
+    small = geometry.box_side(np.array([d.box for d in detections], np.float64
+                                       ).reshape(-1, 4)) < pipeline.photo_small_face()
+    needed = np.where(small, max(threshold, pipeline.SMALL_FACE_CHECK), threshold)
+    return p_face(image, detections) >= needed
+
+  label = f"P(face) >= {threshold:g}"
+  return {label: lambda image, detections: p_face(image, detections) >= threshold,
+          f"{label}{PHOTO_RULE}": photo_rule}
 
 
 def load_filter(spec: str) -> tuple[str, Keep]:
@@ -495,8 +503,7 @@ def main(argv: list[str]) -> None:
   _outside_repository(_CACHE_DIR.value, "cache_dir")
   filters = dict([load_filter(_KEEP.value)]) if _KEEP.value else {}
   if _VERIFY_MODEL.value:
-    label, keep = face_output_filter(_VERIFY_MODEL.value, _FACE_THRESHOLD.value)
-    filters[label] = keep
+    filters.update(face_output_filters(_VERIFY_MODEL.value, _FACE_THRESHOLD.value))
   root = _DATA.value
   try:
     images = wider_face.read_folder(root)
@@ -512,9 +519,9 @@ def main(argv: list[str]) -> None:
   start = time.perf_counter()
   found, seconds = collect(images, root, detectors, filters, cache)
   minutes = (time.perf_counter() - start) / 60
-  variants = [""] + list(filters)
-  body = table(images, found, variants)
   photo = PATHS[0]
+  variants = path_variants(photo, list(filters))
+  body = table(images, found, list(filters))
   fps = false_positives(images, found[photo.name], photo, variants[-1])
   if _SHEET.value:
     write_sheet(_SHEET.value, images, root, fps[:_SHEET_SIZE.value])
@@ -528,7 +535,8 @@ def main(argv: list[str]) -> None:
            f"thread(s); cached photos: as measured when cached): {timing}",
            "", TEXT.format(photo=pipeline.PHOTO_THRESHOLD, high=pipeline.HIGH_THRESHOLD,
                            low=pipeline.LOW_THRESHOLD, floor=_FLOOR.value,
-                           smallest=pipeline.photo_smallest_face(),
+                           small=pipeline.photo_small_face(),
+                           check=pipeline.SMALL_FACE_CHECK,
                            size=scores_lib.SIZE_FLOOR, skipped=skipped),
            "", body, "",
            describe_false_positives(fps, "photo path" + (f" + {variants[-1]}" if filters
@@ -552,9 +560,7 @@ wider_face_indoor`, 1024 px wide; labelled boxes of zero or negative size skippe
 {skipped}). *photo*: `tools/live.py --source PHOTO --photos` (the tool's detector at
 {photo}, `min_face` 14 px or 1% of the photo's longer side, run on the photo and on its
 mirror image, each face's score the mean of both views, half its score where one view
-alone found it; every detection from {photo} whose box side sqrt(w h) is at least
-{smallest:g} px); *photo, all sizes*: the same detections, smaller boxes counted too (the
-tool before it left them out); *photo, one view*: before the mirror image as well;
+alone found it; every detection from {photo}); *photo, one view*: before the mirror image;
 *video*: the tool's default detector (scores from {low}), where a face needs {high} to start
 a track. Each path runs its detector as the tool builds it (recall, precision, false
 positives at its threshold) and, for AP, at the same scale and tiles down to score
@@ -565,9 +571,10 @@ second detection of a face is a false positive. Face size is sqrt(w h) of the la
 box, as in "Detection scale" (the folder's README counts faces by the shorter side).
 AP: area under the precision-recall curve, all-point interpolation. Cells: IoU 0.5 / 0.4;
 `11 + 29` are the two events kept out of any training, for measurement. WIDER leaves some
-tiny or blurred faces unlabelled, so a false positive is sometimes a real face. The
-*photo* path's AP and recall >= 10 px still count the faces under {smallest:g} px that it
-no longer reports; read it at 16 px and above."""
+tiny or blurred faces unlabelled, so a false positive is sometimes a real face.
+*P(face)* rows: the tool's face check; *photo rule*: as the tool checks a photo's boxes,
+those under {small:g} px (sqrt(w h)) needing P(face) >= {check:g} (rows without it: the
+tool before)."""
 
 
 if __name__ == "__main__":

@@ -500,19 +500,25 @@ def test_photo_mode_drops_a_detection_that_is_not_a_face():
   assert result.faces[0].track_id == 1 and result.faces[0].label == "happy"
 
 
-def test_photo_mode_does_not_report_faces_smaller_than_min_face():
-  """A 60 px face is reported; a 12 px box (12 x 12: side 12) is not once min_face is
-  13 px, and is not counted as a rejected non-face either."""
-  image, (face, _) = _scene()
-  tiny = Detection((60.0, 140.0, 72.0, 152.0), 0.9, None, "centerface")
-  with LivePipeline(_FixedDetector([face, tiny]), _FaceClassifier(), fps=10.0,
-                    face_threshold=0.0) as pipeline:
+def test_a_small_box_in_a_photo_needs_a_surer_face_check():
+  """P(face) 0.55 (a grey patch) passes the face threshold 0.3 for a 60 px box, but a
+  12 px box needs SMALL_FACE_CHECK (0.9) once boxes under 13 px are small; a white
+  12 px box (P(face) 1) still counts; a face threshold of 0 counts every box."""
+  image = np.full((200, 320, 3), 140, np.uint8)
+  image[:, 240:] = 255
+  big = Detection((40.0, 60.0, 100.0, 120.0), 0.9, None, "centerface")
+  grey_small = Detection((150.0, 100.0, 162.0, 112.0), 0.9, None, "centerface")
+  white_small = Detection((270.0, 100.0, 282.0, 112.0), 0.9, None, "centerface")
+  found = [big, grey_small, white_small]
+  with LivePipeline(_FixedDetector(found), _FaceClassifier(), fps=10.0,
+                    face_threshold=0.3) as pipeline:
     every = pipeline.analyse_photo(Frame(0, 0.0, image))
-    searched = pipeline.analyse_photo(Frame(1, 0.1, image), min_face=13.0)
-    at_its_size = pipeline.analyse_photo(Frame(2, 0.2, image), min_face=12.0)
-  assert sorted(f.box[0] for f in every.faces) == [40.0, 60.0]
-  assert [f.box[0] for f in searched.faces] == [40.0] and searched.rejected == 0
-  assert len(at_its_size.faces) == 2
+    checked = pipeline.analyse_photo(Frame(1, 0.1, image), small_face=13.0)
+  assert len(every.faces) == 3
+  assert sorted(f.box[0] for f in checked.faces) == [40.0, 270.0] and checked.rejected == 1
+  with LivePipeline(_FixedDetector(found), _FaceClassifier(), fps=10.0,
+                    face_threshold=0.0) as pipeline:
+    assert len(pipeline.analyse_photo(Frame(0, 0.0, image), small_face=13.0).faces) == 3
 
 
 def test_faces_in_an_ignored_region_are_not_counted():

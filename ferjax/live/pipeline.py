@@ -67,6 +67,10 @@ STAGES = ("detect", "track", "classify", "draw")
 HIGH_THRESHOLD = 0.3    # A detection this confident may start a track (twice in a row).
 LOW_THRESHOLD = 0.25    # ... this confident only keeps a track going.
 PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confirm it).
+# P(face) a photo's box under `photo_small_face` needs. On WIDER FACE indoor's trained
+# events, 90% of such boxes at the face threshold were faces against 96% of larger ones;
+# at 0.9, 95%, with 89% of their faces kept (BENCHMARKS.md, "Real scenes").
+SMALL_FACE_CHECK = 0.9
 # Frames between detections: at 30 FPS 7.5 a second. In the realistic lesson every
 # 4th frame in the loop found as many faces (95.8% of those >= 14 px) as every 3rd in
 # the worker thread (95.4%), and with each face read every 6th frame the lesson ran
@@ -109,10 +113,10 @@ def photo_min_face(frame_shape: tuple[int, ...], min_face: float = 0.0) -> float
   return max(scales.DEFAULT_MIN_FACE, max(frame_shape[:2]) / 100)
 
 
-def photo_smallest_face(min_face: float = 0.0) -> float:
-  """The smallest box a photo reports: `min_face`, else 14 px whatever the photo's size
-  (a large photo is searched at a coarser scale, `photo_min_face`, and its smaller
-  faces found there still count)."""
+def photo_small_face(min_face: float = 0.0) -> float:
+  """The side (px) under which a photo's box needs `SMALL_FACE_CHECK`: `min_face`, else
+  14 px whatever the photo's size (a large photo is searched at a coarser scale,
+  `photo_min_face`)."""
   return min_face or scales.DEFAULT_MIN_FACE
 
 
@@ -538,29 +542,29 @@ class LivePipeline:
     signal, an error, the window closed): the frames analysed are not lost."""
     return list(self._hindsight.flush())
 
-  def analyse_photo(self, frame: Frame, min_face: float = 0.0) -> FrameResult:
-    """One still image on its own: every face of `photo_threshold` and at least
-    `min_face` px (side sqrt(w h) of its box) verified as a face.
+  def analyse_photo(self, frame: Frame, small_face: float = 0.0) -> FrameResult:
+    """One still image on its own: every face of `photo_threshold` verified as a face.
 
-    Smaller boxes (`photo_smallest_face`) are found less reliably: on WIDER FACE
-    indoor, nearly a third of the photo path's false positives and few of its faces
-    (BENCHMARKS.md, "Real scenes: WIDER FACE indoor"). Detections the model
-    does not take for a face (P(face) under the face threshold) are dropped and
-    counted in `rejected`; ids are new to this pipeline.
+    Detections the model does not take for a face (P(face) under the face
+    threshold; for a box under `small_face` px, side sqrt(w h), under
+    `SMALL_FACE_CHECK` too, unless the face threshold is 0) are dropped and counted
+    in `rejected`; ids are new to this pipeline.
     """
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
-    detections: list[Detection] = [
-        d for d in self._faces_in(frame.image)
-        if d.score >= self.photo_threshold and geometry.box_side(d.box) >= min_face]
+    detections: list[Detection] = [d for d in self._faces_in(frame.image)
+                                   if d.score >= self.photo_threshold]
     timings["detect"] = time.perf_counter() - start
     start = time.perf_counter()
     boxes = [tuple(float(v) for v in d.box) for d in detections]
     crops, probabilities, face = self._read(frame, boxes,
                                             [faces_lib.eye_roll(d) for d in detections],
                                             [True] * len(detections))
-    keep = [i for i in range(len(detections))
-            if face is None or face[i] >= self.students.face_threshold]
+    threshold = self.students.face_threshold
+    needed = [max(threshold, SMALL_FACE_CHECK)
+              if threshold > 0 and geometry.box_side(box) < small_face else threshold
+              for box in boxes]
+    keep = [i for i in range(len(detections)) if face is None or face[i] >= needed[i]]
     results = []
     for i in keep:
       self._photo_ids += 1
