@@ -15,9 +15,10 @@ Two operating paths of the live tool are scored:
   video  the tool's default detector (scores down to LOW_THRESHOLD); a detection
          must reach HIGH_THRESHOLD to start a track, so that is its threshold.
 
-With --verify_model, each path gets rows with the tool's face check (P(face) at
-the model's threshold), and the photo path also with the photo rule: a box under
-`pipeline.photo_small_face` needs P(face) >= `pipeline.SMALL_FACE_CHECK`.
+With --verify_model, each path gets rows with the tool's face check, P(face) at
+the model's threshold, and the photo paths also with the photo rule: a box under
+`pipeline.SMALL_FACE` px needs P(face) >= `pipeline.SMALL_FACE_CHECK` (rows with the
+plain check show the photo path before it).
 
 Each path runs its detector as the tool builds it (the operating point: recall
 by face size, precision, false positives per photo) and, for the whole ranking
@@ -62,7 +63,6 @@ from ferjax import faces
 from ferjax.data import wider_face
 from ferjax.data.errors import DataError
 from ferjax.evaluation import detection_scores as scores_lib
-from ferjax.faces import geometry
 from ferjax.faces import scales
 from ferjax.inference import FACE_CHECK_MODEL_DIR, ExpressionClassifier
 from ferjax.live import pipeline
@@ -93,7 +93,8 @@ _WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md."
 
 TITLE = "Real scenes: WIDER FACE indoor"
 MEASUREMENT_EVENTS = ("11--Meeting", "29--Students_Schoolkids")
-PHOTO_RULE = ", photo rule"  # Suffix of the filter with the photo rule for small boxes.
+PHOTO_RULE = ", photo rule"  # Suffix of the face check with the photo rule.
+
 CACHE_FORMAT = 2
 
 Keep = Callable[[np.ndarray, list[faces.Detection]], np.ndarray]
@@ -107,13 +108,14 @@ class Path:
   threshold: float            # Score from which a detection counts.
   photo_min_face: bool        # min_face follows each photo (photo mode).
   mirror: bool = False        # The photo and its mirror image, scores averaged.
-  small_face_check: bool = False  # Rows with the photo rule for small boxes too.
+  photo_rule: bool = False    # Rows with the photo rule for small boxes too.
 
 
 PATHS = (
     Path("photo", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True, mirror=True,
-         small_face_check=True),
-    Path("photo, one view", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True),
+         photo_rule=True),
+    Path("photo, one view", pipeline.PHOTO_THRESHOLD, pipeline.PHOTO_THRESHOLD, True,
+         photo_rule=True),
     Path("video", min(pipeline.LOW_THRESHOLD, pipeline.HIGH_THRESHOLD),
          pipeline.HIGH_THRESHOLD, False),
 )
@@ -177,7 +179,7 @@ def _from_arrays(boxes, scores, landmarks) -> list[faces.Detection]:
 def detection_settings(path: Path) -> dict:
   """What makes a path's boxes (not what it counts of them)."""
   return {k: v for k, v in dataclasses.asdict(path).items()
-          if k not in ("name", "threshold", "small_face_check")}
+          if k not in ("name", "threshold", "photo_rule")}
 
 
 def cache_key(path: Path, floor: float) -> str:
@@ -339,7 +341,7 @@ def _pair(values: Sequence[float], fmt: Callable[[float], str] = _pct) -> str:
 
 def path_variants(path: Path, filters: Sequence[str]) -> list[str]:
   """A path's rows: no filter, then each filter (the photo rule on photo paths only)."""
-  return [""] + [f for f in filters if path.small_face_check or not f.endswith(PHOTO_RULE)]
+  return [""] + [f for f in filters if path.photo_rule or not f.endswith(PHOTO_RULE)]
 
 
 def table(images, found: dict[str, list[Found]], filters: Sequence[str]) -> str:
@@ -456,8 +458,8 @@ def write_sheet(path: str, images, root: str, fps: Sequence[FalsePositive],
 
 def face_output_filters(model_dir: str, threshold: float) -> dict[str, Keep]:
   """The tool's verification: the live crop of each detection, P(face) >= threshold
-  (< 0: the model's stored threshold); and the photo rule, boxes under
-  `pipeline.photo_small_face()` needing `pipeline.SMALL_FACE_CHECK` too. Label -> filter."""
+  (< 0: the model's stored threshold); and with the photo rule for small boxes
+  (`pipeline.LivePipeline.photo_face_threshold`). Label -> filter."""
   classifier = ExpressionClassifier(model_dir)
   if not classifier.has_face_output:
     raise app.UsageError(f"--verify_model {model_dir}: the model has no face output")
@@ -471,14 +473,14 @@ def face_output_filters(model_dir: str, threshold: float) -> dict[str, Keep]:
     return classifier.predict_with_face(faces.crop_faces(image, detections))[1]
 
   def photo_rule(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
-    small = geometry.box_side(np.array([d.box for d in detections], np.float64
-                                       ).reshape(-1, 4)) < pipeline.photo_small_face()
+    small = np.array([faces.geometry.box_side(d.box) < pipeline.SMALL_FACE
+                      for d in detections], bool)
     needed = np.where(small, max(threshold, pipeline.SMALL_FACE_CHECK), threshold)
     return p_face(image, detections) >= needed
 
   label = f"P(face) >= {threshold:g}"
   return {label: lambda image, detections: p_face(image, detections) >= threshold,
-          f"{label}{PHOTO_RULE}": photo_rule}
+          label + PHOTO_RULE: photo_rule}
 
 
 def load_filter(spec: str) -> tuple[str, Keep]:
@@ -535,8 +537,7 @@ def main(argv: list[str]) -> None:
            f"thread(s); cached photos: as measured when cached): {timing}",
            "", TEXT.format(photo=pipeline.PHOTO_THRESHOLD, high=pipeline.HIGH_THRESHOLD,
                            low=pipeline.LOW_THRESHOLD, floor=_FLOOR.value,
-                           small=pipeline.photo_small_face(),
-                           check=pipeline.SMALL_FACE_CHECK,
+                           small=pipeline.SMALL_FACE, check=pipeline.SMALL_FACE_CHECK,
                            size=scores_lib.SIZE_FLOOR, skipped=skipped),
            "", body, "",
            describe_false_positives(fps, "photo path" + (f" + {variants[-1]}" if filters
@@ -572,9 +573,9 @@ box, as in "Detection scale" (the folder's README counts faces by the shorter si
 AP: area under the precision-recall curve, all-point interpolation. Cells: IoU 0.5 / 0.4;
 `11 + 29` are the two events kept out of any training, for measurement. WIDER leaves some
 tiny or blurred faces unlabelled, so a false positive is sometimes a real face.
-*P(face)* rows: the tool's face check; *photo rule*: as the tool checks a photo's boxes,
-those under {small:g} px (sqrt(w h)) needing P(face) >= {check:g} (rows without it: the
-tool before)."""
+*P(face)* rows: the tool's face check; *photo rule* rows: as the tool checks a photo, a
+box under {small:g} px (sqrt(w h)) needing P(face) >= {check:g} (the rows before them: the
+photo path before it)."""
 
 
 if __name__ == "__main__":

@@ -502,23 +502,31 @@ def test_photo_mode_drops_a_detection_that_is_not_a_face():
 
 def test_a_small_box_in_a_photo_needs_a_surer_face_check():
   """P(face) 0.55 (a grey patch) passes the face threshold 0.3 for a 60 px box, but a
-  12 px box needs SMALL_FACE_CHECK (0.9) once boxes under 13 px are small; a white
-  12 px box (P(face) 1) still counts; a face threshold of 0 counts every box."""
+  12 px box needs SMALL_FACE_CHECK (0.9) where boxes under 13 px are small; a white
+  12 px box (P(face) 1) still counts; a face threshold of 0 counts every box. Video
+  tracks keep the plain check."""
   image = np.full((200, 320, 3), 140, np.uint8)
   image[:, 240:] = 255
   big = Detection((40.0, 60.0, 100.0, 120.0), 0.9, None, "centerface")
   grey_small = Detection((150.0, 100.0, 162.0, 112.0), 0.9, None, "centerface")
   white_small = Detection((270.0, 100.0, 282.0, 112.0), 0.9, None, "centerface")
   found = [big, grey_small, white_small]
-  with LivePipeline(_FixedDetector(found), _FaceClassifier(), fps=10.0,
-                    face_threshold=0.3) as pipeline:
-    every = pipeline.analyse_photo(Frame(0, 0.0, image))
-    checked = pipeline.analyse_photo(Frame(1, 0.1, image), small_face=13.0)
-  assert len(every.faces) == 3
+  results = {}
+  for threshold, small_face in ((0.3, 10.0), (0.3, 13.0), (0.0, 13.0)):
+    with LivePipeline(_FixedDetector(found), _FaceClassifier(), fps=10.0,
+                      face_threshold=threshold, small_face=small_face) as pipeline:
+      results[threshold, small_face] = pipeline.analyse_photo(Frame(0, 0.0, image))
+  assert len(results[0.3, 10.0].faces) == 3
+  checked = results[0.3, 13.0]
   assert sorted(f.box[0] for f in checked.faces) == [40.0, 270.0] and checked.rejected == 1
-  with LivePipeline(_FixedDetector(found), _FaceClassifier(), fps=10.0,
-                    face_threshold=0.0) as pipeline:
-    assert len(pipeline.analyse_photo(Frame(0, 0.0, image), small_face=13.0).faces) == 3
+  assert len(results[0.0, 13.0].faces) == 3
+  # Video keeps the plain check: the grey 12 px box, tracked, becomes a student.
+  with LivePipeline(_FixedDetector([grey_small]), _FaceClassifier(), fps=10.0,
+                    detect_every=1, asynchronous=False, min_change=0.0, face_threshold=0.3,
+                    small_face=13.0) as pipeline:
+    video = [pipeline.process(Frame(i, i / 10, image)) for i in range(20)]
+  assert len(video[-1].faces) == 1
+
 
 
 def test_faces_in_an_ignored_region_are_not_counted():

@@ -62,7 +62,7 @@ flags.DEFINE_integer("min_face", 0, "Smallest face to find, in frame pixels; the
                      "detector's input scale (and tiling of large frames) follows from it. "
                      "0: 14 px, or for photos 1% of the longer side if larger. Given, it fixes the "
                      "scale of every detection (no --scene_scale). A photo's box smaller "
-                     f"than it (14 px when 0) must pass a surer face check (P(face) >= "
+                     "than it (14 px when 0) must pass a surer face check (P(face) >= "
                      f"{pipeline_lib.SMALL_FACE_CHECK:g}).")
 flags.DEFINE_bool("scene_scale", True, "Video: detect around the faces followed, each "
                   "at the scale it needs, and sweep the frame for new ones a tile every "
@@ -328,6 +328,7 @@ def _make_pipeline(detector, classifier, verifier, source, too_small_px: float,
                                       else FLAGS.face_threshold),
                       verifier=verifier,
                       min_new_s=FLAGS.min_new_s, min_change=FLAGS.min_change,
+                      small_face=FLAGS.min_face or pipeline_lib.SMALL_FACE,
                       ignore_regions=ignore_regions,
                       live=source.live)
 
@@ -343,7 +344,7 @@ def _results(source, pipeline: LivePipeline) -> Iterator[pipeline_lib.FrameResul
     if hasattr(pipeline.detector, "min_face"):
       pipeline.detector.min_face = pipeline_lib.photo_min_face(frame.image.shape,
                                                                FLAGS.min_face)
-    yield pipeline.analyse_photo(frame, pipeline_lib.photo_small_face(FLAGS.min_face))
+    yield pipeline.analyse_photo(frame)
 
 
 def _log(recorder: SessionRecorder, result: pipeline_lib.FrameResult) -> None:

@@ -67,9 +67,12 @@ STAGES = ("detect", "track", "classify", "draw")
 HIGH_THRESHOLD = 0.3    # A detection this confident may start a track (twice in a row).
 LOW_THRESHOLD = 0.25    # ... this confident only keeps a track going.
 PHOTO_THRESHOLD = 0.35  # A face counted in a still photo (no tracking to confirm it).
-# P(face) a photo's box under `photo_small_face` needs. On WIDER FACE indoor's trained
-# events, 90% of such boxes at the face threshold were faces against 96% of larger ones;
-# at 0.9, 95%, with 89% of their faces kept (BENCHMARKS.md, "Real scenes").
+# A photo's box under SMALL_FACE px (`--min_face` when given) needs P(face) of
+# SMALL_FACE_CHECK. On WIDER FACE indoor's trained events, 90% of such boxes at the face
+# threshold were faces against 96% of larger ones; at 0.9, 95%, with 89% of their faces
+# kept (BENCHMARKS.md, "Real scenes"). Video does without: there it kept a back-row
+# student of the generated lesson (12-13 px) from ever becoming one, for no gain.
+SMALL_FACE = scales.DEFAULT_MIN_FACE
 SMALL_FACE_CHECK = 0.9
 # Frames between detections: at 30 FPS 7.5 a second. In the realistic lesson every
 # 4th frame in the loop found as many faces (95.8% of those >= 14 px) as every 3rd in
@@ -111,13 +114,6 @@ def photo_min_face(frame_shape: tuple[int, ...], min_face: float = 0.0) -> float
   if min_face:
     return min_face
   return max(scales.DEFAULT_MIN_FACE, max(frame_shape[:2]) / 100)
-
-
-def photo_small_face(min_face: float = 0.0) -> float:
-  """The side (px) under which a photo's box needs `SMALL_FACE_CHECK`: `min_face`, else
-  14 px whatever the photo's size (a large photo is searched at a coarser scale,
-  `photo_min_face`)."""
-  return min_face or scales.DEFAULT_MIN_FACE
 
 
 def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
@@ -248,7 +244,7 @@ class LivePipeline:
                low_threshold: float = LOW_THRESHOLD, photo_threshold: float = PHOTO_THRESHOLD,
                too_small_px: float = 0.0, face_threshold: float | None = None,
                min_new_s: float = MIN_NEW_S, seat_distance: float = SEAT_DISTANCE,
-               min_change: float = MIN_CHANGE,
+               min_change: float = MIN_CHANGE, small_face: float = SMALL_FACE,
                ignore_regions: Sequence[tuple[float, float, float, float]] = (),
                verifier=None, asynchronous: bool | None = None,
                live: bool = False, hindsight_s: float | None = None,
@@ -279,6 +275,9 @@ class LivePipeline:
       face_threshold: P(face) from which a track (or a photo's detection) is a
         face (`students.Students`); None: the one stored with the face model
         (chosen on validation data), else `students.FACE_THRESHOLD`.
+      small_face: px (side sqrt(w h)) under which a photo's box needs
+        `SMALL_FACE_CHECK` to be a face, whatever scale the photo is searched at
+        (the tool: `--min_face`, else 14).
       verifier: a classifier with a face output that checks faces when
         `classifier` has none (only tracks not yet verified, and photos' faces,
         are read by it); with neither, every track counts.
@@ -333,6 +332,7 @@ class LivePipeline:
       face_threshold = float(stored.get("threshold", FACE_THRESHOLD))
     self.students = Students(face_threshold=face_threshold, min_new_s=min_new_s,
                              seat_distance=seat_distance, min_change=min_change)
+    self.small_face = small_face
     if hindsight_s is None:  # Long enough for the first detection's faces to be judged.
       hindsight_s = 0.0 if live else self.students.still_s
     self.hindsight_s = hindsight_s
@@ -542,13 +542,12 @@ class LivePipeline:
     signal, an error, the window closed): the frames analysed are not lost."""
     return list(self._hindsight.flush())
 
-  def analyse_photo(self, frame: Frame, small_face: float = 0.0) -> FrameResult:
+  def analyse_photo(self, frame: Frame) -> FrameResult:
     """One still image on its own: every face of `photo_threshold` verified as a face.
 
-    Detections the model does not take for a face (P(face) under the face
-    threshold; for a box under `small_face` px, side sqrt(w h), under
-    `SMALL_FACE_CHECK` too, unless the face threshold is 0) are dropped and counted
-    in `rejected`; ids are new to this pipeline.
+    Detections the model does not take for a face (P(face) under
+    `photo_face_threshold`) are dropped and counted in `rejected`; ids are new to
+    this pipeline.
     """
     timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
@@ -560,11 +559,8 @@ class LivePipeline:
     crops, probabilities, face = self._read(frame, boxes,
                                             [faces_lib.eye_roll(d) for d in detections],
                                             [True] * len(detections))
-    threshold = self.students.face_threshold
-    needed = [max(threshold, SMALL_FACE_CHECK)
-              if threshold > 0 and geometry.box_side(box) < small_face else threshold
-              for box in boxes]
-    keep = [i for i in range(len(detections)) if face is None or face[i] >= needed[i]]
+    keep = [i for i in range(len(detections))
+            if face is None or face[i] >= self.photo_face_threshold(boxes[i])]
     results = []
     for i in keep:
       self._photo_ids += 1
@@ -573,6 +569,14 @@ class LivePipeline:
                                 (crops[i], probabilities[i]), frame.timestamp, smooth=False))
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, True, len(detections) - len(keep))
+
+  def photo_face_threshold(self, box: Sequence[float]) -> float:
+    """The P(face) a photo's face at `box` needs: the face threshold, or under
+    `small_face` px `SMALL_FACE_CHECK` if higher (a face threshold of 0 counts all)."""
+    threshold = self.students.face_threshold
+    if threshold > 0 and geometry.box_side(box) < self.small_face:
+      return max(threshold, SMALL_FACE_CHECK)
+    return threshold
 
   def verification(self) -> dict[str, Any]:
     """How detections were verified as faces, and how many tracks were not."""
