@@ -467,10 +467,16 @@ def face_output_filters(model_dir: str, threshold: float) -> dict[str, Keep]:
     threshold = float(classifier.metadata["face_output"].get("threshold",
                                                              students.FACE_THRESHOLD))
 
+  read = {}  # id(detections) -> P(face), for the current photo: both filters share it.
+
   def p_face(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
-    if not detections:
-      return np.zeros(0)
-    return classifier.predict_with_face(faces.crop_faces(image, detections))[1]
+    if read.get("image") is not image:
+      read.clear()
+      read["image"] = image
+    if id(detections) not in read:
+      read[id(detections)] = (classifier.predict_with_face(
+          faces.crop_faces(image, detections))[1] if detections else np.zeros(0))
+    return read[id(detections)]
 
   def photo_rule(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
     small = np.array([faces.geometry.box_side(d.box) < pipeline.SMALL_FACE
