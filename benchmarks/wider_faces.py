@@ -24,8 +24,8 @@ Each path runs its detector as the tool builds it (the operating point: recall
 by face size, precision, false positives per photo) and, for the whole ranking
 (average precision), at the same scale and tiles with scores down to --floor: a
 second detector for one view, the same call for the mirrored paths, whose
-detector returns the heatmap's peaks down to --floor anyway. Paths that differ
-only in what they count would share their detections. Matching and AP follow WIDER FACE's protocol
+detector returns the heatmap's peaks down to --floor anyway. Matching and AP follow
+WIDER FACE's protocol
 (`ferjax.evaluation.detection_scores`) at IoU 0.5 and 0.4.
 
 Every path is: detections -> optional keep filter -> scoring. A filter is a
@@ -260,7 +260,6 @@ def collect(images: Sequence[wider_face.ImageFaces], root: str,
   and path (ranking included, as measured when the detections were made)."""
   found = {d.path.name: [] for d in detectors}
   seconds = {d.path.name: [] for d in detectors}
-  shared = {}  # One detection per photo and cache key: paths that count differently.
   start = time.perf_counter()
   for n, entry in enumerate(images, 1):
     file = wider_face.image_file(root, entry)
@@ -268,23 +267,18 @@ def collect(images: Sequence[wider_face.ImageFaces], root: str,
     if image is None:
       raise DataError(f"{file}: missing or unreadable image (listed at "
                                  f"{wider_face.GROUND_TRUTH_NAME}:{entry.line})")
-    shared.clear()
     for detector in detectors:
       name = detector.path.name
-      key = cache.keys[name]
-      if key not in shared:
-        cached = cache.get(name, entry.path, file)
-        if cached is None:
-          t0 = time.perf_counter()
-          detections = detector.detect(image)
-          cached = (*detections, time.perf_counter() - t0)
-          cache.put(name, entry.path, file, detections, cached[2])
-        *detections, took = cached
-        kept = {label: tuple(_mask(keep, image, d) for d in detections)
-                for label, keep in filters.items()}
-        shared[key] = (detections, took, kept)
-      detections, took, kept = shared[key]
+      cached = cache.get(name, entry.path, file)
+      if cached is None:
+        t0 = time.perf_counter()
+        detections = detector.detect(image)
+        cached = (*detections, time.perf_counter() - t0)
+        cache.put(name, entry.path, file, detections, cached[2])
+      *detections, took = cached
       seconds[name].append(took)
+      kept = {label: tuple(_mask(keep, image, d) for d in detections)
+              for label, keep in filters.items()}
       found[name].append(Found(*detections, kept))
     if n % 20 == 0 or n == len(images):
       print(f"{n}/{len(images)} photos, {time.perf_counter() - start:.0f} s", flush=True)
@@ -459,7 +453,7 @@ def write_sheet(path: str, images, root: str, fps: Sequence[FalsePositive],
 def face_output_filters(model_dir: str, threshold: float) -> dict[str, Keep]:
   """The tool's verification: the live crop of each detection, P(face) >= threshold
   (< 0: the model's stored threshold); and with the photo rule for small boxes
-  (`pipeline.LivePipeline.photo_face_threshold`). Label -> filter."""
+  (`pipeline.photo_face_threshold`). Label -> filter."""
   classifier = ExpressionClassifier(model_dir)
   if not classifier.has_face_output:
     raise app.UsageError(f"--verify_model {model_dir}: the model has no face output")
@@ -479,10 +473,8 @@ def face_output_filters(model_dir: str, threshold: float) -> dict[str, Keep]:
     return read[id(detections)]
 
   def photo_rule(image: np.ndarray, detections: list[faces.Detection]) -> np.ndarray:
-    small = np.array([faces.geometry.box_side(d.box) < pipeline.SMALL_FACE
-                      for d in detections], bool)
-    needed = np.where(small, max(threshold, pipeline.SMALL_FACE_CHECK), threshold)
-    return p_face(image, detections) >= needed
+    needed = [pipeline.photo_face_threshold(d.box, threshold) for d in detections]
+    return p_face(image, detections) >= np.array(needed)
 
   label = f"P(face) >= {threshold:g}"
   return {label: lambda image, detections: p_face(image, detections) >= threshold,

@@ -116,6 +116,15 @@ def photo_min_face(frame_shape: tuple[int, ...], min_face: float = 0.0) -> float
   return max(scales.DEFAULT_MIN_FACE, max(frame_shape[:2]) / 100)
 
 
+def photo_face_threshold(box: Sequence[float], face_threshold: float,
+                         small_face: float = SMALL_FACE) -> float:
+  """The P(face) a photo's face at `box` needs: `face_threshold`, or under `small_face`
+  px `SMALL_FACE_CHECK` if higher (a face threshold of 0 counts every box)."""
+  if face_threshold > 0 and geometry.box_side(box) < small_face:
+    return max(face_threshold, SMALL_FACE_CHECK)
+  return face_threshold
+
+
 def check_region(region: Sequence[float]) -> tuple[float, float, float, float]:
   """An ignored region (x0, y0, x1, y1, fractions of the frame); ValueError if it is not one."""
   try:
@@ -571,12 +580,8 @@ class LivePipeline:
     return FrameResult(frame, results, timings, True, len(detections) - len(keep))
 
   def photo_face_threshold(self, box: Sequence[float]) -> float:
-    """The P(face) a photo's face at `box` needs: the face threshold, or under
-    `small_face` px `SMALL_FACE_CHECK` if higher (a face threshold of 0 counts all)."""
-    threshold = self.students.face_threshold
-    if threshold > 0 and geometry.box_side(box) < self.small_face:
-      return max(threshold, SMALL_FACE_CHECK)
-    return threshold
+    """The P(face) a photo's face at `box` needs (`photo_face_threshold`)."""
+    return photo_face_threshold(box, self.students.face_threshold, self.small_face)
 
   def verification(self) -> dict[str, Any]:
     """How detections were verified as faces, and how many tracks were not."""
