@@ -1,9 +1,11 @@
 """The "not a face" output on real patches: faces kept, non-faces rejected, by size and kind.
 
-    python -m benchmarks.face_verification --model ferjax/pretrained/realtime \
-        --npz nonface.npz                # python -m ferjax.data.nonface --wider_dir ...
+    python -m benchmarks.face_verification --model ferjax/pretrained/realtime_single \
+        --npz nonface_tool.npz   # python -m ferjax.data.nonface --scales 14 --nomirror ...
+    ... --compare runs/new/export        # another model on the same patches, same run
 
-The patches are `ferjax.data.nonface`'s: crops of WIDER FACE indoor photos made
+The patches are `ferjax.data.nonface`'s, mined as the live tool's own detector
+sees the photos (`--scales 14 --nomirror`): crops of WIDER FACE indoor photos made
 by the live tool's crop (real faces from their detections; the detector's own
 false positives at a low score; background and face-margin squares). The
 threshold on P(face) is chosen on the `validation` patches (photos of the
@@ -21,6 +23,7 @@ import os
 import numpy as np
 from absl import app
 from absl import flags
+from scipy import stats
 
 from benchmarks import report
 from ferjax.data import nonface
@@ -33,6 +36,8 @@ _NPZ = flags.DEFINE_string("npz", None, "Patches from python -m ferjax.data.nonf
                            required=True)
 _MAX_FACES_REJECTED = flags.DEFINE_float("max_faces_rejected", 0.01, "Share of faces of "
                                          "16 px or more the chosen threshold may reject.")
+_COMPARE = flags.DEFINE_list("compare", [], "Other models scored on the same patches, "
+                             "each at its own validation threshold (a summary table).")
 _WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md.")
 _METADATA = flags.DEFINE_bool("metadata", False, "Store the chosen threshold in the model's "
                               "metadata.json (face_output.threshold), which the live tool "
@@ -81,11 +86,47 @@ def table(face: np.ndarray, arrays: dict[str, np.ndarray], threshold: float) -> 
   return "\n".join(lines)
 
 
+def separation(faces: np.ndarray, non_faces: np.ndarray) -> float:
+  """ROC AUC: the chance that a face scores above a non-face (Mann-Whitney U)."""
+  return float(stats.mannwhitneyu(faces, non_faces).statistic / (len(faces) * len(non_faces)))
+
+
+def summary(models: list[str]) -> str:
+  """One row per model: its validation threshold and what it rejects at it."""
+  lines = ["| model | threshold | faces >= 16 px rejected (validation / test) | "
+           "detector false positives rejected | all non-faces rejected | "
+           "AUC, faces >= 16 px against detector false positives |",
+           "|---|---|---|---|---|---|"]
+  for model in models:
+    cells = {}
+    threshold = None
+    for split in ("validation", "test"):
+      face, arrays = face_probabilities(model, split)
+      if threshold is None:
+        threshold = choose_threshold(face, arrays, _MAX_FACES_REJECTED.value)
+      rejected = face < threshold
+      faces = arrays["is_face"] & (arrays["size"] >= 16)
+      detector = arrays["source"] == "detector"
+      for name, rows in (("faces", faces), ("detector", detector),
+                         ("non-faces", ~arrays["is_face"])):
+        cells.setdefault(name, []).append(f"{rejected[rows].mean():.1%}")
+      cells.setdefault("auc", []).append(f"{separation(face[faces], face[detector]):.3f}")
+    lines.append(f"| `{model}` | {threshold:.3f} | " + " | ".join(
+        " / ".join(cells[name]) for name in ("faces", "detector", "non-faces", "auc"))
+                 + " |")
+  return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
   del argv
   face, arrays = face_probabilities(_MODEL.value, "validation")
   threshold = choose_threshold(face, arrays, _MAX_FACES_REJECTED.value)
   test_face, test_arrays = face_probabilities(_MODEL.value, "test")
+  compared = []
+  if _COMPARE.value:
+    compared = ["", "Every model on the same patches, each at its own threshold chosen "
+                "the same way (cells: validation / test):", "",
+                summary([_MODEL.value, *_COMPARE.value])]
   body = "\n".join([
       report.provenance().rstrip("\n"),
       f"- Model: `{_MODEL.value}`", "",
@@ -96,7 +137,7 @@ def main(argv: list[str]) -> None:
       table(face, arrays, threshold), "",
       "Test patches, `11--Meeting` and `29--Students_Schoolkids` (never trained on), "
       "evaluated once at that threshold:", "",
-      table(test_face, test_arrays, threshold)])
+      table(test_face, test_arrays, threshold), *compared])
   report.publish(TITLE, body, _WRITE.value)
   if _METADATA.value:
     store_threshold(_MODEL.value, threshold)

@@ -46,7 +46,7 @@ def test_patches_mine_false_positives_and_keep_away_from_every_face():
       Detection((305.0, 45.0, 330.0, 70.0), 0.2, None, "centerface"),    # Invalid face.
       Detection((250.0, 200.0, 290.0, 240.0), 0.9, None, "centerface"),  # Too sure.
   ]
-  crops, sources, sizes = nonface.photo_patches(image, truth, _Detector(detections), rng)
+  crops, sources, sizes = nonface.photo_patches(image, truth, detections, rng)
   assert sources.count("face") == 1 and sources.count("detector") == 1
   assert sizes[sources.index("face")] == 40.0
   assert all(c.shape == (48, 48) and c.dtype == np.uint8 for c in crops)
@@ -57,6 +57,31 @@ def test_patches_mine_false_positives_and_keep_away_from_every_face():
   for box in kept:  # No kept square holds a face's centre or overlaps one.
     assert not (box[0] <= 120 <= box[2] and box[1] <= 120 <= box[3])
     assert not (box[0] <= 315 <= box[2] and box[1] <= 55 <= box[3])
+
+
+class _ViewDetector:
+  """Finds `direct` in the photo (bright on the left) and `mirrored` in its mirror image."""
+
+  def __init__(self, direct, mirrored):
+    self.direct, self.mirrored = direct, mirrored
+
+  def detect(self, image):
+    return list(self.direct if image[0, 0, 0] else self.mirrored)
+
+
+def test_mining_runs_every_scale_on_both_views_and_keeps_one_box_a_spot():
+  image = np.zeros((100, 200, 3), np.uint8)
+  image[:, :100] = 255
+  bag = Detection((10.0, 20.0, 40.0, 50.0), 0.3, None, "centerface")
+  same_bag = Detection((11.0, 21.0, 41.0, 51.0), 0.2, None, "centerface")
+  # Seen in the mirror image at x 150-180: the photo's x 20-50.
+  hand = Detection((150.0, 60.0, 180.0, 90.0), 0.25, None, "centerface")
+  scales = [_ViewDetector([bag], []), _ViewDetector([same_bag], [hand])]
+  mined = nonface.mined_detections(image, scales, mirror=True)
+  assert [d.score for d in mined] == [0.3, 0.25]  # The bag once, surest first.
+  assert mined[1].box == (20.0, 60.0, 50.0, 90.0)  # In the photo's pixels.
+  assert [d.score for d in nonface.mined_detections(image, scales)] == [0.3]
+  assert nonface.mined_detections(image, [_Detector([])], mirror=True) == []
 
 
 def test_ferplus_not_face_rows(tmp_path):

@@ -13,7 +13,7 @@ from ferjax import faces as faces_lib
 from ferjax.faces.geometry import Detection
 from ferjax.labels import EMOTIONS
 from ferjax.live.face_quality import TOO_SMALL
-from ferjax.live.pipeline import UNFOLLOW_STILL_S, Hindsight, LivePipeline
+from ferjax.live.pipeline import UNFOLLOW_STILL_S, Hindsight, LivePipeline, in_frame
 from ferjax.live.sources import Frame
 
 SIZE = 40  # Side of the moving face square, px.
@@ -498,6 +498,14 @@ def test_photo_mode_drops_a_detection_that_is_not_a_face():
     result = pipeline.analyse_photo(Frame(0, 0.0, image))
   assert [f.box[0] for f in result.faces] == [40.0] and result.rejected == 1
   assert result.faces[0].track_id == 1 and result.faces[0].label == "happy"
+
+
+def test_reported_boxes_stay_in_the_frame_and_a_face_that_left_it_is_not_shown():
+  shape = (100, 200, 3)
+  assert in_frame((10.0, 20.0, 30.0, 40.0), shape) == (10.0, 20.0, 30.0, 40.0)
+  assert in_frame((190.0, 20.0, 210.0, 40.0), shape) == (190.0, 20.0, 200.0, 40.0)  # Half.
+  assert in_frame((-12.0, 90.0, 8.0, 110.0), shape) is None  # A quarter inside: gone.
+  assert in_frame((300.0, 20.0, 320.0, 40.0), shape) is None
 
 
 def test_a_small_box_in_a_photo_needs_a_surer_face_check():

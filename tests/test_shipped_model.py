@@ -31,7 +31,7 @@ def test_shipped_model_is_small_and_complete():
 def test_shipped_face_checker_is_one_network_with_a_face_output():
   meta = read_metadata(FACE_CHECK)
   assert meta["class_names"] == list(EMOTIONS) and "ensemble" not in meta
-  assert meta["recipe"] == "experiments/realtime_single.py:face"
+  assert meta["recipe"] == "experiments/realtime_single.py:hard"
   assert meta["datasets"] == ["ferplus", "rafdb", "nonface"]
   assert 0 < meta["face_output"]["threshold"] < 1 and meta["face_output"]["index"] == 7
   size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(FACE_CHECK)

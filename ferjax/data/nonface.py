@@ -4,11 +4,13 @@ Every patch is a 48x48 grey crop made by `faces.crop_face`, the crop the live
 tool and the evaluator hand the classifier. From the WIDER FACE photos:
 
   detector   what the live detector finds at a low score that matches no
-             labelled face (bags, hands, papers, clothing, posters)
+             labelled face (bags, hands, papers, clothing, posters), at several
+             input scales and on the mirror image, as the tool's video and photo
+             modes run it (one patch per spot: the surest of overlapping boxes)
   background random face-sized squares away from every labelled face
   margin     squares beside, above and below labelled faces (hair, shoulders)
-  face       labelled faces (valid, >= `MIN_FACE_PX`), cropped from the detection
-             that matches them, as the live tool would see them
+  face       labelled faces (valid, >= `MIN_FACE_PX`), cropped from every distinct
+             detection that matches them, as the live tool would see them
 
 plus `ferplus_nf`: the FER2013 rows most of FER+'s annotators call not a face.
 Faces carry no emotion label; training gives them the teacher's (`distill_from`).
@@ -18,7 +20,13 @@ of the other photos a hash of the file name puts `VALIDATION_PERCENT` in
 `validation`. FER+ rows keep FER2013's split.
 
     python -m ferjax.data.nonface --wider_dir ~/data/wider_face_indoor \
-        --fer2013_npz fer2013.npz --out nonface.npz
+        --fer2013_npz fer2013.npz --out nonface.npz              # for training
+    python -m ferjax.data.nonface --wider_dir ~/data/wider_face_indoor \
+        --scales 14 --nomirror --out nonface_tool.npz            # for measuring
+
+Training mines several views (more of the detector's mistakes, each face seen
+through several boxes); the face check is measured, and its threshold chosen, on
+what the live tool's own detector (one view at its default scale) hands it.
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ HELD_OUT_EVENTS = ("11--Meeting", "29--Students_Schoolkids")
 VALIDATION_PERCENT = 10
 MIN_FACE_PX = 10          # Labelled faces with a shorter longer side are not cut as faces.
 MINING_THRESHOLD = 0.1    # The detector's lowest score when mining its false positives.
-MINING_MIN_FACE = 14      # Its input scale: as the live tool's default.
+MINING_MIN_FACES = (10, 14, 24)  # Its input scales (the live tool's default is 14 px) ...
+MINING_MIRROR = True      # ... on the photo and its mirror image.
+DUPLICATE_IOU = 0.7       # Mined boxes overlapping this much are one spot.
 MAX_MINED_SCORE = 0.7     # Higher-scoring "false positives" are mostly unlabelled faces.
 BACKGROUND_PER_PHOTO = 24
 MARGINS_PER_FACE = 2
@@ -98,10 +108,29 @@ def _margins(rng: np.random.Generator, faces: np.ndarray) -> np.ndarray:
   return np.asarray(out, np.float64).reshape(-1, 4)
 
 
-def photo_patches(image_bgr: np.ndarray, truth: wider_face.ImageFaces, detector,
+def mined_detections(image_bgr: np.ndarray, detectors, mirror: bool = False) -> list:
+  """Every detector's detections on the photo (and its mirror image), surest first;
+  a box overlapping a surer one by `DUPLICATE_IOU` is dropped."""
+  from ferjax import faces as faces_lib  # pylint: disable=g-import-not-at-top
+  from ferjax.faces import mirrored  # pylint: disable=g-import-not-at-top
+  found = []
+  for detector in detectors:
+    found += detector.detect(image_bgr)
+    if mirror:
+      width = image_bgr.shape[1]
+      found += [mirrored.mirror(d, width)
+                for d in detector.detect(np.ascontiguousarray(image_bgr[:, ::-1]))]
+  if not found:
+    return []
+  boxes = np.asarray([d.box for d in found], np.float64)
+  scores = np.asarray([d.score for d in found], np.float64)
+  return [found[i] for i in faces_lib.nms(boxes, scores, DUPLICATE_IOU)]
+
+
+def photo_patches(image_bgr: np.ndarray, truth: wider_face.ImageFaces, detections: list,
                   rng: np.random.Generator) -> tuple[list[np.ndarray], list[str], list[float]]:
   """(crops, sources, sizes in photo pixels: sqrt(w * h)) of one photo (see the module
-  docstring)."""
+  docstring); `detections`: the mining detectors' (`mined_detections`)."""
   from ferjax import faces as faces_lib  # pylint: disable=g-import-not-at-top
   height, width = image_bgr.shape[:2]
   labelled = truth.boxes.astype(np.float64)
@@ -117,7 +146,6 @@ def photo_patches(image_bgr: np.ndarray, truth: wider_face.ImageFaces, detector,
     sources.append(source)
     sizes.append(float(size))
 
-  detections = detector.detect(image_bgr)
   boxes = np.asarray([d.box for d in detections], np.float64).reshape(-1, 4)
   for detection, box in zip(detections, boxes):
     if detection.score <= MAX_MINED_SCORE and _max_overlap(box, keep_out) < 0.05:
@@ -127,9 +155,8 @@ def photo_patches(image_bgr: np.ndarray, truth: wider_face.ImageFaces, detector,
     if not len(boxes):
       break
     overlaps = faces_lib.iou(face[None], boxes)[0]
-    best = int(overlaps.argmax())
-    if overlaps[best] >= 0.4:
-      add(faces_lib.crop_face(image_bgr, detections[best]), "face", size)
+    for match in np.flatnonzero(overlaps >= 0.4):
+      add(faces_lib.crop_face(image_bgr, detections[match]), "face", size)
   candidates = [("background", _random_squares(rng, width, height, sides[valid],
                                                BACKGROUND_PER_PHOTO)),
                 ("margin", _margins(rng, labelled[valid & (sides >= 16)]))]
@@ -141,19 +168,23 @@ def photo_patches(image_bgr: np.ndarray, truth: wider_face.ImageFaces, detector,
   return crops, sources, sizes
 
 
-def wider_arrays(wider_dir: str | os.PathLike, seed: int = 0) -> dict[str, np.ndarray]:
-  """Patches of every photo listed in the folder's ground truth."""
+def wider_arrays(wider_dir: str | os.PathLike, seed: int = 0,
+                 scales: tuple[int, ...] = MINING_MIN_FACES, mirror: bool = MINING_MIRROR
+                 ) -> dict[str, np.ndarray]:
+  """Patches of every photo listed in the folder's ground truth, mined at `scales`."""
   from ferjax import faces as faces_lib  # pylint: disable=g-import-not-at-top
   from ferjax.data.images import read_image  # pylint: disable=g-import-not-at-top
   wider_dir = os.fspath(wider_dir)
   truths = wider_face.read_folder(wider_dir)
-  detector = faces_lib.create_detector("centerface", score_threshold=MINING_THRESHOLD,
-                                       min_face=MINING_MIN_FACE)
+  detectors = [faces_lib.create_detector("centerface", score_threshold=MINING_THRESHOLD,
+                                         min_face=min_face)
+               for min_face in scales]
   rng = np.random.default_rng(seed)
   images, sources, sizes, splits, photos = [], [], [], [], []
   for truth in truths:
     image = read_image(wider_face.image_file(wider_dir, truth), "RGB")[..., ::-1].copy()
-    crops, kinds, sides = photo_patches(image, truth, detector, rng)
+    detections = mined_detections(image, detectors, mirror)
+    crops, kinds, sides = photo_patches(image, truth, detections, rng)
     images += crops
     sources += kinds
     sizes += sides
@@ -180,9 +211,11 @@ def ferplus_not_faces(fer2013_npz: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def prepare(wider_dir: str | os.PathLike, out_path: str | os.PathLike,
-            fer2013_npz: str | os.PathLike | None = None) -> dict[str, int]:
+            fer2013_npz: str | os.PathLike | None = None,
+            scales: tuple[int, ...] = MINING_MIN_FACES, mirror: bool = MINING_MIRROR
+            ) -> dict[str, int]:
   """Writes the patches to `out_path` (written beside it and renamed); counts per source."""
-  parts = [wider_arrays(wider_dir)]
+  parts = [wider_arrays(wider_dir, scales=scales, mirror=mirror)]
   if fer2013_npz:
     parts.append(ferplus_not_faces(fer2013_npz))
   arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -210,7 +243,8 @@ def load_split(npz_path: str | os.PathLike, split: str) -> dict[str, np.ndarray]
 def main(argv: list[str]) -> None:
   del argv
   try:
-    counts = prepare(FLAGS.wider_dir, FLAGS.out, FLAGS.fer2013_npz)
+    counts = prepare(FLAGS.wider_dir, FLAGS.out, FLAGS.fer2013_npz,
+                     tuple(int(v) for v in FLAGS.scales), FLAGS.mirror)
   except DataError as e:
     raise SystemExit(f"error: {e}") from None
   print(f"wrote {FLAGS.out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -223,5 +257,12 @@ if __name__ == "__main__":
   flags.DEFINE_string("fer2013_npz", None, "Prepared FER2013 .npz with FER+ votes, for "
                       "FER+'s not-a-face rows.")
   flags.DEFINE_string("out", "nonface.npz", "Output .npz path.")
+  flags.DEFINE_list("scales", [str(v) for v in MINING_MIN_FACES], "The detector's input "
+                    "scales (min_face, px) to mine at; `14 --nomirror`: the live tool's "
+                    "own view, the patches benchmarks.face_verification measures on.")
+  flags.DEFINE_bool("mirror", MINING_MIRROR, "Also mine the photos' mirror images.")
+  flags.register_validator("scales", lambda v: bool(v) and all(x.isdigit() and int(x) > 0
+                                                               for x in v),
+                           message="--scales takes face sizes in px, e.g. 10,14,24")
   FLAGS = flags.FLAGS
   app.run(main)

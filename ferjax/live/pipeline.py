@@ -200,6 +200,19 @@ class FrameResult:
   rejected: int = 0           # tracks (photos: detections) not reported: not verified faces
 
 
+def in_frame(box: tuple[float, ...], shape: tuple[int, ...],
+             min_inside: float = 0.5) -> tuple[float, float, float, float] | None:
+  """`box` clipped to a frame of `shape`, or None when less than `min_inside` of its
+  area lies inside (a face leaving the frame)."""
+  height, width = shape[:2]
+  x0, y0, x1, y1 = box
+  cx0, cy0, cx1, cy1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(width)), min(y1, float(height))
+  area = max(x1 - x0, 1e-6) * max(y1 - y0, 1e-6)
+  if cx1 <= cx0 or cy1 <= cy0 or (cx1 - cx0) * (cy1 - cy0) < min_inside * area:
+    return None
+  return (cx0, cy0, cx1, cy1)
+
+
 class Hindsight:
   """Hands out frame results `seconds` late, without the faces judged to be pictures
   since (`students.Students.pictures`: printed faces found by the first detection,
@@ -532,8 +545,11 @@ class LivePipeline:
       if student is None:
         rejected += 1
         continue
+      shown = in_frame(boxes[i], frame.image.shape)
+      if shown is None:  # The face has left the frame: nothing of it to show.
+        continue
       reading = read[i][:2] if i in read and not np.isnan(read[i][1][0]) else None
-      results.append(self._face(student, boxes[i], sides[i], t.score, reading,
+      results.append(self._face(student, shown, sides[i], t.score, reading,
                                 frame.timestamp, smooth=True))
     timings["classify"] = time.perf_counter() - start
     return FrameResult(frame, results, timings, detected, rejected)
