@@ -3,6 +3,7 @@
     python -m ferjax.data.npz --manual_dir ~/data/fer2013 --out fer2013.npz   # + fer2013new.csv
     python -m ferjax.data.npz --dataset rafdb --manual_dir ~/data/rafdb --out rafdb.npz
     python -m ferjax.data.nonface --wider_dir ~/data/wider_face_indoor --out nonface.npz
+    # (the first two stages had one view: add --scales 14 --nomirror to repeat them)
     # The teacher: the two-network model of experiments/realtime.py, exported as one.
     python -m ferjax.train.export --workdir runs/realtime,runs/realtime_long \
         --out runs/realtime_pair --tflite_float16
@@ -10,8 +11,8 @@
         --config.npz_path=fer2013.npz,rafdb.npz,nonface.npz
     python -m ferjax.train --config experiments/realtime_single.py:face \
         --workdir runs/single_face --config.npz_path=fer2013.npz,rafdb.npz,nonface.npz
-    # The shipped model: :hard from the two stages' export (nonface.npz of the
-    # current ferjax.data.nonface: three scales and mirror images).
+    # The shipped model: :hard from the second stage's export (runs/single_face/export;
+    # nonface.npz of the current ferjax.data.nonface: three scales and mirror images).
     python -m ferjax.train --config experiments/realtime_single.py:hard \
         --workdir runs/single_hard --config.npz_path=fer2013.npz,rafdb.npz,nonface.npz \
         --config.distill_from=ferjax/pretrained/realtime    # the pair, as shipped
@@ -59,12 +60,12 @@ The `:expw` stage (the first stage with ExpW in the mixture and class balance
 count^-0.5; 4,860 steps in 38 minutes on the shared CPU) gained 3.2 points on ExpW
 validation (34.8%) and fear recall (0.63 FER+, 0.56 RAF-DB validation) but lost 0.6 on
 FER+ and 0.2 on RAF-DB validation (83.21%, 78.37%), so it is not shipped. A second
-`:face` stage from the shipped model (`--config.init_from=ferjax/pretrained/realtime_single
+`:face` stage from the two stages' model (then shipped; `--config.init_from=ferjax/pretrained/realtime_single
 --config.learning_rate=0.005`, 2,952 steps in 28 minutes) kept the validation accuracy
 (84.02%, 79.57%) but rejected fewer validation non-faces (69.2%), so it is not shipped.
-The `:longer` stage (12 epochs from the shipped model at peak 0.01, 8,856 steps, 109
+The `:longer` stage (12 epochs from the two stages' model at peak 0.01, 8,856 steps, 109
 minutes on the shared CPU, paused for benchmarks) reached 84.90% on FER+ and 80.05% on
-RAF-DB validation (mean +0.73 on the shipped model, still 0.90 below the pair) with the
+RAF-DB validation (mean +0.73 on the two stages' model, still 0.90 below the pair) with the
 same face output (72.0% of validation non-faces rejected), so it is not shipped either.
 A second `:longer` cycle from that stage's export (`--config.init_from=runs/export_longer`,
 8,856 steps in 50 minutes) was lower on every measure (84.49%, 79.65%; 62.4% of the
@@ -85,6 +86,7 @@ from ferjax.train import config_lib
 
 PAIR = "runs/realtime_pair"        # The teacher and the first stage's starting point.
 FIRST_STAGE = "runs/single/export"  # Where the first stage's run exports itself.
+FACE_STAGE = "runs/single_face/export"  # ... and the second (`:face`).
 SHIPPED = "ferjax/pretrained/realtime_single"  # The two stages' result, as shipped.
 
 
@@ -93,7 +95,7 @@ def get_config(stage: str = ""):
 
   `expw`: the first stage with ExpW in the mixture and stronger class balance.
   `longer`: a longer distillation from the shipped model (12 epochs at 0.01).
-  `hard`: the shipped model's face output on more of the detector's false
+  `hard`: the two stages' face output on more of the detector's false
   positives (patches mined at several scales and on mirror images).
   """
   base = config_lib.load_module(os.path.join(os.path.dirname(__file__), "realtime.py"))
@@ -118,16 +120,17 @@ def get_config(stage: str = ""):
     config.mixture = "ferplus:0.45,rafdb:0.3,expw:0.1,nonface:0.15"
     config.class_balance = 0.5
   elif stage == "longer":
-    # Both stages' network, distilled from the pair for 12 more epochs.
+    # The shipped network, distilled from the pair for 12 more epochs.
     config.mixture = "ferplus:0.45,rafdb:0.3,nonface:0.25"
     config.init_from = SHIPPED
     config.num_epochs = 12
     config.warmup_epochs = 0.5
     config.learning_rate = 0.01
   elif stage == "hard":
-    # The shipped model, 4 epochs with the multi-scale, mirrored mining of nonface.
+    # The two stages' model, 4 epochs on the multi-scale, mirrored mining of
+    # nonface; its result is the shipped face checker.
     config.mixture = "ferplus:0.35,rafdb:0.25,nonface:0.4"
-    config.init_from = SHIPPED
+    config.init_from = FACE_STAGE
     config.num_epochs = 4
     config.learning_rate = 0.005
   elif stage:
