@@ -17,6 +17,7 @@ which no training saw.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -47,8 +48,9 @@ TITLE = "Face verification (the model's face output)"
 SIZE_BINS = ((10, 16), (16, 24), (24, 48), (48, 10_000))
 
 
+@functools.lru_cache(maxsize=None)
 def face_probabilities(model: str, split: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-  """P(face) of every patch of `split`, and the patches' arrays."""
+  """P(face) of every patch of `split`, and the patches' arrays (read once a run)."""
   arrays = nonface.load_split(_NPZ.value, split)
   classifier = ExpressionClassifier(model)
   if not classifier.has_face_output:
