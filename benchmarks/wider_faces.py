@@ -35,6 +35,10 @@ module:function (or pass it to `collect`), and the table gets rows with and
 without it. Raw detections are cached per photo under --cache_dir, so a re-run
 with a new filter only reads the photos and runs the filter.
 
+A headroom table counts the ranking run's detections from lower scores: the faces
+the detector finds there, the share of its false positives a face check would have to
+reject for 96% precision, and the share the tool's check rejects.
+
 --sheet writes the --sheet_size highest-scoring false positives of the photo
 path (IoU 0.5, after the filter) as one PNG for a person to look at. It holds
 pixels of the photos: it is written outside the repository only.
@@ -367,6 +371,45 @@ def table(images, found: dict[str, list[Found]], filters: Sequence[str]) -> str:
   return "\n".join(rows)
 
 
+HEADROOM_THRESHOLDS = (0.1, 0.2, 0.3)  # Lower scores than the tool counts.
+HEADROOM_IOU = 0.4
+TARGET_PRECISION = 0.96
+
+
+def headroom(images, found: dict[str, list[Found]], filters: Sequence[str]) -> str:
+  """Markdown: what the detector finds at lower scores (its ranking, IoU 0.4), and how
+  many of its false positives a face check would have to remove for 96% precision
+  against how many the tool's check (the path's last filter) removes."""
+  rows = ["| path | events | score from | recall >= 16 px | precision | false positives "
+          "| share a check must remove for 96% precision | with the tool's check: recall "
+          ">= 16 px | precision | false positives removed |",
+          "|" + "---|" * 10]
+  for path in PATHS:
+    variants = path_variants(path, filters)
+    if path.name not in found or path.name.endswith("one view"):
+      continue
+    thresholds = sorted({*HEADROOM_THRESHOLDS, path.threshold})
+    for group, index in groups(images).items():
+      if group not in ("all", "11 + 29 (measurement)"):
+        continue
+      subset = [images[i] for i in index]
+      items = [found[path.name][i] for i in index]
+      plain = matches(subset, items, "ranking", "", HEADROOM_IOU)
+      checked = matches(subset, items, "ranking", variants[-1], HEADROOM_IOU)
+      for t in thresholds:
+        a = scores_lib.operating_point(plain, t)
+        b = scores_lib.operating_point(checked, t)
+        allowed = a.hits * (1 - TARGET_PRECISION) / TARGET_PRECISION
+        must = max(0.0, 1 - allowed / a.false_positives) if a.false_positives else 0.0
+        removed = (1 - b.false_positives / a.false_positives if a.false_positives
+                   else float("nan"))
+        check = (f"{_pct(b.recall[16])} | {_pct(b.precision)} | {_pct(removed)}%"
+                 if variants[-1] else "- | - | -")
+        rows.append(f"| {path.name} | {group} | {t:g} | {_pct(a.recall[16])} | "
+                    f"{_pct(a.precision)} | {a.false_positives} | {_pct(must)}% | {check} |")
+  return "\n".join(rows)
+
+
 # The sheet of false positives.
 
 
@@ -539,7 +582,9 @@ def main(argv: list[str]) -> None:
                            size=scores_lib.SIZE_FLOOR, skipped=skipped),
            "", body, "",
            describe_false_positives(fps, "photo path" + (f" + {variants[-1]}" if filters
-                                                         else ""))]
+                                                         else "")),
+           "", HEADROOM.format(check=variants[-1].removesuffix(PHOTO_RULE) or "none"), "",
+           headroom(images, found, list(filters))]
   if _KEEP.value:
     lines += ["", f"Filter `{_KEEP.value}` applied to every detection before scoring."]
   if _VERIFY_MODEL.value:
@@ -574,6 +619,14 @@ tiny or blurred faces unlabelled, so a false positive is sometimes a real face.
 *P(face)* rows: the tool's face check; *photo rule* rows: as the tool checks a photo, a
 box under {small:g} px (sqrt(w h)) needing P(face) >= {check:g} (the rows before them: the
 photo path before it)."""
+
+HEADROOM = """\
+Headroom: the same detections counted from lower scores (the ranking run, IoU 0.4). The
+detector finds more of the faces there; what keeps a lower score from being used is its
+false positives. *share a check must remove*: of those false positives, the share a face
+check would have to reject, keeping every face found, for 96% precision; *with the tool's
+check*: {check} (photo path: with the photo rule) at that score, and the share of the
+false positives it rejects."""
 
 
 if __name__ == "__main__":
