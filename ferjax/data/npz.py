@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,9 +41,9 @@ def _fer2013_arrays(manual_dir: str | os.PathLike, with_ferplus: bool) -> dict:
   return arrays
 
 
-def _rafdb_arrays(manual_dir: str | os.PathLike) -> dict:
+def _rafdb_arrays(manual_dir: str | os.PathLike, train_fills: Sequence[str]) -> dict:
   images = rafdb.find_images(manual_dir)
-  faces, found = rafdb.face_crops(images)
+  faces, found = rafdb.face_crops(images, train_fills=train_fills)
   return {"dataset": np.asarray("rafdb"), "images": faces,
           "labels": np.asarray([i.label for i in images], np.int64),
           "splits": np.asarray([i.split for i in images]),
@@ -59,11 +60,13 @@ def _expw_arrays(manual_dir: str | os.PathLike) -> dict:
 
 
 def from_manual_dir(dataset: str, manual_dir: str | os.PathLike,
-                    with_ferplus: bool = True) -> dict[str, np.ndarray]:
+                    with_ferplus: bool = True, train_fills: Sequence[str] = ("replicate",)
+                    ) -> dict[str, np.ndarray]:
   """Every row of `dataset` (fer2013 [+ FER+ votes], rafdb, expw) read from the
-  downloaded files, as the arrays a prepared .npz holds."""
+  downloaded files, as the arrays a prepared .npz holds. `train_fills`: RAF-DB's
+  training crops beyond the aligned photo (`rafdb.face_crops`)."""
   if dataset == "rafdb":
-    return _rafdb_arrays(manual_dir)
+    return _rafdb_arrays(manual_dir, train_fills)
   if dataset == "expw":
     return _expw_arrays(manual_dir)
   if dataset in ("fer2013", "ferplus"):
@@ -72,9 +75,10 @@ def from_manual_dir(dataset: str, manual_dir: str | os.PathLike,
 
 
 def prepare(manual_dir: str | os.PathLike, out_path: str | os.PathLike,
-            with_ferplus: bool = True, dataset: str = "fer2013") -> str:
+            with_ferplus: bool = True, dataset: str = "fer2013",
+            train_fills: Sequence[str] = ("replicate",)) -> str:
   """Writes every row of `dataset` (fer2013 [+ FER+ votes], rafdb, expw) to `out_path`."""
-  return write(from_manual_dir(dataset, manual_dir, with_ferplus), out_path)
+  return write(from_manual_dir(dataset, manual_dir, with_ferplus, train_fills), out_path)
 
 
 def write(arrays: dict[str, np.ndarray], out_path: str | os.PathLike) -> str:
@@ -160,8 +164,14 @@ def summary(npz_path: str | os.PathLike) -> str:
 
 def main(argv: list[str]) -> None:
   del argv
+  from ferjax.faces import photo  # pylint: disable=g-import-not-at-top
+  fills = photo.OUTSIDE_FILLS if FLAGS.train_fills == ["all"] else tuple(FLAGS.train_fills)
+  unknown = sorted(set(fills) - set(photo.OUTSIDE_FILLS))
+  if unknown or not fills:
+    raise SystemExit(f"error: --train_fills {','.join(FLAGS.train_fills)}: use 'all' or "
+                     f"some of {','.join(photo.OUTSIDE_FILLS)}")
   try:
-    path = prepare(FLAGS.manual_dir, FLAGS.out, dataset=FLAGS.dataset)
+    path = prepare(FLAGS.manual_dir, FLAGS.out, dataset=FLAGS.dataset, train_fills=fills)
   except DataError as e:
     raise SystemExit(f"error: {e}") from None
   print(f"wrote {path}: {summary(path)}")
@@ -176,5 +186,9 @@ if __name__ == "__main__":
   flags.DEFINE_enum("dataset", "fer2013", ["fer2013", "rafdb", "expw"],
                     "fer2013 (with FER+ votes when fer2013new.csv is there), rafdb or "
                     "expw.")
+  flags.DEFINE_list("train_fills", ["replicate"], "RAF-DB: what fills the part of a "
+                    "training crop beyond the aligned photo, one per face by its name "
+                    "('all': every fill of ferjax.faces.photo.OUTSIDE_FILLS); validation "
+                    "and test crops repeat the edge, as the live tool does.")
   FLAGS = flags.FLAGS
   app.run(main)

@@ -23,6 +23,7 @@ import csv
 import dataclasses
 import hashlib
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -151,12 +152,16 @@ def find_images(manual_dir: str | os.PathLike) -> list[RafImage]:
   return sorted(images, key=lambda image: image.name)
 
 
-def face_crops(images: list[RafImage], detector: str = "default"
+def face_crops(images: list[RafImage], detector: str = "default",
+               train_fills: Sequence[str] = ("replicate",)
                ) -> tuple[np.ndarray, np.ndarray]:
   """((n, 48, 48) uint8 faces, (n,) bool found): each image as the live tool frames it.
 
   RAF-DB's aligned images are tight crops; `faces.photo.PhotoFaces` pads them
-  before detecting, so the training crops match live and eval crops.
+  before detecting, so the training crops match live and eval crops. About a fifth
+  of a crop lies beyond the aligned photo: validation and test crops fill it as the
+  live tool does (the edge repeated); a training crop takes one of `train_fills`
+  (`faces.photo.OUTSIDE_FILLS`), fixed by its name.
   """
   from ferjax.data.images import read_image  # pylint: disable=g-import-not-at-top
   from ferjax.faces import photo  # pylint: disable=g-import-not-at-top
@@ -165,5 +170,7 @@ def face_crops(images: list[RafImage], detector: str = "default"
   found = np.zeros(len(images), bool)
   for i, image in enumerate(images):
     bgr = read_image(image.path, "RGB")[..., ::-1].copy()
-    faces[i], found[i] = finder.crop(bgr)
+    fill = (photo.fill_for(image.name, train_fills) if image.split == "train"
+            else "replicate")
+    faces[i], found[i] = finder.crop(bgr, fill)
   return faces, found

@@ -14,6 +14,8 @@ about a quarter of them.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -23,6 +25,12 @@ from ferjax.faces.crop import FACE_SIZE, crop_face, to_gray
 from ferjax.faces.geometry import Detection, largest_face
 
 PAD_FRACTION = 0.5  # Grey border on each side, as a fraction of the photo's longer side.
+# What fills the part of a crop beyond the photo: its edge pixels repeated (the live
+# tool's frames, and every dataset's crops by default), or the photo mirrored, plain
+# grey, plain white, a blur of the repeated edge: to measure how much a model leans on
+# that part (benchmarks/surroundings.py) and to vary it in training crops.
+OUTSIDE_FILLS = ("replicate", "reflect", "grey", "white", "blur")
+BLUR_SIGMA = 12.0  # Of the "blur" fill, in photo pixels.
 PAD_VALUE = 128
 # Longer side of the padded photo at the detector input, first pass then fallback.
 DETECTION_SIDES = (192, 640)
@@ -69,9 +77,45 @@ class PhotoFaces:
         return shift_detection(face, -pad, -pad)
     return None
 
-  def crop(self, image_bgr: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(48x48 uint8 face, found): the whole image is used when no face is found."""
+  def crop(self, image_bgr: np.ndarray, outside: str = "replicate"
+           ) -> tuple[np.ndarray, bool]:
+    """(48x48 uint8 face, found): the whole image is used when no face is found.
+    `outside`: what fills the crop beyond the photo (`OUTSIDE_FILLS`)."""
     face = self.find(image_bgr)
     if face is None:
       return whole_image_face(to_gray(image_bgr)), False
-    return crop_face(image_bgr, face), True
+    return crop_found(image_bgr, face, outside), True
+
+
+def crop_found(image_bgr: np.ndarray, face: Detection, outside: str = "replicate"
+               ) -> np.ndarray:
+  """`crop_face` of a face found in the photo, the part beyond it filled as `outside`."""
+  if outside != "replicate":
+    margin = max(image_bgr.shape[:2])
+    image_bgr = surround(image_bgr, margin, outside)
+    face = shift_detection(face, margin, margin)
+  return crop_face(image_bgr, face)
+
+
+def fill_for(name: str, fills: Sequence[str]) -> str:
+  """One of `fills`, fixed by `name` (a stable hash), about equally often each."""
+  digest = hashlib.sha256(name.encode()).digest()
+  return fills[int.from_bytes(digest[:4], "big") % len(fills)]
+
+
+def surround(image_bgr: np.ndarray, margin: int, outside: str) -> np.ndarray:
+  """The photo inside `margin` px on every side, filled as `outside` names."""
+  if outside not in OUTSIDE_FILLS:
+    raise ValueError(f"outside fill {outside!r}: expected one of {', '.join(OUTSIDE_FILLS)}")
+  h, w = image_bgr.shape[:2]
+  if outside in ("grey", "white"):
+    value = (PAD_VALUE if outside == "grey" else 255,) * 3
+    return cv2.copyMakeBorder(image_bgr, margin, margin, margin, margin,
+                              cv2.BORDER_CONSTANT, value=value)
+  mode = cv2.BORDER_REFLECT_101 if outside == "reflect" else cv2.BORDER_REPLICATE
+  out = cv2.copyMakeBorder(image_bgr, margin, margin, margin, margin, mode)
+  if outside == "blur":
+    blurred = cv2.GaussianBlur(out, (0, 0), BLUR_SIGMA)
+    blurred[margin:margin + h, margin:margin + w] = image_bgr
+    out = blurred
+  return out
