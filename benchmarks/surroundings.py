@@ -33,7 +33,8 @@ _MODELS = flags.DEFINE_list("models", ["ferjax/pretrained/realtime",
                             "table's name for it).")
 _RAFDB = flags.DEFINE_string("rafdb_dir", os.path.join(ROOT, "..", "shared", "datasets",
                                                        "rafdb"), "RAF-DB basic folder.")
-_FILLS = flags.DEFINE_list("fills", None, "Fills to compare (default: all).")
+_FILLS = flags.DEFINE_list("fills", None, "Fills to compare (default: all; 'replicate' "
+                           "is the reference).")
 _WORK = flags.DEFINE_string("work_dir", "/tmp/ferjax_surroundings", "Where the variants' "
                             ".npz files go (outside the repository).")
 _WRITE = flags.DEFINE_bool("write", True, "Update the section in BENCHMARKS.md.")
@@ -67,14 +68,9 @@ def write_variants(rafdb_dir: str, fills: list[str], work_dir: str) -> tuple[dic
                 * max(0.0, min(h, cy + side / 2) - max(0.0, cy - side / 2)))
       beyond.append(1 - inside / side ** 2)
   os.makedirs(work_dir, exist_ok=True)
-  paths = {}
-  for fill in fills:
-    paths[fill] = npz.write({
-        "dataset": np.asarray("rafdb"), "images": np.stack(crops[fill]),
-        "labels": np.asarray([i.label for i in images], np.int64),
-        "splits": np.asarray([i.split for i in images]),
-        "names": np.asarray([i.name for i in images]),
-        "face_found": np.asarray(found)}, os.path.join(work_dir, f"rafdb_{fill}.npz"))
+  paths = {fill: npz.write(npz.photo_arrays("rafdb", images, np.stack(crops[fill]), found),
+                           os.path.join(work_dir, f"rafdb_{fill}.npz"))
+           for fill in fills}
   sheet = os.path.join(work_dir, "crops.png")
   cv2.imwrite(sheet, np.concatenate([np.concatenate(crops[f][:12], 1) for f in fills], 0))
   print(f"the first crops of each fill, one row each: {sheet}")
@@ -85,11 +81,10 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from ferjax.faces import photo  # pylint: disable=g-import-not-at-top
-  fills = _FILLS.value or list(photo.OUTSIDE_FILLS)
-  unknown = sorted(set(fills) - set(photo.OUTSIDE_FILLS))
-  if unknown:
-    raise app.UsageError(f"--fills {','.join(unknown)}: expected some of "
-                         f"{','.join(photo.OUTSIDE_FILLS)}")
+  try:
+    fills = list(photo.parse_fills(_FILLS.value or ["all"]))
+  except ValueError as e:
+    raise app.UsageError(f"--fills: {e}") from None
   if os.path.commonpath([os.path.abspath(_WORK.value), ROOT]) == ROOT:
     raise app.UsageError(f"--work_dir {_WORK.value}: inside the repository; RAF-DB "
                          "pixels stay outside it")

@@ -72,3 +72,11 @@ def test_only_training_crops_take_other_fills_in_a_prepared_npz(monkeypatch, tmp
   assert used == {"white": splits.count("train"),
                   "replicate": len(images) - splits.count("train")}
   assert 0 < splits.count("train") < len(images)
+
+
+def test_fill_names_as_a_user_gives_them():
+  assert photo.parse_fills(["all"]) == photo.OUTSIDE_FILLS
+  assert photo.parse_fills(["white", "grey"]) == ("white", "grey")
+  for bad in (["sky"], ["white", "all"], []):
+    with pytest.raises(ValueError, match="use 'all' or some of replicate"):
+      photo.parse_fills(bad)

@@ -41,22 +41,24 @@ def _fer2013_arrays(manual_dir: str | os.PathLike, with_ferplus: bool) -> dict:
   return arrays
 
 
+def photo_arrays(dataset: str, items: Sequence, crops: np.ndarray,
+                 found: np.ndarray) -> dict[str, np.ndarray]:
+  """The arrays of a .npz of faces cut from photos (`PHOTO_DATASETS`): `items` carry
+  each face's `label`, `split` and `name`."""
+  return {"dataset": np.asarray(dataset), "images": crops,
+          "labels": np.asarray([i.label for i in items], np.int64),
+          "splits": np.asarray([i.split for i in items]),
+          "names": np.asarray([i.name for i in items]), "face_found": np.asarray(found)}
+
+
 def _rafdb_arrays(manual_dir: str | os.PathLike, train_fills: Sequence[str]) -> dict:
   images = rafdb.find_images(manual_dir)
-  faces, found = rafdb.face_crops(images, train_fills=train_fills)
-  return {"dataset": np.asarray("rafdb"), "images": faces,
-          "labels": np.asarray([i.label for i in images], np.int64),
-          "splits": np.asarray([i.split for i in images]),
-          "names": np.asarray([i.name for i in images]), "face_found": found}
+  return photo_arrays("rafdb", images, *rafdb.face_crops(images, train_fills=train_fills))
 
 
 def _expw_arrays(manual_dir: str | os.PathLike) -> dict:
   faces = expw.find_faces(manual_dir).faces
-  crops, found = expw.face_crops(faces)
-  return {"dataset": np.asarray("expw"), "images": crops,
-          "labels": np.asarray([f.label for f in faces], np.int64),
-          "splits": np.asarray([f.split for f in faces]),
-          "names": np.asarray([f.name for f in faces]), "face_found": found}
+  return photo_arrays("expw", faces, *expw.face_crops(faces))
 
 
 def from_manual_dir(dataset: str, manual_dir: str | os.PathLike,
@@ -165,11 +167,10 @@ def summary(npz_path: str | os.PathLike) -> str:
 def main(argv: list[str]) -> None:
   del argv
   from ferjax.faces import photo  # pylint: disable=g-import-not-at-top
-  fills = photo.OUTSIDE_FILLS if FLAGS.train_fills == ["all"] else tuple(FLAGS.train_fills)
-  unknown = sorted(set(fills) - set(photo.OUTSIDE_FILLS))
-  if unknown or not fills:
-    raise SystemExit(f"error: --train_fills {','.join(FLAGS.train_fills)}: use 'all' or "
-                     f"some of {','.join(photo.OUTSIDE_FILLS)}")
+  try:
+    fills = photo.parse_fills(FLAGS.train_fills)
+  except ValueError as e:
+    raise SystemExit(f"error: --train_fills: {e}") from None
   try:
     path = prepare(FLAGS.manual_dir, FLAGS.out, dataset=FLAGS.dataset, train_fills=fills)
   except DataError as e:

@@ -97,6 +97,16 @@ def crop_found(image_bgr: np.ndarray, face: Detection, outside: str = "replicate
   return crop_face(image_bgr, face)
 
 
+def parse_fills(names: Sequence[str]) -> tuple[str, ...]:
+  """Fill names as a user gives them ('all': every one of `OUTSIDE_FILLS`)."""
+  fills = OUTSIDE_FILLS if list(names) == ["all"] else tuple(names)
+  unknown = sorted(set(fills) - set(OUTSIDE_FILLS))
+  if unknown or not fills:
+    raise ValueError(f"{','.join(unknown) or 'none given'}: use 'all' or some of "
+                     f"{','.join(OUTSIDE_FILLS)}")
+  return fills
+
+
 def fill_for(name: str, fills: Sequence[str]) -> str:
   """One of `fills`, fixed by `name` (a stable hash), about equally often each."""
   digest = hashlib.sha256(name.encode()).digest()
