@@ -117,9 +117,7 @@ def mined_detections(image_bgr: np.ndarray, detectors, mirror: bool = False) -> 
   for detector in detectors:
     found += detector.detect(image_bgr)
     if mirror:
-      width = image_bgr.shape[1]
-      found += [mirrored.mirror(d, width)
-                for d in detector.detect(np.ascontiguousarray(image_bgr[:, ::-1]))]
+      found += mirrored.detect_mirrored(detector, image_bgr)
   if not found:
     return []
   boxes = np.asarray([d.box for d in found], np.float64)

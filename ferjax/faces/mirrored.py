@@ -38,6 +38,12 @@ def mirror(detection: Detection, width: int) -> Detection:
                    detection.detector)
 
 
+def detect_mirrored(detector: base.FaceDetector, frame_bgr: np.ndarray) -> list[Detection]:
+  """`detector`'s detections of the frame's mirror image, in the frame's own pixels."""
+  width = frame_bgr.shape[1]
+  return [mirror(d, width) for d in detector.detect(cv2.flip(frame_bgr, 1))]
+
+
 def fuse(direct: list[Detection], mirrored: list[Detection], match_iou: float = MATCH_IOU
          ) -> list[Detection]:
   """One detection per face of both views (`mirrored` already in the frame's pixels):
@@ -86,10 +92,8 @@ class MirroredDetector(base.FaceDetector):
     self.detector.min_face = value
 
   def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-    width = frame_bgr.shape[1]
     direct = self.detector.detect(frame_bgr)
-    mirrored = [mirror(d, width) for d in self.detector.detect(cv2.flip(frame_bgr, 1))]
-    fused = fuse(direct, mirrored, self.match_iou)
+    fused = fuse(direct, detect_mirrored(self.detector, frame_bgr), self.match_iou)
     keep = geometry.nms(np.array([d.box for d in fused], np.float64).reshape(-1, 4),
                         np.array([d.score for d in fused]), self.detector.iou_threshold)
     return [fused[i] for i in sorted(keep)]
