@@ -59,8 +59,7 @@ def write_variants(rafdb_dir: str, fills: list[str], work_dir: str) -> tuple[dic
     face = finder.find(bgr)
     found.append(face is not None)
     for fill in fills:
-      crops[fill].append(photo.whole_image_face(crop_lib.to_gray(bgr)) if face is None
-                         else photo.crop_found(bgr, face, fill))
+      crops[fill].append(photo.crop_found(bgr, face, fill))
     if face is not None:
       cx, cy, side = crop_lib.crop_square(face.box, crop_lib.framing_for(face.detector))
       h, w = bgr.shape[:2]

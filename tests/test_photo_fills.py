@@ -80,3 +80,9 @@ def test_fill_names_as_a_user_gives_them():
   for bad in (["sky"], ["white", "all"], []):
     with pytest.raises(ValueError, match="use 'all' or some of replicate"):
       photo.parse_fills(bad)
+
+
+def test_without_a_face_the_whole_photo_is_the_crop():
+  image, _ = _photo_and_face()
+  np.testing.assert_array_equal(photo.crop_found(image, None, "white"),
+                                photo.whole_image_face(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)))

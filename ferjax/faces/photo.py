@@ -82,14 +82,15 @@ class PhotoFaces:
     """(48x48 uint8 face, found): the whole image is used when no face is found.
     `outside`: what fills the crop beyond the photo (`OUTSIDE_FILLS`)."""
     face = self.find(image_bgr)
-    if face is None:
-      return whole_image_face(to_gray(image_bgr)), False
-    return crop_found(image_bgr, face, outside), True
+    return crop_found(image_bgr, face, outside), face is not None
 
 
-def crop_found(image_bgr: np.ndarray, face: Detection, outside: str = "replicate"
+def crop_found(image_bgr: np.ndarray, face: Detection | None, outside: str = "replicate"
                ) -> np.ndarray:
-  """`crop_face` of a face found in the photo, the part beyond it filled as `outside`."""
+  """`crop_face` of a face found in the photo, the part beyond it filled as `outside`;
+  without a face (None), the whole photo (`whole_image_face`)."""
+  if face is None:
+    return whole_image_face(to_gray(image_bgr))
   if outside != "replicate":
     margin = max(image_bgr.shape[:2])
     image_bgr = surround(image_bgr, margin, outside)
